@@ -1,0 +1,35 @@
+import { parseArgs } from 'node:util';
+import * as fs from 'node:fs';
+import { generateCapture } from '../synth/generator';
+
+export async function generateCommand(args: string[], parseSize: (t: string, o: string) => number): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      size: { type: 'string', default: '100MB' },
+      seed: { type: 'string', default: '1' },
+      hosts: { type: 'string', default: '500' },
+      flows: { type: 'string', default: '20000' },
+      ipv6: { type: 'string', default: '0.2' },
+      output: { type: 'string', short: 'o' },
+    },
+  });
+  if (!values.output) throw Object.assign(new Error('generate: -o FILE (or -o - for stdout) is required'), { code: 'ERR_PARSE_ARGS_MISSING' });
+  const int = (t: string, name: string): number => {
+    const n = Number(t);
+    if (!Number.isInteger(n) || n <= 0) throw Object.assign(new Error(`generate: --${name} must be a positive integer, got "${t}"`), { code: 'ERR_PARSE_ARGS_BAD' });
+    return n;
+  };
+  const ipv6 = Number(values.ipv6);
+  if (!(ipv6 >= 0 && ipv6 <= 1)) throw Object.assign(new Error(`generate: --ipv6 must be between 0 and 1, got "${values.ipv6}"`), { code: 'ERR_PARSE_ARGS_BAD' });
+  const fd = values.output === '-' ? 1 : fs.openSync(values.output, 'w');
+  try {
+    generateCapture(
+      { bytes: parseSize(values.size, '--size'), seed: int(values.seed, 'seed'), hosts: int(values.hosts, 'hosts'), flows: int(values.flows, 'flows'), ipv6Share: ipv6 },
+      (chunk) => fs.writeSync(fd, chunk),
+    );
+  } finally {
+    if (fd !== 1) fs.closeSync(fd);
+  }
+  return 0;
+}

@@ -1,0 +1,142 @@
+import { parseArgs } from 'node:util';
+import { CapsightError } from '../errors';
+import { analyzeCapture, type AnalyzeResult } from '../flows';
+import type { FlowRecord } from '../model/flow';
+import { csvRow, CSV_COLUMNS, publicFlow, TABLE_HEADER, tableCells, tableRow } from './format';
+import { parseDuration, parseSize } from './units';
+import { statsReport, statsText } from './stats-report';
+import { generateCommand } from './generate';
+import { OutputBuffer } from './output';
+
+/**
+ * Exit codes (documented in README):
+ *  0 success
+ *  1 usage error (unknown command or option, bad value)
+ *  2 input unusable: unreadable, empty, not a capture, unsupported version (nothing printed)
+ *  3 capture damaged (truncated or corrupt): everything before the damage was printed
+ */
+export const EXIT_OK = 0;
+export const EXIT_USAGE = 1;
+export const EXIT_INPUT = 2;
+export const EXIT_DAMAGED = 3;
+
+const USAGE = `usage: capsight <command> [options]
+
+commands:
+  flows <capture|->   one bidirectional flow per line
+      --format ndjson|csv|table   output format (default ndjson)
+      --bucket 1s                 time-bucket width (whole seconds, or a divisor of 1s such as 100ms)
+      --idle-timeout 120s         end a flow after this much packet time without packets
+      --no-fragments              do not attribute non-first IP fragments to flows (tshark's view)
+  stats <capture|->   packets, bytes, time span, link types, protocol shares, decode problems
+      --format text|json          output format (default text)
+  generate            write a deterministic synthetic pcap (see README)
+      --size 100MB --seed 1 --hosts 200 --flows 20000 --ipv6 0.2 -o FILE|-
+
+  A capture is a pcap or pcapng file, optionally gzip-compressed, or "-" for stdin.
+  Exit codes: 0 ok, 1 usage, 2 input not a usable capture, 3 capture damaged (partial output).`;
+
+class UsageError extends Error {}
+
+function fail(msg: string): never {
+  throw new UsageError(msg);
+}
+
+function oneInput(positionals: string[], command: string): string {
+  if (positionals.length === 0) fail(`${command}: missing capture argument (a file path or - for stdin)`);
+  if (positionals.length > 1) fail(`${command}: expected one capture, got ${positionals.length}`);
+  return positionals[0];
+}
+
+async function flowsCommand(args: string[], out: OutputBuffer, err: (s: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string', default: 'ndjson' },
+      bucket: { type: 'string', default: '1s' },
+      'idle-timeout': { type: 'string', default: '120s' },
+      'no-fragments': { type: 'boolean', default: false },
+    },
+  });
+  const input = oneInput(positionals, 'flows');
+  const format = values.format;
+  if (format !== 'ndjson' && format !== 'csv' && format !== 'table') fail(`flows: --format must be ndjson, csv or table, got "${format}"`);
+  const bucketNs = parseDuration(values.bucket, '--bucket');
+  const idleTimeoutNs = parseDuration(values['idle-timeout'], '--idle-timeout');
+  if (bucketNs % 1_000_000_000 !== 0 && 1_000_000_000 % bucketNs !== 0) fail(`flows: --bucket ${values.bucket} must be whole seconds or divide one second evenly`);
+
+  let write: (f: FlowRecord) => void;
+  if (format === 'ndjson') write = (f) => out.line(JSON.stringify(publicFlow(f)));
+  else if (format === 'csv') {
+    out.line(CSV_COLUMNS.join(','));
+    write = (f) => out.line(csvRow(f));
+  } else {
+    out.line(tableRow(TABLE_HEADER));
+    write = (f) => out.line(tableRow(tableCells(f)));
+  }
+  const result = await analyzeCapture(input, {
+    name: input === '-' ? 'stdin' : input,
+    bucketNs,
+    idleTimeoutNs,
+    attributeFragments: !values['no-fragments'],
+    onFlow: write,
+  });
+  out.flush();
+  return reportDamage(result, err);
+}
+
+function reportDamage(result: AnalyzeResult, err: (s: string) => void): number {
+  if (!result.damage) return EXIT_OK;
+  err(`capsight: warning: ${result.damage.message}; results cover the ${result.read.packets} packets before it`);
+  return EXIT_DAMAGED;
+}
+
+async function statsCommand(args: string[], out: OutputBuffer, err: (s: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { format: { type: 'string', default: 'text' } } });
+  const input = oneInput(positionals, 'stats');
+  if (values.format !== 'text' && values.format !== 'json') fail(`stats: --format must be text or json, got "${values.format}"`);
+  const result = await analyzeCapture(input, { name: input === '-' ? 'stdin' : input, onFlow: () => undefined });
+  const report = statsReport(input === '-' ? 'stdin' : input, result);
+  if (values.format === 'json') out.line(JSON.stringify(report, null, 2));
+  else out.line(statsText(report));
+  out.flush();
+  return reportDamage(result, err);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const out = new OutputBuffer();
+  const err = (s: string): void => {
+    process.stderr.write(s + '\n');
+  };
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'flows':
+        return await flowsCommand(rest, out, err);
+      case 'stats':
+        return await statsCommand(rest, out, err);
+      case 'generate':
+        return await generateCommand(rest, parseSize);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        return command === undefined ? EXIT_USAGE : EXIT_OK;
+      default:
+        fail(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (out.closed) return EXIT_OK; // downstream closed the pipe (e.g. "| head"): not an error
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err(`capsight: ${(e as Error).message}\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof CapsightError) {
+      err(`capsight: ${e.message}`);
+      return e.code === 'BAD_ARGUMENT' ? EXIT_USAGE : EXIT_INPUT;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,35 @@
+/** Decode problems, counted per kind. Numbers index counter arrays; names are what users see. */
+export const enum Problem {
+  None = 0,
+  UnknownLinkType,
+  LinkHeaderTruncated,
+  IpHeaderTruncated,
+  IpVersionMismatch,
+  IpBadHeaderLength,
+  IpBadTotalLength,
+  Ip6ExtensionTruncated,
+  Ip6OptionsMalformed,
+  TransportTruncated,
+  FragmentUnattributed,
+  TunnelTooDeep,
+  TunnelMalformed,
+  UndefinedInterface,
+  Count,
+}
+
+export const PROBLEM_NAMES: readonly string[] = [
+  'none',
+  'unknown link type',
+  'link-layer header truncated',
+  'IP header truncated',
+  'IP version does not match the link type',
+  'IPv4 header length invalid',
+  'IP total length invalid',
+  'IPv6 extension header truncated',
+  'IPv6 options overrun their header',
+  'transport header truncated',
+  'non-first fragment without its first fragment',
+  'encapsulations nested too deep',
+  'tunnel header malformed',
+  'packet on an undescribed pcapng interface',
+];

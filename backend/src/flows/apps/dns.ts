@@ -1,0 +1,70 @@
+/**
+ * Strict DNS message check (RFC 1035 header + first question/answer name). Strict so that it can
+ * run on any UDP port without calling random payloads DNS.
+ */
+export interface DnsInfo {
+  name: string;
+  response: boolean;
+  rcode: number;
+}
+
+const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE', 'DSOTYPENI'];
+
+export function rcodeName(rcode: number): string {
+  return RCODES[rcode] ?? `RCODE${rcode}`;
+}
+
+/** Reads a (possibly compressed) name at p; returns [name, end of the name in place] or null. */
+function readName(b: Uint8Array, msg: number, p: number, end: number): [string, number] | null {
+  let out = '';
+  let after = -1;
+  let jumps = 0;
+  let total = 0;
+  for (;;) {
+    if (p >= end) return null;
+    const len = b[p];
+    if (len === 0) {
+      if (after < 0) after = p + 1;
+      break;
+    }
+    if ((len & 0xc0) === 0xc0) {
+      if (p + 1 >= end || ++jumps > 16) return null;
+      const target = msg + (((len & 0x3f) << 8) | b[p + 1]);
+      if (after < 0) after = p + 2;
+      if (target >= p) return null; // pointers go backwards only
+      p = target;
+      continue;
+    }
+    if (len & 0xc0 || p + 1 + len > end) return null;
+    total += len + 1;
+    if (total > 255) return null;
+    for (let i = p + 1; i <= p + len; i++) {
+      const c = b[i];
+      if (c <= 0x20 || c >= 0x7f) return null;
+    }
+    if (out.length > 0) out += '.';
+    out += String.fromCharCode(...b.subarray(p + 1, p + 1 + len));
+    p += 1 + len;
+  }
+  return [out.length === 0 ? '.' : out, after];
+}
+
+export function parseDns(b: Uint8Array, off: number, len: number): DnsInfo | null {
+  if (len < 17) return null;
+  const end = off + len;
+  const flags = (b[off + 2] << 8) | b[off + 3];
+  const opcode = (flags >> 11) & 0xf;
+  if (opcode !== 0 && opcode !== 2 && opcode !== 4 && opcode !== 5) return null;
+  if (flags & 0x0040) return null; // Z bit must be zero
+  const qd = (b[off + 4] << 8) | b[off + 5];
+  const an = (b[off + 6] << 8) | b[off + 7];
+  const response = (flags & 0x8000) !== 0;
+  if (qd > 1 || (qd === 0 && !(response && an > 0))) return null;
+  const name = readName(b, off, off + 12, end);
+  if (!name) return null;
+  const after = name[1];
+  if (after + 4 > end) return null;
+  const cls = ((b[after + 2] << 8) | b[after + 3]) & 0x7fff;
+  if (cls !== 1 && cls !== 3 && cls !== 4 && cls !== 254 && cls !== 255) return null;
+  return { name: name[0], response, rcode: flags & 0xf };
+}

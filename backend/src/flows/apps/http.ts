@@ -1,0 +1,49 @@
+import { ascii } from './tls';
+
+/** HTTP/1.x request line and Host header, read from the first bytes of a request. */
+export interface HttpInfo {
+  method: string | null;
+  host: string | null;
+  response: boolean;
+}
+
+const METHODS = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'CONNECT', 'PATCH', 'TRACE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK', 'SEARCH', 'REPORT'];
+const MAX_SCAN = 4096;
+
+function startsWith(b: Uint8Array, p: number, end: number, s: string): boolean {
+  if (end - p < s.length) return false;
+  for (let i = 0; i < s.length; i++) if (b[p + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+export function parseHttp(b: Uint8Array, p: number, end: number): HttpInfo | null {
+  if (end - p < 8) return null;
+  if (startsWith(b, p, end, 'HTTP/1.')) return { method: null, host: null, response: true };
+  let method: string | null = null;
+  for (const m of METHODS) {
+    if (b[p + m.length] === 0x20 && startsWith(b, p, end, m)) {
+      method = m;
+      break;
+    }
+  }
+  if (!method) return null;
+  const stop = Math.min(end, p + MAX_SCAN);
+  let lineEnd = p;
+  while (lineEnd < stop && b[lineEnd] !== 0x0a) lineEnd++;
+  const line = ascii(b, p, lineEnd).trimEnd();
+  if (lineEnd < stop && !/ HTTP\/[0-9.]+$/.test(line)) return null;
+  // Host header: case-insensitive name at the start of a line.
+  let host: string | null = null;
+  let q = lineEnd + 1;
+  while (q < stop) {
+    let e = q;
+    while (e < stop && b[e] !== 0x0a) e++;
+    if (e - q <= 1) break; // blank line: end of headers
+    if (e - q > 5 && (b[q] | 0x20) === 0x68 && (b[q + 1] | 0x20) === 0x6f && (b[q + 2] | 0x20) === 0x73 && (b[q + 3] | 0x20) === 0x74 && b[q + 4] === 0x3a) {
+      host = ascii(b, q + 5, e).trim();
+      break;
+    }
+    q = e + 1;
+  }
+  return { method, host, response: false };
+}

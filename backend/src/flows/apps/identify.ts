@@ -1,0 +1,231 @@
+import type { PacketView } from '../../decode/packet-view';
+import { parseDns, rcodeName } from './dns';
+import { parseHttp } from './http';
+import { readClientInitial, isQuicInitial, type CryptoFragment } from './quic';
+import { parseSshBanner } from './ssh';
+import { isSsl2Hello, parseClientHello, tlsRecordLength, type HelloInfo } from './tls';
+
+/**
+ * Application identification per flow slot. Payload parsers run only on a flow's first payload
+ * packets (at most MAX_TRIES per flow) and only until the answer is complete, so the cost per
+ * packet on established flows is one typed-array read.
+ */
+const MAX_TRIES = 10;
+const MAX_REASSEMBLY = 20_000;
+
+const enum State {
+  Open = 0,
+  /** App known, more detail still expected (DNS response code, the client's SSH banner). */
+  Detail = 1,
+  Done = 2,
+}
+
+interface TlsAssembly {
+  buf: Uint8Array;
+  have: number;
+  nextSeq: number;
+}
+
+interface QuicAssembly {
+  dcid: Buffer;
+  buf: Uint8Array;
+  /** Bytes received per offset, to know when the ClientHello prefix is complete. */
+  got: Uint8Array;
+}
+
+export class AppIdentifier {
+  private state = new Uint8Array(0);
+  private tries = new Uint8Array(0);
+  app: (string | null)[] = [];
+  serverName: (string | null)[] = [];
+  alpn: (string | null)[] = [];
+  httpMethod: (string | null)[] = [];
+  dnsRcode: (string | null)[] = [];
+  sshBanner: (string | null)[] = [];
+  private tls = new Map<number, TlsAssembly>();
+  private quic = new Map<number, QuicAssembly>();
+
+  grow(capacity: number): void {
+    const s = new Uint8Array(capacity);
+    s.set(this.state);
+    this.state = s;
+    const t = new Uint8Array(capacity);
+    t.set(this.tries);
+    this.tries = t;
+  }
+
+  reset(slot: number): void {
+    this.state[slot] = State.Open;
+    this.tries[slot] = 0;
+    this.app[slot] = null;
+    this.serverName[slot] = null;
+    this.alpn[slot] = null;
+    this.httpMethod[slot] = null;
+    this.dnsRcode[slot] = null;
+    this.sshBanner[slot] = null;
+    this.tls.delete(slot);
+    this.quic.delete(slot);
+  }
+
+  /** Called for packets with captured payload. */
+  inspect(slot: number, fromInitiator: boolean, v: PacketView, b: Uint8Array): void {
+    const st = this.state[slot];
+    if (st === State.Done) return;
+    if (this.tries[slot]++ >= MAX_TRIES) {
+      this.finish(slot);
+      return;
+    }
+    const p = v.payloadOff;
+    const end = p + v.payloadCap;
+    if (v.proto === 6) this.tcp(slot, fromInitiator, v, b, p, end);
+    else if (v.proto === 17) this.udp(slot, fromInitiator, b, p, end);
+    else this.finish(slot);
+  }
+
+  private finish(slot: number): void {
+    this.state[slot] = State.Done;
+    this.tls.delete(slot);
+    this.quic.delete(slot);
+  }
+
+  private hello(slot: number, app: string, info: HelloInfo): void {
+    this.app[slot] = app;
+    this.serverName[slot] = info.sni;
+    this.alpn[slot] = info.alpn;
+    this.finish(slot);
+  }
+
+  private tcp(slot: number, fromInit: boolean, v: PacketView, b: Uint8Array, p: number, end: number): void {
+    const st = this.state[slot];
+    const asm = this.tls.get(slot);
+    if (asm) {
+      if (fromInit) this.continueTls(slot, asm, v, b, p, end);
+      return;
+    }
+    if (st === State.Detail) {
+      if (this.app[slot] === 'ssh' && fromInit) {
+        const banner = parseSshBanner(b, p, end);
+        if (banner) {
+          this.sshBanner[slot] = banner;
+          this.finish(slot);
+        }
+      }
+      return;
+    }
+    const need = tlsRecordLength(b, p, end);
+    if (need > 0) {
+      if (end - p >= need) {
+        const info = parseClientHello(b, p + 5, p + need);
+        if (info) this.hello(slot, 'tls', info);
+        else this.finish(slot);
+        return;
+      }
+      // ClientHello spans segments: collect them in sequence order.
+      const buf = new Uint8Array(Math.min(need, MAX_REASSEMBLY));
+      const have = Math.min(end - p, buf.length);
+      buf.set(b.subarray(p, p + have));
+      this.app[slot] = 'tls';
+      this.tls.set(slot, { buf, have, nextSeq: (v.tcpSeq + (end - p)) >>> 0 });
+      return;
+    }
+    if (isSsl2Hello(b, p, end)) {
+      this.app[slot] = 'tls';
+      this.finish(slot);
+      return;
+    }
+    const http = parseHttp(b, p, end);
+    if (http) {
+      this.app[slot] = 'http';
+      if (!http.response) {
+        this.httpMethod[slot] = http.method;
+        this.serverName[slot] = http.host;
+        this.finish(slot);
+      }
+      return;
+    }
+    const banner = parseSshBanner(b, p, end);
+    if (banner) {
+      this.app[slot] = 'ssh';
+      if (fromInit) {
+        this.sshBanner[slot] = banner;
+        this.finish(slot);
+      } else this.state[slot] = State.Detail;
+      return;
+    }
+    if (v.sport === 53 || v.dport === 53) {
+      // DNS over TCP: two-byte length prefix.
+      const dns = end - p > 2 ? parseDns(b, p + 2, Math.min(end - p - 2, (b[p] << 8) | b[p + 1])) : null;
+      if (dns) this.dns(slot, dns.name, dns.response, dns.rcode);
+    }
+  }
+
+  private continueTls(slot: number, asm: TlsAssembly, v: PacketView, b: Uint8Array, p: number, end: number): void {
+    if (v.tcpSeq !== asm.nextSeq) return; // retransmission or gap: wait for the in-order segment
+    const take = Math.min(end - p, asm.buf.length - asm.have);
+    asm.buf.set(b.subarray(p, p + take), asm.have);
+    asm.have += take;
+    asm.nextSeq = (asm.nextSeq + (end - p)) >>> 0;
+    if (asm.have < asm.buf.length) return;
+    const info = parseClientHello(asm.buf, 5, asm.buf.length);
+    if (info) this.hello(slot, 'tls', info);
+    else this.finish(slot);
+  }
+
+  private dns(slot: number, name: string, response: boolean, rcode: number): void {
+    this.app[slot] = 'dns';
+    if (this.serverName[slot] == null) this.serverName[slot] = name;
+    if (response) {
+      this.dnsRcode[slot] = rcodeName(rcode);
+      this.finish(slot);
+    } else this.state[slot] = State.Detail;
+  }
+
+  private udp(slot: number, fromInit: boolean, b: Uint8Array, p: number, end: number): void {
+    const st = this.state[slot];
+    if (st === State.Detail) {
+      if (this.app[slot] === 'dns') {
+        const dns = parseDns(b, p, end - p);
+        if (dns && dns.response) this.dns(slot, dns.name, true, dns.rcode);
+      }
+      return;
+    }
+    if (fromInit && isQuicInitial(b, p, end)) {
+      this.quicInitial(slot, b, p, end);
+      return;
+    }
+    const dns = parseDns(b, p, end - p);
+    if (dns) this.dns(slot, dns.name, dns.response, dns.rcode);
+  }
+
+  private quicInitial(slot: number, b: Uint8Array, p: number, end: number): void {
+    let asm = this.quic.get(slot);
+    const initial = readClientInitial(b, p, end, asm ? asm.dcid : null);
+    if (!initial) return;
+    this.app[slot] = 'quic';
+    if (!asm) {
+      asm = { dcid: initial.dcid, buf: new Uint8Array(MAX_REASSEMBLY), got: new Uint8Array(MAX_REASSEMBLY) };
+      this.quic.set(slot, asm);
+    }
+    for (const frag of initial.fragments) place(asm, frag);
+    // The ClientHello is complete once its 4-byte header and body are all present.
+    const got = asm.got;
+    if (!got[0] || !got[1] || !got[2] || !got[3]) return;
+    const need = 4 + ((asm.buf[1] << 16) | (asm.buf[2] << 8) | asm.buf[3]);
+    if (need > MAX_REASSEMBLY) {
+      this.finish(slot);
+      return;
+    }
+    for (let i = 0; i < need; i++) if (!got[i]) return;
+    const info = parseClientHello(asm.buf, 0, need);
+    if (info) this.hello(slot, 'quic', info);
+    else this.finish(slot);
+  }
+}
+
+function place(asm: QuicAssembly, frag: CryptoFragment): void {
+  const from = frag.offset;
+  const to = Math.min(from + frag.data.length, asm.buf.length);
+  if (from >= to) return;
+  asm.buf.set(frag.data.subarray(0, to - from), from);
+  asm.got.fill(1, from, to);
+}

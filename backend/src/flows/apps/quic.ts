@@ -1,0 +1,179 @@
+import * as crypto from 'node:crypto';
+
+/**
+ * QUIC Initial packets (RFC 9000/9001 for v1, RFC 9369 for v2): the client's Initial is protected
+ * with keys anyone can derive from its Destination Connection ID, so its CRYPTO frames (the TLS
+ * ClientHello) can be read. This module removes header protection, decrypts with AES-128-GCM
+ * (node:crypto) and returns the CRYPTO frame data with their offsets.
+ */
+
+const V1 = 0x00000001;
+const V2 = 0x6b3343cf;
+const SALT_V1 = Buffer.from('38762cf7f55934b34d179ae6a4c80cadccbb7f0a', 'hex');
+const SALT_V2 = Buffer.from('0dede3def700a6db819381be6e269dcbf9bd2ed9', 'hex');
+
+export interface CryptoFragment {
+  offset: number;
+  data: Uint8Array;
+}
+
+export interface InitialInfo {
+  /** The Destination Connection ID the keys were derived from. */
+  dcid: Buffer;
+  fragments: CryptoFragment[];
+}
+
+/** True when the datagram starts with a long-header Initial of QUIC v1 or v2. */
+export function isQuicInitial(b: Uint8Array, p: number, end: number): boolean {
+  if (end - p < 7) return false;
+  const first = b[p];
+  if ((first & 0xc0) !== 0xc0) return false;
+  const version = ((b[p + 1] << 24) | (b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]) >>> 0;
+  const type = (first >> 4) & 3;
+  return (version === V1 && type === 0) || (version === V2 && type === 1);
+}
+
+function expandLabel(secret: Buffer, label: string, length: number): Buffer {
+  const full = Buffer.from('tls13 ' + label, 'ascii');
+  const info = Buffer.alloc(2 + 1 + full.length + 1);
+  info.writeUInt16BE(length, 0);
+  info[2] = full.length;
+  full.copy(info, 3);
+  info[3 + full.length] = 0;
+  // HKDF-Expand with a single block (length <= 32 for SHA-256).
+  return crypto.createHmac('sha256', secret).update(Buffer.concat([info, Buffer.from([1])])).digest().subarray(0, length);
+}
+
+interface Keys {
+  key: Buffer;
+  iv: Buffer;
+  hp: Buffer;
+}
+
+function clientKeys(dcid: Uint8Array, version: number): Keys {
+  const v2 = version === V2;
+  const initial = crypto.createHmac('sha256', v2 ? SALT_V2 : SALT_V1).update(dcid).digest();
+  const client = expandLabel(initial, 'client in', 32);
+  return {
+    key: expandLabel(client, v2 ? 'quicv2 key' : 'quic key', 16),
+    iv: expandLabel(client, v2 ? 'quicv2 iv' : 'quic iv', 12),
+    hp: expandLabel(client, v2 ? 'quicv2 hp' : 'quic hp', 16),
+  };
+}
+
+/** Reads a QUIC variable-length integer; returns [value, bytes] or null. */
+function varint(b: Uint8Array, p: number, end: number): [number, number] | null {
+  if (p >= end) return null;
+  const n = 1 << (b[p] >> 6);
+  if (p + n > end) return null;
+  let v = b[p] & 0x3f;
+  for (let i = 1; i < n; i++) v = v * 256 + b[p + i];
+  return [v, n];
+}
+
+/**
+ * Decrypts the client Initial at the start of a UDP payload. `fallbackDcid` is the flow's first
+ * DCID: later Initials of the same flight may carry the server's chosen ID but keep the first keys.
+ */
+export function readClientInitial(b: Uint8Array, p: number, end: number, fallbackDcid: Buffer | null): InitialInfo | null {
+  if (!isQuicInitial(b, p, end)) return null;
+  const version = ((b[p + 1] << 24) | (b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]) >>> 0;
+  let q = p + 5;
+  const dcidLen = b[q];
+  if (dcidLen > 20 || q + 1 + dcidLen >= end) return null;
+  const dcid = Buffer.from(b.subarray(q + 1, q + 1 + dcidLen));
+  q += 1 + dcidLen;
+  const scidLen = b[q];
+  if (scidLen > 20 || q + 1 + scidLen >= end) return null;
+  q += 1 + scidLen;
+  const tokenLen = varint(b, q, end);
+  if (!tokenLen) return null;
+  q += tokenLen[1] + tokenLen[0];
+  const length = varint(b, q, end);
+  if (!length) return null;
+  q += length[1];
+  const pnOffset = q;
+  const packetEnd = pnOffset + length[0];
+  if (packetEnd > end || pnOffset + 4 + 16 > end || length[0] < 20) return null;
+  for (const id of fallbackDcid && !fallbackDcid.equals(dcid) ? [dcid, fallbackDcid] : [dcid]) {
+    const frames = decrypt(b, p, pnOffset, packetEnd, clientKeys(id, version));
+    if (frames) return { dcid: id, fragments: cryptoFrames(frames) };
+  }
+  return null;
+}
+
+function decrypt(b: Uint8Array, start: number, pnOffset: number, packetEnd: number, keys: Keys): Buffer | null {
+  const sample = b.subarray(pnOffset + 4, pnOffset + 20);
+  const ecb = crypto.createCipheriv('aes-128-ecb', keys.hp, null);
+  ecb.setAutoPadding(false);
+  const mask = ecb.update(sample);
+  const header = Buffer.from(b.subarray(start, pnOffset + 4));
+  header[0] ^= mask[0] & 0x0f;
+  const pnLen = (header[0] & 3) + 1;
+  const hdrLen = pnOffset - start + pnLen;
+  let pn = 0;
+  for (let i = 0; i < pnLen; i++) {
+    header[pnOffset - start + i] ^= mask[1 + i];
+    pn = pn * 256 + header[pnOffset - start + i];
+  }
+  const nonce = Buffer.from(keys.iv);
+  for (let i = 0; i < 8 && pn > 0; i++) {
+    nonce[11 - i] ^= pn & 0xff;
+    pn = Math.floor(pn / 256);
+  }
+  const payloadStart = pnOffset + pnLen;
+  if (packetEnd - payloadStart < 16) return null;
+  try {
+    const gcm = crypto.createDecipheriv('aes-128-gcm', keys.key, nonce);
+    gcm.setAAD(header.subarray(0, hdrLen));
+    gcm.setAuthTag(b.subarray(packetEnd - 16, packetEnd));
+    return Buffer.concat([gcm.update(b.subarray(payloadStart, packetEnd - 16)), gcm.final()]);
+  } catch {
+    return null; // wrong keys (not a client Initial of this connection) or damaged packet
+  }
+}
+
+function cryptoFrames(f: Buffer): CryptoFragment[] {
+  const out: CryptoFragment[] = [];
+  let p = 0;
+  const end = f.length;
+  while (p < end) {
+    const type = f[p];
+    if (type === 0x00 || type === 0x01) {
+      p++;
+      continue;
+    }
+    if (type === 0x02 || type === 0x03) {
+      // ACK: largest, delay, range count, first range, then (gap, length) pairs, then ECN counts.
+      let q = p + 1;
+      const fields: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const v = varint(f, q, end);
+        if (!v) return out;
+        fields.push(v[0]);
+        q += v[1];
+      }
+      const extra = fields[2] * 2 + (type === 0x03 ? 3 : 0);
+      for (let i = 0; i < extra; i++) {
+        const v = varint(f, q, end);
+        if (!v) return out;
+        q += v[1];
+      }
+      p = q;
+      continue;
+    }
+    if (type === 0x06) {
+      const off = varint(f, p + 1, end);
+      if (!off) return out;
+      const len = varint(f, p + 1 + off[1], end);
+      if (!len) return out;
+      const d = p + 1 + off[1] + len[1];
+      if (d + len[0] > end) return out;
+      out.push({ offset: off[0], data: f.subarray(d, d + len[0]) });
+      p = d + len[0];
+      continue;
+    }
+    return out; // any other frame type ends what an Initial normally carries
+  }
+  return out;
+}

@@ -1,0 +1,339 @@
+import type { PacketHandler } from '../capture/types';
+import { LINKTYPE_UNDEFINED_INTERFACE } from '../capture/types';
+import { PacketDecoder } from '../decode/decoder';
+import { Category, TUNNEL_NAMES } from '../decode/packet-view';
+import { Problem, PROBLEM_NAMES } from '../decode/problems';
+import type { BucketBatch, FlowRecord } from '../model/flow';
+import { formatAddress } from './address';
+import { AppIdentifier } from './apps/identify';
+import { appByPort } from './apps/ports';
+import { BucketWriter, bucketClock, type BucketClock } from './buckets';
+import { FlowTable, KEY_WORDS } from './flow-table';
+import { ACK, connectionState, FIN, RST, SYN } from './tcp-state';
+import { TrafficStats } from './stats';
+
+export interface AssemblerOptions {
+  /** Idle timeout in nanoseconds of packet time (default 120 s). */
+  idleTimeoutNs?: number;
+  /** Bucket width in nanoseconds (default 1 s). */
+  bucketNs?: number;
+  /** Attribute non-first IP fragments to their flow (default true). */
+  attributeFragments?: boolean;
+  /** Receives every finished flow. */
+  onFlow: (flow: FlowRecord) => void;
+  /** Receives per-flow, per-bucket counters in batches (omit when not needed). */
+  onBuckets?: (batch: BucketBatch) => void;
+}
+
+/** Counter layout per slot: [pkts, wire bytes, IP bytes, payload bytes] for initiator, then responder. */
+const CN = 8;
+const INITIAL_CAPACITY = 4096;
+
+/**
+ * Packets in, bidirectional flows out. Implements PacketHandler so a capture reader can drive it
+ * directly. Per-flow state lives in typed arrays indexed by the flow table's slot; the per-packet
+ * path allocates nothing (strings are made once per flow, at emission).
+ */
+export class FlowAssembler implements PacketHandler {
+  readonly stats = new TrafficStats();
+  private readonly decoder: PacketDecoder;
+  private readonly table: FlowTable;
+  private readonly apps = new AppIdentifier();
+  private readonly buckets: BucketWriter;
+  private readonly clock: BucketClock;
+  private readonly idleSec: number;
+  private readonly idleNs: number;
+  private readonly sweepEverySec: number;
+  private nextSweepSec = -Infinity;
+  private nextId = 0;
+  private readonly onFlow: (flow: FlowRecord) => void;
+
+  // Per-slot columns (grown together with the table).
+  private cnt = new Float64Array(0);
+  private bkt = new Float64Array(0);
+  private curBucket = new Float64Array(0);
+  private firstSec = new Float64Array(0);
+  private lastSec = new Float64Array(0);
+  private firstNs = new Uint32Array(0);
+  private lastNs = new Uint32Array(0);
+  private ids = new Float64Array(0);
+  private frags = new Float64Array(0);
+  private initIsA = new Uint8Array(0);
+  private flagsInit = new Uint8Array(0);
+  private flagsResp = new Uint8Array(0);
+  private respSynAck = new Uint8Array(0);
+  private tunnel = new Uint8Array(0);
+  private tunnelVer = new Uint8Array(0);
+
+  constructor(options: AssemblerOptions) {
+    this.idleNs = options.idleTimeoutNs ?? 120_000_000_000;
+    this.idleSec = this.idleNs / 1e9;
+    this.sweepEverySec = Math.max(1, this.idleSec / 4);
+    this.clock = bucketClock(options.bucketNs ?? 1_000_000_000);
+    this.buckets = new BucketWriter(this.clock, options.onBuckets ?? null);
+    this.decoder = new PacketDecoder({ attributeFragments: options.attributeFragments });
+    this.onFlow = options.onFlow;
+    this.table = new FlowTable(INITIAL_CAPACITY, (cap) => this.grow(cap));
+  }
+
+  /** Live flows (for memory checks and progress). */
+  get liveFlows(): number {
+    return this.table.size;
+  }
+
+  private grow(cap: number): void {
+    const f64 = (a: Float64Array, n: number): Float64Array<ArrayBuffer> => {
+      const x = new Float64Array(n);
+      x.set(a);
+      return x;
+    };
+    const u8 = (a: Uint8Array): Uint8Array<ArrayBuffer> => {
+      const x = new Uint8Array(cap);
+      x.set(a);
+      return x;
+    };
+    const u32 = (a: Uint32Array): Uint32Array<ArrayBuffer> => {
+      const x = new Uint32Array(cap);
+      x.set(a);
+      return x;
+    };
+    this.cnt = f64(this.cnt, cap * CN);
+    this.bkt = f64(this.bkt, cap * 4);
+    this.curBucket = f64(this.curBucket, cap);
+    this.firstSec = f64(this.firstSec, cap);
+    this.lastSec = f64(this.lastSec, cap);
+    this.firstNs = u32(this.firstNs);
+    this.lastNs = u32(this.lastNs);
+    this.ids = f64(this.ids, cap);
+    this.frags = f64(this.frags, cap);
+    this.initIsA = u8(this.initIsA);
+    this.flagsInit = u8(this.flagsInit);
+    this.flagsResp = u8(this.flagsResp);
+    this.respSynAck = u8(this.respSynAck);
+    this.tunnel = u8(this.tunnel);
+    this.tunnelVer = u8(this.tunnelVer);
+    this.apps.grow(cap);
+  }
+
+  packet(data: Uint8Array, off: number, capLen: number, origLen: number, tsSec: number, tsNsec: number, linkType: number): void {
+    const stats = this.stats;
+    stats.packet(origLen, tsSec, tsNsec, linkType);
+    if (tsSec >= this.nextSweepSec) this.sweep(tsSec, tsNsec);
+    const dec = this.decoder;
+    const cat = linkType === LINKTYPE_UNDEFINED_INTERFACE ? Category.UnknownLink : dec.decode(data, off, capLen, origLen, linkType);
+    const v = dec.view;
+    if (linkType === LINKTYPE_UNDEFINED_INTERFACE) stats.problem(Problem.UndefinedInterface);
+    else if (v.problem !== 0) stats.problem(v.problem);
+    if (cat !== Category.Flow) {
+      stats.other(cat, v.etherType, origLen);
+      return;
+    }
+    stats.ip(v.ipVersion, v.proto, origLen);
+
+    const table = this.table;
+    table.setKey(v);
+    let slot = table.find();
+    const flags = v.tcpFlags;
+    const isTcp = v.proto === 6;
+    if (slot >= 0) {
+      const idle = (tsSec - this.lastSec[slot]) * 1e9 + (tsNsec - this.lastNs[slot]) > this.idleNs;
+      const restart = isTcp && (flags & (SYN | ACK)) === SYN && this.closed(slot);
+      if (idle || restart) {
+        this.emit(slot);
+        table.remove(slot);
+        table.setKey(v); // remove() may reorder the index; find the insert position again
+        slot = table.find();
+      }
+    }
+    const senderIsA = table.senderIsA;
+    if (slot < 0) {
+      slot = table.insert();
+      this.start(slot, senderIsA, tsSec, tsNsec);
+    } else {
+      if (tsSec > this.lastSec[slot] || (tsSec === this.lastSec[slot] && tsNsec > this.lastNs[slot])) {
+        this.lastSec[slot] = tsSec;
+        this.lastNs[slot] = tsNsec;
+      } else if (tsSec < this.firstSec[slot] || (tsSec === this.firstSec[slot] && tsNsec < this.firstNs[slot])) {
+        this.firstSec[slot] = tsSec;
+        this.firstNs[slot] = tsNsec;
+      }
+    }
+    const fromInit = senderIsA === (this.initIsA[slot] === 1);
+    const c = slot * CN + (fromInit ? 0 : 4);
+    const cnt = this.cnt;
+    cnt[c] += 1;
+    cnt[c + 1] += origLen;
+    cnt[c + 2] += v.ipBytes;
+    cnt[c + 3] += v.payloadBytes;
+    if (v.fragment) this.frags[slot] += 1;
+
+    // Time buckets: flush the flow's running bucket when the packet falls into another one.
+    const clock = this.clock;
+    const bi = clock.wholeSec !== 0 ? Math.floor(tsSec / clock.wholeSec) : tsSec * clock.perSec + Math.floor(tsNsec / clock.widthNs);
+    if (bi !== this.curBucket[slot]) {
+      this.flushBucket(slot);
+      this.curBucket[slot] = bi;
+    }
+    const bk = slot * 4 + (fromInit ? 0 : 2);
+    this.bkt[bk] += 1;
+    this.bkt[bk + 1] += origLen;
+
+    if (isTcp) {
+      if (fromInit) this.flagsInit[slot] |= flags;
+      else {
+        this.flagsResp[slot] |= flags;
+        if ((flags & (SYN | ACK)) === (SYN | ACK)) this.respSynAck[slot] = 1;
+      }
+    }
+    if (v.payloadCap > 0) this.apps.inspect(slot, fromInit, v, data);
+  }
+
+  private closed(slot: number): boolean {
+    const fi = this.flagsInit[slot];
+    const fr = this.flagsResp[slot];
+    return ((fi | fr) & RST) !== 0 || ((fi & FIN) !== 0 && (fr & FIN) !== 0);
+  }
+
+  private start(slot: number, senderIsA: boolean, sec: number, ns: number): void {
+    const v = this.decoder.view;
+    // Initiator rule (see model/flow.ts).
+    let senderInitiates: boolean;
+    if (v.proto === 6) {
+      const f = v.tcpFlags & (SYN | ACK);
+      if (f === SYN) senderInitiates = true;
+      else if (f === (SYN | ACK)) senderInitiates = false;
+      else senderInitiates = v.sport >= v.dport;
+    } else {
+      senderInitiates = !(v.sport < 1024 && v.dport >= 1024);
+    }
+    this.initIsA[slot] = senderInitiates === senderIsA ? 1 : 0;
+    this.ids[slot] = this.nextId++;
+    this.firstSec[slot] = sec;
+    this.lastSec[slot] = sec;
+    this.firstNs[slot] = ns;
+    this.lastNs[slot] = ns;
+    this.cnt.fill(0, slot * CN, slot * CN + CN);
+    this.bkt.fill(0, slot * 4, slot * 4 + 4);
+    this.curBucket[slot] = NaN;
+    this.frags[slot] = 0;
+    this.flagsInit[slot] = 0;
+    this.flagsResp[slot] = 0;
+    this.respSynAck[slot] = 0;
+    this.tunnel[slot] = v.tunnel;
+    this.tunnelVer[slot] = v.tunnelIpVersion;
+    this.apps.reset(slot);
+  }
+
+  private flushBucket(slot: number): void {
+    const k = slot * 4;
+    const bkt = this.bkt;
+    if (bkt[k] + bkt[k + 2] === 0) return;
+    this.buckets.add(this.ids[slot], this.curBucket[slot], bkt[k], bkt[k + 1], bkt[k + 2], bkt[k + 3]);
+    bkt[k] = 0;
+    bkt[k + 1] = 0;
+    bkt[k + 2] = 0;
+    bkt[k + 3] = 0;
+  }
+
+  /** Emits and drops flows idle for longer than the timeout at packet time (sec, ns). */
+  private sweep(sec: number, ns: number): void {
+    this.nextSweepSec = sec + this.sweepEverySec;
+    const table = this.table;
+    const expired: number[] = [];
+    for (let s = 0; s < table.highWater; s++) {
+      if (table.live[s] && (sec - this.lastSec[s]) * 1e9 + (ns - this.lastNs[s]) > this.idleNs) expired.push(s);
+    }
+    expired.sort((a, b) => this.ids[a] - this.ids[b]);
+    for (const s of expired) {
+      this.emit(s);
+      table.remove(s);
+    }
+  }
+
+  /** Emits every remaining flow (in creation order) and the last bucket rows. Call at end of input. */
+  finish(): void {
+    const table = this.table;
+    const rest: number[] = [];
+    for (let s = 0; s < table.highWater; s++) if (table.live[s]) rest.push(s);
+    rest.sort((a, b) => this.ids[a] - this.ids[b]);
+    for (const s of rest) {
+      this.emit(s);
+      table.remove(s);
+    }
+    this.buckets.flush();
+  }
+
+  private emit(slot: number): void {
+    this.flushBucket(slot);
+    const keys = this.table.keys;
+    const o = slot * KEY_WORDS;
+    const initA = this.initIsA[slot] === 1;
+    const ports = keys[o + 8];
+    const meta = keys[o + 9];
+    const vlans = keys[o + 10];
+    const version = (meta >> 8) as 4 | 6;
+    const proto = meta & 0xff;
+    const addrA = formatAddress(version, keys[o], keys[o + 1], keys[o + 2], keys[o + 3]);
+    const addrB = formatAddress(version, keys[o + 4], keys[o + 5], keys[o + 6], keys[o + 7]);
+    const portA = ports >>> 16;
+    const portB = ports & 0xffff;
+    const c = slot * CN;
+    const cnt = this.cnt;
+    const apps = this.apps;
+    let app = apps.app[slot] ?? null;
+    let appSource: 'payload' | 'port' | null = app ? 'payload' : null;
+    const sport = initA ? portA : portB;
+    const dport = initA ? portB : portA;
+    if (!app) {
+      app = appByPort(proto, sport, dport);
+      if (app) appSource = 'port';
+    }
+    const outer = (vlans >>> 16) - 1;
+    const inner = (vlans & 0xffff) - 1;
+    const record: FlowRecord = {
+      id: this.ids[slot],
+      ip_version: version,
+      proto,
+      src: initA ? addrA : addrB,
+      sport,
+      dst: initA ? addrB : addrA,
+      dport,
+      first_ns: BigInt(this.firstSec[slot]) * 1_000_000_000n + BigInt(this.firstNs[slot]),
+      last_ns: BigInt(this.lastSec[slot]) * 1_000_000_000n + BigInt(this.lastNs[slot]),
+      src_pkts: cnt[c],
+      dst_pkts: cnt[c + 4],
+      src_bytes: cnt[c + 1],
+      dst_bytes: cnt[c + 5],
+      src_ip_bytes: cnt[c + 2],
+      dst_ip_bytes: cnt[c + 6],
+      src_payload_bytes: cnt[c + 3],
+      dst_payload_bytes: cnt[c + 7],
+      app,
+      app_source: appSource,
+      server_name: apps.serverName[slot] ?? null,
+      alpn: apps.alpn[slot] ?? null,
+      http_method: apps.httpMethod[slot] ?? null,
+      dns_rcode: apps.dnsRcode[slot] ?? null,
+      ssh_banner: apps.sshBanner[slot] ?? null,
+      src_tcp_flags: this.flagsInit[slot],
+      dst_tcp_flags: this.flagsResp[slot],
+      state: connectionState(proto, this.flagsInit[slot], this.flagsResp[slot], this.respSynAck[slot] === 1, cnt[c + 4]),
+      vlan: outer >= 0 ? outer : null,
+      inner_vlan: inner >= 0 ? inner : null,
+      tunnel: TUNNEL_NAMES[this.tunnel[slot]] ?? null,
+      tunnel_ip_version: this.tunnel[slot] !== 0 ? (this.tunnelVer[slot] as 4 | 6) : null,
+      fragments: this.frags[slot],
+    };
+    apps.reset(slot);
+    this.stats.flow(record);
+    this.onFlow(record);
+  }
+
+  /** Problem counts by name (decoder problems; reader problems are reported by the reader). */
+  problemCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    const p = this.stats.problems;
+    for (let i = 1; i < p.length; i++) if (p[i] > 0) out.set(PROBLEM_NAMES[i], p[i]);
+    return out;
+  }
+}

@@ -1,0 +1,38 @@
+import type { Readable } from 'node:stream';
+import { readCapture, type ReadResult } from '../capture/source';
+import type { CapsightError } from '../errors';
+import type { BucketBatch, FlowRecord } from '../model/flow';
+import { FlowAssembler } from './assembler';
+import type { TrafficStats } from './stats';
+
+export { FlowAssembler } from './assembler';
+export type { TrafficStats } from './stats';
+
+export interface AnalyzeOptions {
+  name?: string;
+  idleTimeoutNs?: number;
+  bucketNs?: number;
+  attributeFragments?: boolean;
+  onFlow: (flow: FlowRecord) => void;
+  onBuckets?: (batch: BucketBatch) => void;
+  onProgress?: (inputBytes: number) => void;
+}
+
+export interface AnalyzeResult {
+  read: ReadResult;
+  stats: TrafficStats;
+  /** Reader and decoder problems by kind. */
+  problems: Map<string, number>;
+  /** Truncation/corruption that stopped reading (flows before it were emitted). */
+  damage: CapsightError | null;
+}
+
+/** The engine in one call: capture (path, "-", or stream) -> flows and bucket rows. */
+export async function analyzeCapture(input: string | Readable | NodeJS.ReadableStream, options: AnalyzeOptions): Promise<AnalyzeResult> {
+  const assembler = new FlowAssembler(options);
+  const read = await readCapture(input, assembler, { name: options.name, onProgress: options.onProgress });
+  assembler.finish();
+  const problems = new Map(read.problems);
+  for (const [k, v] of assembler.problemCounts()) problems.set(k, v);
+  return { read, stats: assembler.stats, problems, damage: read.damage };
+}
