@@ -67,8 +67,8 @@ export class CaptureParser {
 
   // pcapng state (per section)
   private ifaces: PcapngInterface[] = [];
-  private lastSec = 0;
-  private lastNsec = 0;
+  /** Time of the packet being delivered: [seconds, nanoseconds] (see PacketHandler). */
+  private readonly time = new Float64Array(2);
 
   constructor(
     private readonly handler: PacketHandler,
@@ -334,7 +334,9 @@ export class CaptureParser {
       frac *= 1000;
     }
     this.packets++;
-    this.handler.packet(b, o + PCAP_RECORD_HEADER, capLen, origLen < capLen ? capLen : origLen, sec, frac, this.linkType);
+    this.time[0] = sec;
+    this.time[1] = frac;
+    this.handler.packet(b, o + PCAP_RECORD_HEADER, capLen, origLen < capLen ? capLen : origLen, this.linkType, this.time);
   }
 
   /**
@@ -348,6 +350,7 @@ export class CaptureParser {
     const linkType = this.linkType;
     const maxCap = this.maxCapLen;
     const nanos = this.nanos;
+    const time = this.time;
     let offset = this.offset;
     let packets = this.packets;
     while (n - pos >= PCAP_RECORD_HEADER) {
@@ -385,7 +388,9 @@ export class CaptureParser {
         frac *= 1000;
       }
       packets++;
-      handler.packet(b, pos + PCAP_RECORD_HEADER, capLen, origLen < capLen ? capLen : origLen, sec, frac, linkType);
+      time[0] = sec;
+      time[1] = frac;
+      handler.packet(b, pos + PCAP_RECORD_HEADER, capLen, origLen < capLen ? capLen : origLen, linkType, time);
       offset += end - pos;
       pos = end;
     }
@@ -484,7 +489,7 @@ export class CaptureParser {
 
   private deliver(b: Uint8Array, dataOff: number, capLen: number, origLen: number, linkType: number): void {
     this.packets++;
-    this.handler.packet(b, dataOff, capLen, origLen < capLen ? capLen : origLen, this.lastSec, this.lastNsec, linkType);
+    this.handler.packet(b, dataOff, capLen, origLen < capLen ? capLen : origLen, linkType, this.time);
   }
 
   private epb(b: Uint8Array, o: number, len: number): void {
@@ -499,8 +504,8 @@ export class CaptureParser {
       capLen = len - 32;
     }
     convertTimestamp(hi, lo, f ? f.res : DEFAULT_RES);
-    this.lastSec = tsOut.sec;
-    this.lastNsec = tsOut.nsec;
+    this.time[0] = tsOut.sec;
+    this.time[1] = tsOut.nsec;
     this.deliver(b, o + 28, capLen, origLen, f ? f.linkType : LINKTYPE_UNDEFINED_INTERFACE);
   }
 
@@ -516,8 +521,8 @@ export class CaptureParser {
       capLen = len - 32;
     }
     convertTimestamp(hi, lo, f ? f.res : DEFAULT_RES);
-    this.lastSec = tsOut.sec;
-    this.lastNsec = tsOut.nsec;
+    this.time[0] = tsOut.sec;
+    this.time[1] = tsOut.nsec;
     this.deliver(b, o + 28, capLen, origLen, f ? f.linkType : LINKTYPE_UNDEFINED_INTERFACE);
   }
 

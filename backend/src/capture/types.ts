@@ -3,9 +3,11 @@ export interface PacketHandler {
   /**
    * One packet. `data[off .. off+capLen)` holds the captured bytes and is valid only during the
    * call (readers reuse their buffers). `origLen` is the length on the wire before snaplen.
-   * Time is split into whole seconds since the epoch and nanoseconds, so it stays exact.
+   * `time` holds [whole seconds since the epoch, nanoseconds]: split so it stays exact, and passed
+   * in one reused array because seconds since 1970 exceed V8's small-integer range, so passing them
+   * as arguments would allocate a heap number per packet.
    */
-  packet(data: Uint8Array, off: number, capLen: number, origLen: number, tsSec: number, tsNsec: number, linkType: number): void;
+  packet(data: Uint8Array, off: number, capLen: number, origLen: number, linkType: number, time: Float64Array): void;
 }
 
 /** Reader-level problems that do not stop reading (counted by kind, reported in stats). */

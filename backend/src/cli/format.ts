@@ -1,16 +1,30 @@
 import type { FlowRecord } from '../model/flow';
 
-/** ISO-8601 UTC with nanoseconds: 2024-05-01T12:00:00.123456789Z. */
-export function isoNs(ns: bigint): string {
-  const sec = ns / 1_000_000_000n;
-  let frac = ns % 1_000_000_000n;
-  let s = sec;
-  if (frac < 0n) {
-    frac += 1_000_000_000n;
-    s -= 1n;
-  }
-  const base = new Date(Number(s) * 1000).toISOString(); // ...T12:00:00.000Z
-  return `${base.slice(0, -5)}.${frac.toString().padStart(9, '0')}Z`;
+function two(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/**
+ * ISO-8601 UTC with nanoseconds: 2024-05-01T12:00:00.123456789Z. Civil date from days since
+ * 1970 by the well-known era arithmetic (no Date object: this runs twice per flow).
+ */
+export function isoNs(sec: number, nsec: number): string {
+  const days = Math.floor(sec / 86400);
+  const rem = sec - days * 86400;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const hh = Math.floor(rem / 3600);
+  const mm = Math.floor((rem % 3600) / 60);
+  const ss = rem % 60;
+  const frac = String(nsec);
+  return `${year}-${two(month)}-${two(day)}T${two(hh)}:${two(mm)}:${two(ss)}.${'000000000'.slice(frac.length)}${frac}Z`;
 }
 
 /** The public ndjson/csv shape of a flow (field names are the CLI's contract, see README). */
@@ -21,8 +35,8 @@ export function publicFlow(f: FlowRecord): Record<string, string | number | null
     sport: f.sport,
     dst: f.dst,
     dport: f.dport,
-    first: isoNs(f.first_ns),
-    last: isoNs(f.last_ns),
+    first: isoNs(f.first_sec, f.first_nsec),
+    last: isoNs(f.last_sec, f.last_nsec),
     src_pkts: f.src_pkts,
     src_bytes: f.src_bytes,
     dst_pkts: f.dst_pkts,
@@ -52,12 +66,31 @@ export function publicFlow(f: FlowRecord): Record<string, string | number | null
 
 export const CSV_COLUMNS = Object.keys(
   publicFlow({
-    id: 0, ip_version: 4, proto: 0, src: '', sport: 0, dst: '', dport: 0, first_ns: 0n, last_ns: 0n, src_pkts: 0, dst_pkts: 0,
+    id: 0, ip_version: 4, proto: 0, src: '', sport: 0, dst: '', dport: 0, first_sec: 0, first_nsec: 0, last_sec: 0, last_nsec: 0, src_pkts: 0, dst_pkts: 0,
     src_bytes: 0, dst_bytes: 0, src_ip_bytes: 0, dst_ip_bytes: 0, src_payload_bytes: 0, dst_payload_bytes: 0, app: null,
     app_source: null, server_name: null, alpn: null, http_method: null, dns_rcode: null, ssh_banner: null, src_tcp_flags: 0,
     dst_tcp_flags: 0, state: '', vlan: null, inner_vlan: null, tunnel: null, tunnel_ip_version: null, fragments: 0,
   }),
 );
+
+/**
+ * One ndjson line, written by hand: same keys and values as JSON.stringify(publicFlow(f)) (a test
+ * checks that), about three times faster, which matters when a capture has millions of flows.
+ */
+export function ndjsonLine(f: FlowRecord): string {
+  const q = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s));
+  const n = (x: number | null): string => (x === null ? 'null' : String(x));
+  return (
+    `{"proto":${f.proto},"src":"${f.src}","sport":${f.sport},"dst":"${f.dst}","dport":${f.dport},` +
+    `"first":"${isoNs(f.first_sec, f.first_nsec)}","last":"${isoNs(f.last_sec, f.last_nsec)}",` +
+    `"src_pkts":${f.src_pkts},"src_bytes":${f.src_bytes},"dst_pkts":${f.dst_pkts},"dst_bytes":${f.dst_bytes},` +
+    `"src_ip_bytes":${f.src_ip_bytes},"dst_ip_bytes":${f.dst_ip_bytes},"src_payload_bytes":${f.src_payload_bytes},"dst_payload_bytes":${f.dst_payload_bytes},` +
+    `"app":${q(f.app)},"app_source":${q(f.app_source)},"server_name":${q(f.server_name)},"state":"${f.state}","vlan":${n(f.vlan)},` +
+    `"ip_version":${f.ip_version},"inner_vlan":${n(f.inner_vlan)},"tunnel":${q(f.tunnel)},"tunnel_ip_version":${n(f.tunnel_ip_version)},` +
+    `"alpn":${q(f.alpn)},"http_method":${q(f.http_method)},"dns_rcode":${q(f.dns_rcode)},"ssh_banner":${q(f.ssh_banner)},` +
+    `"src_tcp_flags":${f.src_tcp_flags},"dst_tcp_flags":${f.dst_tcp_flags},"fragments":${f.fragments}}`
+  );
+}
 
 function csvCell(v: string | number | null): string {
   if (v === null) return '';
@@ -91,7 +124,7 @@ export function tableRow(cells: string[]): string {
 
 export function tableCells(f: FlowRecord): string[] {
   return [
-    isoNs(f.first_ns),
+    isoNs(f.first_sec, f.first_nsec),
     protoName(f.proto),
     endpoint(f.src, f.sport, f.proto),
     endpoint(f.dst, f.dport, f.proto),

@@ -115,10 +115,12 @@ export class FlowAssembler implements PacketHandler {
     this.apps.grow(cap);
   }
 
-  packet(data: Uint8Array, off: number, capLen: number, origLen: number, tsSec: number, tsNsec: number, linkType: number): void {
+  packet(data: Uint8Array, off: number, capLen: number, origLen: number, linkType: number, time: Float64Array): void {
+    const tsSec = time[0];
+    const tsNsec = time[1];
     const stats = this.stats;
-    stats.packet(origLen, tsSec, tsNsec, linkType);
-    if (tsSec >= this.nextSweepSec) this.sweep(tsSec, tsNsec);
+    stats.packet(origLen, time, linkType);
+    if (tsSec >= this.nextSweepSec) this.sweep(time);
     const dec = this.decoder;
     const cat = linkType === LINKTYPE_UNDEFINED_INTERFACE ? Category.UnknownLink : dec.decode(data, off, capLen, origLen, linkType);
     const v = dec.view;
@@ -148,7 +150,7 @@ export class FlowAssembler implements PacketHandler {
     const senderIsA = table.senderIsA;
     if (slot < 0) {
       slot = table.insert();
-      this.start(slot, senderIsA, tsSec, tsNsec);
+      this.start(slot, senderIsA, time);
     } else {
       if (tsSec > this.lastSec[slot] || (tsSec === this.lastSec[slot] && tsNsec > this.lastNs[slot])) {
         this.lastSec[slot] = tsSec;
@@ -169,6 +171,7 @@ export class FlowAssembler implements PacketHandler {
 
     // Time buckets: flush the flow's running bucket when the packet falls into another one.
     const clock = this.clock;
+    // (Bucket indices stay in local variables and typed arrays: no heap numbers per packet.)
     const bi = clock.wholeSec !== 0 ? Math.floor(tsSec / clock.wholeSec) : tsSec * clock.perSec + Math.floor(tsNsec / clock.widthNs);
     if (bi !== this.curBucket[slot]) {
       this.flushBucket(slot);
@@ -194,8 +197,10 @@ export class FlowAssembler implements PacketHandler {
     return ((fi | fr) & RST) !== 0 || ((fi & FIN) !== 0 && (fr & FIN) !== 0);
   }
 
-  private start(slot: number, senderIsA: boolean, sec: number, ns: number): void {
+  private start(slot: number, senderIsA: boolean, time: Float64Array): void {
     const v = this.decoder.view;
+    const sec = time[0];
+    const ns = time[1];
     // Initiator rule (see model/flow.ts).
     let senderInitiates: boolean;
     if (v.proto === 6) {
@@ -236,7 +241,9 @@ export class FlowAssembler implements PacketHandler {
   }
 
   /** Emits and drops flows idle for longer than the timeout at packet time (sec, ns). */
-  private sweep(sec: number, ns: number): void {
+  private sweep(time: Float64Array): void {
+    const sec = time[0];
+    const ns = time[1];
     this.nextSweepSec = sec + this.sweepEverySec;
     const table = this.table;
     const expired: number[] = [];
@@ -298,8 +305,10 @@ export class FlowAssembler implements PacketHandler {
       sport,
       dst: initA ? addrB : addrA,
       dport,
-      first_ns: BigInt(this.firstSec[slot]) * 1_000_000_000n + BigInt(this.firstNs[slot]),
-      last_ns: BigInt(this.lastSec[slot]) * 1_000_000_000n + BigInt(this.lastNs[slot]),
+      first_sec: this.firstSec[slot],
+      first_nsec: this.firstNs[slot],
+      last_sec: this.lastSec[slot],
+      last_nsec: this.lastNs[slot],
       src_pkts: cnt[c],
       dst_pkts: cnt[c + 4],
       src_bytes: cnt[c + 1],

@@ -27,7 +27,8 @@ export class FlowTable {
   /** Scratch key of the packet being processed, and whether its sender is endpoint A. */
   readonly key = new Uint32Array(KEY_WORDS);
   senderIsA = true;
-  private keyHash = 0;
+  /** Hash of the current key, in a typed array so the per-packet store never boxes a number. */
+  private readonly hashBox = new Uint32Array(1);
   private probe = 0;
 
   constructor(
@@ -49,30 +50,35 @@ export class FlowTable {
     const k = this.key;
     const s = v.src;
     const d = v.dst;
-    // Compare (src, sport) with (dst, dport) word by word.
-    let cmp = 0;
-    for (let i = 0; i < 4 && cmp === 0; i++) cmp = s[i] === d[i] ? 0 : s[i] < d[i] ? -1 : 1;
-    if (cmp === 0) cmp = v.sport === v.dport ? 0 : v.sport < v.dport ? -1 : 1;
-    const senderIsA = cmp <= 0;
+    const s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+    const d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3];
+    // (src, sport) <= (dst, dport) word by word; straight-line code, this runs for every packet.
+    const senderIsA =
+      s0 !== d0 ? s0 < d0 : s1 !== d1 ? s1 < d1 : s2 !== d2 ? s2 < d2 : s3 !== d3 ? s3 < d3 : v.sport <= v.dport;
     this.senderIsA = senderIsA;
-    const a = senderIsA ? s : d;
-    const b = senderIsA ? d : s;
-    k[0] = a[0];
-    k[1] = a[1];
-    k[2] = a[2];
-    k[3] = a[3];
-    k[4] = b[0];
-    k[5] = b[1];
-    k[6] = b[2];
-    k[7] = b[3];
-    k[8] = senderIsA ? ((v.sport << 16) | v.dport) >>> 0 : ((v.dport << 16) | v.sport) >>> 0;
-    k[9] = (v.ipVersion << 8) | v.proto;
-    k[10] = (((v.vlan + 1) << 16) | (v.innerVlan + 1)) >>> 0;
-    let h = 0x811c9dc5;
-    for (let i = 0; i < KEY_WORDS; i++) h = Math.imul(h ^ k[i], 0x01000193);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    this.keyHash = (h ^ (h >>> 13)) >>> 0;
+    let ports: number;
+    if (senderIsA) {
+      k[0] = s0; k[1] = s1; k[2] = s2; k[3] = s3;
+      k[4] = d0; k[5] = d1; k[6] = d2; k[7] = d3;
+      ports = (v.sport << 16) | v.dport;
+    } else {
+      k[0] = d0; k[1] = d1; k[2] = d2; k[3] = d3;
+      k[4] = s0; k[5] = s1; k[6] = s2; k[7] = s3;
+      ports = (v.dport << 16) | v.sport;
+    }
+    const meta = (v.ipVersion << 8) | v.proto;
+    const vlans = ((v.vlan + 1) << 16) | (v.innerVlan + 1);
+    k[8] = ports;
+    k[9] = meta;
+    k[10] = vlans;
+    // Multiplicative mixing of every word (int32 arithmetic throughout).
+    let h = Math.imul(s0 ^ d0, 0x9e3779b1) ^ Math.imul(s1 ^ d1, 0x85ebca6b);
+    h = Math.imul(h ^ (s2 ^ d2), 0xc2b2ae35) ^ Math.imul(k[3], 0x27d4eb2f);
+    h = Math.imul(h ^ k[7], 0x165667b1) ^ Math.imul(ports, 0x9e3779b1);
+    h = Math.imul(h ^ meta ^ (vlans << 7), 0x85ebca6b);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0xc2b2ae35);
+    this.hashBox[0] = h ^ (h >>> 13);
   }
 
   /** Slot of the current key, or -1 (then `insert` adds it). */
@@ -82,7 +88,7 @@ export class FlowTable {
     const hashes = this.hashes;
     const index = this.index;
     const mask = this.mask;
-    const h = this.keyHash;
+    const h = this.hashBox[0];
     let i = h & mask;
     for (;;) {
       const e = index[i];
@@ -113,7 +119,7 @@ export class FlowTable {
     }
     const slot = this.freeTop > 0 ? this.free[--this.freeTop] : this.highWater++;
     this.keys.set(this.key, slot * KEY_WORDS);
-    this.hashes[slot] = this.keyHash;
+    this.hashes[slot] = this.hashBox[0];
     this.live[slot] = 1;
     this.index[this.probe] = slot + 1;
     this.size++;

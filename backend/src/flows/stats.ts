@@ -31,7 +31,9 @@ export class TrafficStats {
   readonly apps = new Map<string, { flows: number; bytes: number }>();
   flows = 0;
 
-  packet(origLen: number, sec: number, ns: number, linkType: number): void {
+  packet(origLen: number, time: Float64Array, linkType: number): void {
+    const sec = time[0];
+    const ns = time[1];
     this.packets++;
     this.bytes += origLen;
     if (sec < this.firstSec || (sec === this.firstSec && ns < this.firstNs)) {

@@ -28,9 +28,12 @@ export interface FlowRecord {
   dst: string;
   /** Responder port; 0 when the protocol has no ports. */
   dport: number;
-  /** First and last packet time, nanoseconds since the Unix epoch (bigint: exceeds 2^53). */
-  first_ns: bigint;
-  last_ns: bigint;
+  /** First packet time: whole seconds since the Unix epoch, and nanoseconds within that second. */
+  first_sec: number;
+  first_nsec: number;
+  /** Last packet time, same split. (Kept as two numbers: nanoseconds since 1970 exceed 2^53.) */
+  last_sec: number;
+  last_nsec: number;
   /** Packets sent by the initiator / responder. */
   src_pkts: number;
   dst_pkts: number;
