@@ -19,6 +19,8 @@ export interface CorpusEntry {
   /** tshark's exact per-conversation sums, when present. */
   oraclePath: string;
   packets: string;
+  /** capinfos's link type column, e.g. "ether (1)"; "mime (-)" where capinfos read the file as another format. */
+  linkType: string;
   exercises: string;
 }
 
@@ -35,6 +37,7 @@ export function corpusEntries(): CorpusEntry[] {
       abs: path.join(CORPUS_DIR, file),
       oraclePath: path.join(CORPUS_DIR, dir, 'oracle', `${path.basename(file)}.convs.json`),
       packets: f[col('packets')],
+      linkType: f[col('link_type')],
       exercises: f[col('exercises')],
     };
   });

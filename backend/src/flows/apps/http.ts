@@ -30,7 +30,8 @@ export function parseHttp(b: Uint8Array, p: number, end: number): HttpInfo | nul
   const stop = Math.min(end, p + MAX_SCAN);
   let lineEnd = p;
   while (lineEnd < stop && b[lineEnd] !== 0x0a) lineEnd++;
-  const line = ascii(b, p, lineEnd).trimEnd();
+  const textEnd = lineEnd > p && b[lineEnd - 1] === 0x0d ? lineEnd - 1 : lineEnd; // drop the CR of CRLF
+  const line = ascii(b, p, textEnd);
   if (lineEnd < stop && !/ HTTP\/[0-9.]+$/.test(line)) return null;
   // Host header: case-insensitive name at the start of a line.
   let host: string | null = null;
@@ -40,7 +41,7 @@ export function parseHttp(b: Uint8Array, p: number, end: number): HttpInfo | nul
     while (e < stop && b[e] !== 0x0a) e++;
     if (e - q <= 1) break; // blank line: end of headers
     if (e - q > 5 && (b[q] | 0x20) === 0x68 && (b[q + 1] | 0x20) === 0x6f && (b[q + 2] | 0x20) === 0x73 && (b[q + 3] | 0x20) === 0x74 && b[q + 4] === 0x3a) {
-      host = ascii(b, q + 5, e).trim();
+      host = ascii(b, q + 5, b[e - 1] === 0x0d ? e - 1 : e).trim();
       break;
     }
     q = e + 1;

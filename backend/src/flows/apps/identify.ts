@@ -109,6 +109,9 @@ export class AppIdentifier {
           this.sshBanner[slot] = banner;
           this.finish(slot);
         }
+      } else if (this.app[slot] === 'dns' && !fromInit) {
+        const dns = dnsOverTcp(b, p, end);
+        if (dns && dns.response) this.dns(slot, dns.name, true, dns.rcode);
       }
       return;
     }
@@ -153,8 +156,7 @@ export class AppIdentifier {
       return;
     }
     if (v.sport === 53 || v.dport === 53) {
-      // DNS over TCP: two-byte length prefix.
-      const dns = end - p > 2 ? parseDns(b, p + 2, Math.min(end - p - 2, (b[p] << 8) | b[p + 1])) : null;
+      const dns = dnsOverTcp(b, p, end);
       if (dns) this.dns(slot, dns.name, dns.response, dns.rcode);
     }
   }
@@ -220,6 +222,11 @@ export class AppIdentifier {
     if (info) this.hello(slot, 'quic', info);
     else this.finish(slot);
   }
+}
+
+/** DNS over TCP: a two-byte length prefix before each message. */
+function dnsOverTcp(b: Uint8Array, p: number, end: number): ReturnType<typeof parseDns> {
+  return end - p > 2 ? parseDns(b, p + 2, Math.min(end - p - 2, (b[p] << 8) | b[p + 1])) : null;
 }
 
 function place(asm: QuicAssembly, frag: CryptoFragment): void {

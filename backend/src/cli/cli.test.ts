@@ -1,0 +1,108 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pcapFile, ipv4Frame } from '../testing/capture-writer';
+
+/** The real `capsight` binary (built by `npm run build`, which `npm ci` runs), as a user runs it. */
+const BIN = path.resolve(__dirname, '../../bin/capsight.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-cli-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function capsight(args: string[], input?: Buffer) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const packets = [
+  { sec: 1_700_000_000, frac: 1, data: ipv4Frame({ src: '10.0.0.1', dst: '93.184.216.34', proto: 6, sport: 51000, dport: 80, flags: 0x02 }) },
+  { sec: 1_700_000_000, frac: 500, data: ipv4Frame({ src: '93.184.216.34', dst: '10.0.0.1', proto: 6, sport: 80, dport: 51000, flags: 0x12 }) },
+  {
+    sec: 1_700_000_001,
+    frac: 0,
+    data: ipv4Frame({ src: '10.0.0.1', dst: '93.184.216.34', proto: 6, sport: 51000, dport: 80, flags: 0x18, payload: Buffer.from('GET / HTTP/1.1\r\nHost: example.com\r\n\r\n') }),
+  },
+];
+const capture = path.join(dir, 'small.pcap');
+fs.writeFileSync(capture, pcapFile({}, packets));
+
+describe('capsight CLI', () => {
+  it('prints ndjson flows with the documented field names', () => {
+    const r = capsight(['flows', capture]);
+    expect(r.code).toBe(0);
+    const flows = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(flows).toHaveLength(1);
+    expect(flows[0]).toMatchObject({
+      proto: 6, src: '10.0.0.1', sport: 51000, dst: '93.184.216.34', dport: 80,
+      first: '2023-11-14T22:13:20.000001000Z', last: '2023-11-14T22:13:21.000000000Z',
+      src_pkts: 2, dst_pkts: 1, app: 'http', app_source: 'payload', server_name: 'example.com', http_method: 'GET', state: 'S1', vlan: null,
+    });
+    for (const k of ['src_bytes', 'dst_bytes', 'src_ip_bytes', 'dst_ip_bytes', 'src_payload_bytes', 'dst_payload_bytes']) expect(typeof flows[0][k]).toBe('number');
+  });
+
+  it('writes csv with a header and a readable table', () => {
+    const csv = capsight(['flows', '--format', 'csv', capture]).out.trim().split('\n');
+    expect(csv[0].startsWith('proto,src,sport,dst,dport,first,last,src_pkts,src_bytes,dst_pkts,dst_bytes')).toBe(true);
+    expect(csv[1].startsWith('6,10.0.0.1,51000,93.184.216.34,80,')).toBe(true);
+    expect(capsight(['flows', '--format', 'table', capture]).out).toMatch(/10\.0\.0\.1:51000 +93\.184\.216\.34:80 .*http +example\.com/);
+  });
+
+  it('reads stdin with "-"', () => {
+    const r = capsight(['flows', '-'], fs.readFileSync(capture));
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('prints stats with packets, bytes, protocols and problems', () => {
+    const r = capsight(['stats', '--format', 'json', capture]);
+    const s = JSON.parse(r.out);
+    expect(s).toMatchObject({ packets: 3, format: 'pcap', flows: 1, problems: {} });
+    expect(s.protocols[0]).toMatchObject({ proto: 6, name: 'tcp', packets: 3, share_bytes: 1 });
+  });
+
+  it('exits 2 with one line naming the file for input that is not a capture', () => {
+    const bad = path.join(dir, 'notes.txt');
+    fs.writeFileSync(bad, 'hello, world\n');
+    const r = capsight(['flows', bad]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err.trim().split('\n')).toEqual([`capsight: ${bad}: not a pcap or pcapng capture (starts with bytes 68 65 6c 6c)`]);
+  });
+
+  it('exits 3 for a truncated capture, after printing the flows before the damage', () => {
+    const cut = path.join(dir, 'cut.pcap');
+    const whole = fs.readFileSync(capture);
+    fs.writeFileSync(cut, whole.subarray(0, whole.length - 10));
+    const r = capsight(['flows', cut]);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.out.trim()).src_pkts).toBe(1);
+    expect(r.err).toMatch(/^capsight: warning: .*cut\.pcap: truncated: input ends inside a packet record at byte offset \d+ .*results cover the 2 packets before it\n$/);
+    expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('exits 1 with usage for bad options', () => {
+    expect(capsight(['flows', '--format', 'xml', capture]).code).toBe(1);
+    expect(capsight(['flows', '--bucket', '7ms', capture]).err).toContain('must be whole seconds or divide one second evenly');
+    expect(capsight(['frobnicate']).code).toBe(1);
+    expect(capsight(['flows']).err).toContain('missing capture argument');
+  });
+
+  it('exits 2 for a missing file', () => {
+    const r = capsight(['stats', path.join(dir, 'nope.pcap')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('nope.pcap: cannot read: no such file');
+  });
+
+  it('generates the same capture for the same seed, which it then reads back completely', () => {
+    const a = path.join(dir, 'a.pcap');
+    const b = path.join(dir, 'b.pcap');
+    for (const f of [a, b]) expect(capsight(['generate', '--size', '2MB', '--seed', '9', '-o', f]).code).toBe(0);
+    const hash = (f: string): string => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+    expect(hash(a)).toBe(hash(b));
+    const stats = JSON.parse(execFileSync(process.execPath, [BIN, 'stats', '--format', 'json', a], { encoding: 'utf8' }));
+    expect(stats.bytes).toBeGreaterThan(1_800_000); // capture bytes minus the 24-byte header and 16-byte record headers
+    expect(stats.problems).toEqual({});
+    expect(stats.apps.map((x: { app: string }) => x.app)).toEqual(expect.arrayContaining(['tls', 'http', 'dns', 'ssh']));
+  });
+});

@@ -1,0 +1,91 @@
+import type { BucketBatch, FlowRecord } from '../model/flow';
+import { ipv4Frame } from '../testing/capture-writer';
+import { FlowAssembler } from './assembler';
+
+const SYN = 0x02, ACK = 0x10, FIN = 0x01, RST = 0x04, PSH = 0x08;
+
+function harness(opts: { idleTimeoutNs?: number; bucketNs?: number } = {}) {
+  const flows: FlowRecord[] = [];
+  const buckets: { flow: number; start: number; pkts: number; bytes: number }[] = [];
+  const a = new FlowAssembler({
+    ...opts,
+    onFlow: (f) => flows.push(f),
+    onBuckets: (b: BucketBatch) => {
+      for (let i = 0; i < b.length; i++) buckets.push({ flow: b.flowId[i], start: b.startSec[i], pkts: b.srcPkts[i] + b.dstPkts[i], bytes: b.srcBytes[i] + b.dstBytes[i] });
+    },
+  });
+  const time = new Float64Array(2);
+  const send = (sec: number, frame: Buffer, origLen = frame.length): void => {
+    time[0] = Math.floor(sec);
+    time[1] = Math.round((sec - Math.floor(sec)) * 1e9);
+    a.packet(frame, 0, frame.length, origLen, 1, time);
+  };
+  return { a, flows, buckets, send };
+}
+
+const c2s = (flags: number, payload?: Buffer, sport = 40000) => ipv4Frame({ src: '10.1.1.1', dst: '203.0.113.9', proto: 6, sport, dport: 443, flags, payload });
+const s2c = (flags: number, payload?: Buffer, dport = 40000) => ipv4Frame({ src: '203.0.113.9', dst: '10.1.1.1', proto: 6, sport: 443, dport, flags, payload });
+
+describe('FlowAssembler', () => {
+  it('makes one bidirectional flow with the SYN sender as src, per-direction counters and state SF', () => {
+    const { a, flows, send } = harness();
+    send(100, c2s(SYN));
+    send(100.1, s2c(SYN | ACK));
+    send(100.2, c2s(ACK));
+    send(100.3, c2s(PSH | ACK, Buffer.alloc(100)));
+    send(100.4, s2c(PSH | ACK, Buffer.alloc(1000)), 1200); // snaplen-cut frame: original length counts
+    send(100.5, c2s(FIN | ACK));
+    send(100.6, s2c(FIN | ACK));
+    a.finish();
+    expect(flows).toHaveLength(1);
+    const f = flows[0];
+    expect([f.src, f.sport, f.dst, f.dport, f.proto]).toEqual(['10.1.1.1', 40000, '203.0.113.9', 443, 6]);
+    expect([f.src_pkts, f.dst_pkts, f.src_payload_bytes, f.dst_payload_bytes]).toEqual([4, 3, 100, 1000]);
+    expect(f.dst_bytes).toBe(54 + 1200 + 54);
+    expect(f.src_ip_bytes).toBe(40 * 3 + 140);
+    expect(f.state).toBe('SF');
+    expect([f.first_sec, f.first_nsec, f.last_sec, f.last_nsec]).toEqual([100, 0, 100, 600_000_000]);
+    expect(f.app_source).toBe('port');
+  });
+
+  it('takes the SYN-ACK receiver as initiator when the SYN was missed, and the higher port midstream', () => {
+    const { a, flows, send } = harness();
+    send(1, s2c(SYN | ACK));
+    send(2, s2c(ACK, undefined, 50001));
+    a.finish();
+    expect(flows.map((f) => [f.src, f.sport, f.state])).toEqual([
+      ['10.1.1.1', 40000, 'OTH'],
+      ['10.1.1.1', 50001, 'OTH'],
+    ]);
+  });
+
+  it('starts a new flow when a SYN follows a reset, and splits on the idle timeout', () => {
+    const { a, flows, send } = harness({ idleTimeoutNs: 60e9 });
+    send(10, c2s(SYN));
+    send(10.1, s2c(RST | ACK));
+    send(11, c2s(SYN)); // same 5-tuple after a reset: a new connection
+    send(11.2, s2c(SYN | ACK));
+    send(200, c2s(ACK)); // 189 s later: idle timeout passed
+    a.finish();
+    expect(flows.map((f) => f.state)).toEqual(['REJ', 'S1', 'OTH']);
+    expect(flows.map((f) => f.src_pkts + f.dst_pkts)).toEqual([2, 2, 1]);
+  });
+
+  it('spreads a long flow over time buckets whose sums equal the flow totals', () => {
+    const { a, flows, buckets, send } = harness({ bucketNs: 10e9 });
+    for (let t = 0; t < 120; t += 0.5) send(1000 + t, t % 1 === 0 ? c2s(ACK, Buffer.alloc(10)) : s2c(ACK, Buffer.alloc(500)));
+    a.finish();
+    expect(flows).toHaveLength(1);
+    const mine = buckets.filter((b) => b.flow === flows[0].id);
+    expect(mine.map((b) => b.start)).toEqual(Array.from({ length: 12 }, (_, i) => 1000 + i * 10));
+    expect(mine.reduce((s, b) => s + b.pkts, 0)).toBe(flows[0].src_pkts + flows[0].dst_pkts);
+    expect(mine.reduce((s, b) => s + b.bytes, 0)).toBe(flows[0].src_bytes + flows[0].dst_bytes);
+  });
+
+  it('emits idle flows as packet time moves on, keeping the table small on endless input', () => {
+    const { a, flows, send } = harness({ idleTimeoutNs: 5e9 });
+    for (let i = 0; i < 20000; i++) send(i * 0.01, c2s(SYN, undefined, 1024 + (i % 60000)));
+    expect(a.liveFlows).toBeLessThan(1200);
+    expect(flows.length).toBeGreaterThan(18000);
+  });
+});
