@@ -46,6 +46,11 @@ export class AppIdentifier {
   private quic = new Map<number, QuicAssembly>();
 
   grow(capacity: number): void {
+    // Pre-size the string columns: writing at slot indices past the end of an empty JS array
+    // would turn it into a slow dictionary-mode array.
+    for (const col of [this.app, this.serverName, this.alpn, this.httpMethod, this.dnsRcode, this.sshBanner]) {
+      for (let i = col.length; i < capacity; i++) col.push(null);
+    }
     const s = new Uint8Array(capacity);
     s.set(this.state);
     this.state = s;
