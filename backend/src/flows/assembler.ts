@@ -143,8 +143,7 @@ export class FlowAssembler implements PacketHandler {
       if (idle || restart) {
         this.emit(slot);
         table.remove(slot);
-        table.setKey(v); // remove() may reorder the index; find the insert position again
-        slot = table.find();
+        slot = table.find(); // the key is unchanged; remove() moved index entries, so probe again
       }
     }
     const senderIsA = table.senderIsA;

@@ -1,0 +1,32 @@
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { analyzeCapture } from '../flows';
+import type { FlowRecord } from '../model/flow';
+import { generateCapture } from '../synth/generator';
+import { CORPUS_DIR, corpusAvailable, notice } from '../testing/corpus';
+import { isoNs, ndjsonLine, publicFlow } from './format';
+
+describe('isoNs', () => {
+  it('agrees with Date for leap days, century years, 2038 and past 2106', () => {
+    const seconds = [0, 59, 86399, 951782400, 951868799, 1709251199, 1709251200, 1767225600, 2147483647, 2147483648, 4107542400, 4294967295, 4354819200, 253402300799];
+    for (const s of seconds) expect(isoNs(s, 7)).toBe(`${new Date(s * 1000).toISOString().slice(0, -5)}.000000007Z`);
+    expect(isoNs(1767225600, 123456789)).toBe('2026-01-01T00:00:00.123456789Z');
+  });
+});
+
+describe('ndjsonLine', () => {
+  it('is exactly JSON.stringify(publicFlow(f)) for real flows', async () => {
+    const flows: FlowRecord[] = [];
+    const parts: Buffer[] = [];
+    generateCapture({ bytes: 300_000, seed: 11, hosts: 30, flows: 80, ipv6Share: 0.4 }, (c) => parts.push(Buffer.from(c)));
+    await analyzeCapture(Readable.from([Buffer.concat(parts)]), { onFlow: (f) => flows.push(f) });
+    if (corpusAvailable()) {
+      // Captures with tunnels, VLANs, SNI/ALPN, HTTP, DNS rcode and SSH banners in their flows.
+      for (const f of ['zeek/http__bro.org.pcap', 'zeek/tunnels__vxlan-encapsulated-http.pcap', 'zeek/q-in-q.pcap', 'zeek/tls__chrome-34-google.pcap', 'zeek/ssh__ssh.pcap', 'tcpdump/dns_tcp.pcap']) {
+        await analyzeCapture(path.join(CORPUS_DIR, f), { onFlow: (x) => flows.push(x) });
+      }
+    } else notice('ndjson equivalence on corpus flows (generated flows still run)');
+    expect(flows.length).toBeGreaterThan(50);
+    for (const f of flows) expect(ndjsonLine(f)).toBe(JSON.stringify(publicFlow(f)));
+  });
+});
