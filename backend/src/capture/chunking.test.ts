@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { analyzeCapture } from '../flows';
-import { ndjsonLine } from '../cli/format';
+import { publicFlow } from '../cli/format';
 import { generateCapture } from '../synth/generator';
 import { CORPUS_DIR, corpusAvailable, notice } from '../testing/corpus';
 
@@ -11,7 +11,7 @@ import { CORPUS_DIR, corpusAvailable, notice } from '../testing/corpus';
 async function run(chunks: Uint8Array[]): Promise<string> {
   const out: string[] = [];
   const r = await analyzeCapture(Readable.from(chunks), {
-    onFlow: (f) => out.push(ndjsonLine(f)),
+    onFlow: (f) => out.push(JSON.stringify(publicFlow(f))),
     onBuckets: (b) => {
       for (let i = 0; i < b.length; i++) out.push(`b ${b.flowId[i]} ${b.startSec[i]} ${b.srcPkts[i]} ${b.srcBytes[i]} ${b.dstPkts[i]} ${b.dstBytes[i]}`);
     },

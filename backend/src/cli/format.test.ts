@@ -4,7 +4,8 @@ import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
 import { generateCapture } from '../synth/generator';
 import { CORPUS_DIR, corpusAvailable, notice } from '../testing/corpus';
-import { isoNs, ndjsonLine, publicFlow } from './format';
+import { isoNs, publicFlow } from './format';
+import { NdjsonEncoder } from './ndjson-encoder';
 
 describe('isoNs', () => {
   it('agrees with Date for leap days, century years, 2038 and past 2106', () => {
@@ -14,8 +15,8 @@ describe('isoNs', () => {
   });
 });
 
-describe('ndjsonLine', () => {
-  it('is exactly JSON.stringify(publicFlow(f)) for real flows', async () => {
+describe('NdjsonEncoder', () => {
+  it('writes exactly JSON.stringify(publicFlow(f)) per line for real flows', async () => {
     const flows: FlowRecord[] = [];
     const parts: Buffer[] = [];
     generateCapture({ bytes: 300_000, seed: 11, hosts: 30, flows: 80, ipv6Share: 0.4 }, (c) => parts.push(Buffer.from(c)));
@@ -27,6 +28,16 @@ describe('ndjsonLine', () => {
       }
     } else notice('ndjson equivalence on corpus flows (generated flows still run)');
     expect(flows.length).toBeGreaterThan(50);
-    for (const f of flows) expect(ndjsonLine(f)).toBe(JSON.stringify(publicFlow(f)));
+    // Hostile names (quotes, control bytes, non-ASCII, lone surrogates) and dates outside 0..9999.
+    const odd = { ...flows[0], server_name: 'a"b\\c\n\u0001é\ud800', ssh_banner: 'SSH-2.0-\u00ff', first_sec: 253402300800, last_sec: 2 ** 40 };
+    flows.push(odd);
+    const chunks: Buffer[] = [];
+    // A small buffer, so chunk boundaries fall inside the run.
+    const encoder = new NdjsonEncoder((b) => chunks.push(Buffer.from(b)), 4096);
+    for (const f of flows) encoder.flow(f);
+    encoder.flush();
+    const lines = Buffer.concat(chunks).toString('utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toEqual(flows.map((f) => JSON.stringify(publicFlow(f))));
   });
 });

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { CapsightError } from '../errors';
 import { analyzeCapture, type AnalyzeResult } from '../flows';
 import type { FlowRecord } from '../model/flow';
-import { csvRow, CSV_COLUMNS, ndjsonLine, TABLE_HEADER, tableCells, tableRow } from './format';
+import { csvRow, CSV_COLUMNS, TABLE_HEADER, tableCells, tableRow } from './format';
+import { NdjsonEncoder } from './ndjson-encoder';
 import { parseDuration, parseSize } from './units';
 import { statsReport, statsText } from './stats-report';
 import { generateCommand } from './generate';
@@ -67,8 +68,12 @@ async function flowsCommand(args: string[], out: OutputBuffer, err: (s: string) 
   if (bucketNs % 1_000_000_000 !== 0 && 1_000_000_000 % bucketNs !== 0) fail(`flows: --bucket ${values.bucket} must be whole seconds or divide one second evenly`);
 
   let write: (f: FlowRecord) => void;
-  if (format === 'ndjson') write = (f) => out.line(ndjsonLine(f));
-  else if (format === 'csv') {
+  let finishOutput = (): void => undefined;
+  if (format === 'ndjson') {
+    const encoder = new NdjsonEncoder((b) => out.bytes(b));
+    write = (f) => encoder.flow(f);
+    finishOutput = () => encoder.flush();
+  } else if (format === 'csv') {
     out.line(CSV_COLUMNS.join(','));
     write = (f) => out.line(csvRow(f));
   } else {
@@ -82,6 +87,7 @@ async function flowsCommand(args: string[], out: OutputBuffer, err: (s: string) 
     attributeFragments: !values['no-fragments'],
     onFlow: write,
   });
+  finishOutput();
   out.flush();
   return reportDamage(result, err);
 }

@@ -21,6 +21,13 @@ export class OutputBuffer {
     if (this.size >= this.limit) this.flush();
   }
 
+  /** Raw bytes (the ndjson encoder's chunks); copied, so the caller may reuse its buffer. */
+  bytes(b: Uint8Array): void {
+    if (this.closed) throw Object.assign(new Error('output closed'), { code: 'EPIPE' });
+    this.flush();
+    process.stdout.write(Buffer.from(b));
+  }
+
   flush(): void {
     if (this.parts.length === 0 || this.closed) return;
     this.parts.push('');

@@ -1,3 +1,5 @@
+import { latin1 } from './text';
+
 /**
  * Strict DNS message check (RFC 1035 header + first question/answer name). Strict so that it can
  * run on any UDP port without calling random payloads DNS.
@@ -43,7 +45,7 @@ function readName(b: Uint8Array, msg: number, p: number, end: number): [string, 
       if (c <= 0x20 || c >= 0x7f) return null;
     }
     if (out.length > 0) out += '.';
-    out += String.fromCharCode(...b.subarray(p + 1, p + 1 + len));
+    out += latin1(b, p + 1, p + 1 + len);
     p += 1 + len;
   }
   return [out.length === 0 ? '.' : out, after];

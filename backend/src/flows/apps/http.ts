@@ -1,4 +1,4 @@
-import { ascii } from './tls';
+import { ascii } from './text';
 
 /** HTTP/1.x request line and Host header, read from the first bytes of a request. */
 export interface HttpInfo {
@@ -19,6 +19,7 @@ function startsWith(b: Uint8Array, p: number, end: number, s: string): boolean {
 export function parseHttp(b: Uint8Array, p: number, end: number): HttpInfo | null {
   if (end - p < 8) return null;
   if (startsWith(b, p, end, 'HTTP/1.')) return { method: null, host: null, response: true };
+  if (b[p] < 0x41 || b[p] > 0x5a) return null; // every method starts with an upper-case letter
   let method: string | null = null;
   for (const m of METHODS) {
     if (b[p + m.length] === 0x20 && startsWith(b, p, end, m)) {
@@ -31,8 +32,7 @@ export function parseHttp(b: Uint8Array, p: number, end: number): HttpInfo | nul
   let lineEnd = p;
   while (lineEnd < stop && b[lineEnd] !== 0x0a) lineEnd++;
   const textEnd = lineEnd > p && b[lineEnd - 1] === 0x0d ? lineEnd - 1 : lineEnd; // drop the CR of CRLF
-  const line = ascii(b, p, textEnd);
-  if (lineEnd < stop && !/ HTTP\/[0-9.]+$/.test(line)) return null;
+  if (lineEnd < stop && !endsWithVersion(b, p, textEnd)) return null;
   // Host header: case-insensitive name at the start of a line.
   let host: string | null = null;
   let q = lineEnd + 1;
@@ -47,4 +47,11 @@ export function parseHttp(b: Uint8Array, p: number, end: number): HttpInfo | nul
     q = e + 1;
   }
   return { method, host, response: false };
+}
+
+/** Whether the request line [p, end) ends in " HTTP/<digits and dots>". */
+function endsWithVersion(b: Uint8Array, p: number, end: number): boolean {
+  let i = end;
+  while (i > p && ((b[i - 1] >= 0x30 && b[i - 1] <= 0x39) || b[i - 1] === 0x2e)) i--;
+  return i < end && i - p >= 6 && startsWith(b, i - 6, end, ' HTTP/');
 }

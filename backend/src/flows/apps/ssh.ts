@@ -1,4 +1,4 @@
-import { ascii } from './tls';
+import { ascii } from './text';
 
 /** The SSH identification string ("SSH-2.0-software comments"), RFC 4253 section 4.2. */
 export function parseSshBanner(b: Uint8Array, p: number, end: number): string | null {

@@ -1,3 +1,5 @@
+import { ascii } from './text';
+
 /** TLS ClientHello parsing (RFC 8446 / 5246 wire format): server name and ALPN. */
 export interface HelloInfo {
   sni: string | null;
@@ -61,13 +63,4 @@ export function parseClientHello(b: Uint8Array, p: number, end: number): HelloIn
     q = d + len;
   }
   return info;
-}
-
-export function ascii(b: Uint8Array, from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i++) {
-    const c = b[i];
-    s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '?';
-  }
-  return s;
 }

@@ -1,0 +1,251 @@
+import type { FlowRecord } from '../model/flow';
+import { isoNs } from './format';
+
+/**
+ * Writes flows as ndjson straight into a reused byte buffer: same keys, order and values as
+ * JSON.stringify(publicFlow(f)) (a test checks that). Hand-written because building each line as
+ * a JS string made output the largest allocator of `capsight flows` (about 2.5 KB of garbage per
+ * flow); here a flow costs no allocation beyond its two address strings.
+ */
+export class NdjsonEncoder {
+  private buf: Buffer;
+  private view: DataView;
+  private pos = 0;
+
+  /** sink receives full chunks; it must consume (or copy) the bytes before returning. */
+  constructor(
+    private readonly sink: (bytes: Uint8Array) => void,
+    size = 256 * 1024,
+  ) {
+    this.buf = Buffer.allocUnsafe(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  flow(f: FlowRecord): void {
+    this.reserve(
+      FIXED_BOUND + f.src.length + f.dst.length + strBound(f.app) + strBound(f.app_source) + strBound(f.server_name) + strBound(f.state) +
+        strBound(f.tunnel) + strBound(f.alpn) + strBound(f.http_method) + strBound(f.dns_rcode) + strBound(f.ssh_banner),
+    );
+    this.lit(K.proto);
+    this.uint(f.proto);
+    this.lit(K.src);
+    this.quotedAscii(f.src);
+    this.lit(K.sport);
+    this.uint(f.sport);
+    this.lit(K.dst);
+    this.quotedAscii(f.dst);
+    this.lit(K.dport);
+    this.uint(f.dport);
+    this.lit(K.first);
+    this.time(f.first_sec, f.first_nsec);
+    this.lit(K.last);
+    this.time(f.last_sec, f.last_nsec);
+    this.lit(K.src_pkts);
+    this.uint(f.src_pkts);
+    this.lit(K.src_bytes);
+    this.uint(f.src_bytes);
+    this.lit(K.dst_pkts);
+    this.uint(f.dst_pkts);
+    this.lit(K.dst_bytes);
+    this.uint(f.dst_bytes);
+    this.lit(K.src_ip_bytes);
+    this.uint(f.src_ip_bytes);
+    this.lit(K.dst_ip_bytes);
+    this.uint(f.dst_ip_bytes);
+    this.lit(K.src_payload_bytes);
+    this.uint(f.src_payload_bytes);
+    this.lit(K.dst_payload_bytes);
+    this.uint(f.dst_payload_bytes);
+    this.lit(K.app);
+    this.str(f.app);
+    this.lit(K.app_source);
+    this.str(f.app_source);
+    this.lit(K.server_name);
+    this.str(f.server_name);
+    this.lit(K.state);
+    this.str(f.state);
+    this.lit(K.vlan);
+    this.uintOrNull(f.vlan);
+    this.lit(K.ip_version);
+    this.uint(f.ip_version);
+    this.lit(K.inner_vlan);
+    this.uintOrNull(f.inner_vlan);
+    this.lit(K.tunnel);
+    this.str(f.tunnel);
+    this.lit(K.tunnel_ip_version);
+    this.uintOrNull(f.tunnel_ip_version);
+    this.lit(K.alpn);
+    this.str(f.alpn);
+    this.lit(K.http_method);
+    this.str(f.http_method);
+    this.lit(K.dns_rcode);
+    this.str(f.dns_rcode);
+    this.lit(K.ssh_banner);
+    this.str(f.ssh_banner);
+    this.lit(K.src_tcp_flags);
+    this.uint(f.src_tcp_flags);
+    this.lit(K.dst_tcp_flags);
+    this.uint(f.dst_tcp_flags);
+    this.lit(K.fragments);
+    this.uint(f.fragments);
+    this.lit(K.end);
+  }
+
+  /** Hands everything buffered to the sink. */
+  flush(): void {
+    if (this.pos === 0) return;
+    this.sink(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+  }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.flush();
+    if (n > this.buf.length) {
+      this.buf = Buffer.allocUnsafe(n);
+      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    }
+  }
+
+  /**
+   * Copies a literal four bytes at a time (TypedArray.set costs more than the copy for these short
+   * keys). The last word may write up to three bytes past the literal: the next write covers them,
+   * and reserve() keeps room for them.
+   */
+  private lit(l: Literal): void {
+    const v = this.view;
+    const w = l.words;
+    let p = this.pos;
+    for (let i = 0; i < w.length; i++, p += 4) v.setUint32(p, w[i], true);
+    this.pos += l.length;
+  }
+
+  /** Non-negative integers up to 2^53 (every counter, port and flag field). */
+  private uint(n: number): void {
+    const b = this.buf;
+    let len = 1;
+    while (len < 16 && n >= POW10[len]) len++;
+    let p = this.pos + len;
+    this.pos = p;
+    while (n > 0x7fffffff) {
+      const q = Math.floor(n / 10);
+      b[--p] = 48 + (n - q * 10);
+      n = q;
+    }
+    // int32 arithmetic for the common case (the compiler keeps it in registers).
+    do {
+      const q = (n / 10) | 0;
+      b[--p] = 48 + n - q * 10;
+      n = q;
+    } while (n > 0);
+  }
+
+  private uintOrNull(n: number | null): void {
+    if (n === null) this.lit(NULL);
+    else this.uint(n);
+  }
+
+  /** Strings known to be plain ASCII with nothing to escape (addresses), in quotes. */
+  private quotedAscii(s: string): void {
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x22;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    b[p++] = 0x22;
+    this.pos = p;
+  }
+
+  private str(s: string | null): void {
+    if (s === null) {
+      this.lit(NULL);
+      return;
+    }
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        // Escapes or non-ASCII: let JSON.stringify decide (rare: names from hostile payloads).
+        this.pos += this.buf.write(JSON.stringify(s), this.pos, 'utf8');
+        return;
+      }
+    }
+    this.quotedAscii(s);
+  }
+
+  /** "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" without building a string (years 0..9999). */
+  private time(sec: number, nsec: number): void {
+    const days = Math.floor(sec / 86400);
+    const z = days + 719468;
+    const era = Math.floor(z / 146097);
+    const doe = z - era * 146097;
+    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+    const mp = Math.floor((5 * doy + 2) / 153);
+    const month = mp < 10 ? mp + 3 : mp - 9;
+    const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    if (year < 0 || year > 9999) {
+      this.str(isoNs(sec, nsec));
+      return;
+    }
+    const rem = sec - days * 86400;
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x22;
+    p = digits(b, p, year, 4);
+    b[p++] = 0x2d;
+    p = digits(b, p, month, 2);
+    b[p++] = 0x2d;
+    p = digits(b, p, doy - Math.floor((153 * mp + 2) / 5) + 1, 2);
+    b[p++] = 0x54;
+    p = digits(b, p, Math.floor(rem / 3600), 2);
+    b[p++] = 0x3a;
+    p = digits(b, p, Math.floor((rem % 3600) / 60), 2);
+    b[p++] = 0x3a;
+    p = digits(b, p, rem % 60, 2);
+    b[p++] = 0x2e;
+    p = digits(b, p, nsec, 9);
+    b[p++] = 0x5a;
+    b[p++] = 0x22;
+    this.pos = p;
+  }
+}
+
+/** Writes n (0 <= n < 2^31) zero-padded to width digits at p; returns the new position. */
+function digits(b: Buffer, p: number, n: number, width: number): number {
+  let q = p + width;
+  for (let i = 0; i < width; i++) {
+    const d = (n / 10) | 0;
+    b[--q] = 48 + n - d * 10;
+    n = d;
+  }
+  return p + width;
+}
+
+const POW10: number[] = [];
+for (let i = 0, x = 1; i <= 16; i++, x *= 10) POW10.push(x);
+
+interface Literal {
+  /** The bytes as little-endian 32-bit words, zero-padded. */
+  words: Uint32Array;
+  length: number;
+}
+function enc(s: string): Literal {
+  const padded = Buffer.alloc(Math.ceil(s.length / 4) * 4);
+  padded.write(s, 'latin1');
+  const words = new Uint32Array(padded.length / 4);
+  for (let i = 0; i < words.length; i++) words[i] = padded.readUInt32LE(i * 4);
+  return { words, length: s.length };
+}
+const NULL = enc('null');
+const KEYS = [
+  'proto', 'src', 'sport', 'dst', 'dport', 'first', 'last', 'src_pkts', 'src_bytes', 'dst_pkts', 'dst_bytes', 'src_ip_bytes', 'dst_ip_bytes',
+  'src_payload_bytes', 'dst_payload_bytes', 'app', 'app_source', 'server_name', 'state', 'vlan', 'ip_version', 'inner_vlan', 'tunnel',
+  'tunnel_ip_version', 'alpn', 'http_method', 'dns_rcode', 'ssh_banner', 'src_tcp_flags', 'dst_tcp_flags', 'fragments',
+] as const;
+/** Each key's prefix: `{"proto":`, `,"src":`, ... */
+const K = {} as Record<(typeof KEYS)[number] | 'end', Literal>;
+for (const [i, k] of KEYS.entries()) K[k] = enc(`${i === 0 ? '{' : ','}"${k}":`);
+K.end = enc('}\n');
+
+/** Bytes for every key, number and fixed string of a line: generous, checked once per flow. */
+const FIXED_BOUND = 1024;
+const strBound = (s: string | null): number => (s === null ? 4 : s.length * 6 + 2);
