@@ -31,6 +31,8 @@ commands:
       --no-fragments              do not attribute non-first IP fragments to flows (tshark's view)
   stats <capture|->   packets, bytes, time span, link types, protocol shares, decode problems
       --format text|json          output format (default text)
+  serve               run the sidecar (HTTP API, embedded store); options in README
+      --port 9877 --host 127.0.0.1 --data-dir ./data --config FILE ...
   generate            write a deterministic synthetic pcap (see README)
       --size 100MB --seed 1 --hosts 200 --flows 20000 --ipv6 0.2 -o FILE|-
 
@@ -124,6 +126,8 @@ export async function main(argv: string[]): Promise<number> {
         return await statsCommand(rest, out, err);
       case 'generate':
         return await generateCommand(rest, parseSize);
+      case 'serve':
+        return await (await import('./serve')).serveCommand(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -1,4 +1,5 @@
 import type { AnalyzeResult } from '../flows';
+import { linkTypeName } from '../capture/link-types';
 import { isoNs, protoName } from './format';
 
 export interface StatsReport {
@@ -23,13 +24,6 @@ export interface StatsReport {
   damage: string | null;
 }
 
-const LINK_NAMES: Record<number, string> = {
-  0: 'null', 1: 'ethernet', 8: 'slip', 9: 'ppp', 10: 'fddi', 12: 'raw', 14: 'raw', 50: 'ppp-hdlc', 51: 'pppoe', 101: 'raw',
-  104: 'c-hdlc', 105: 'ieee802.11', 107: 'frame-relay', 108: 'loop', 113: 'linux-sll', 127: 'radiotap', 129: 'arcnet-linux',
-  149: 'pktap', 192: 'ppi', 226: 'ipnet', 228: 'ipv4', 229: 'ipv6', 239: 'nflog', 242: 'ipoib', 258: 'pktap', 276: 'linux-sll2',
-  [-1]: 'undescribed interface',
-};
-
 export function statsReport(name: string, r: AnalyzeResult): StatsReport {
   const s = r.stats;
   const packets = s.packets;
@@ -49,7 +43,7 @@ export function statsReport(name: string, r: AnalyzeResult): StatsReport {
     first: packets > 0 ? isoNs(s.firstSec, s.firstNs) : null,
     last: packets > 0 ? isoNs(s.lastSec, s.lastNs) : null,
     duration_s: Number(spanNs) / 1e9,
-    link_types: [...s.linkTypes()].map(([lt, n]) => ({ link_type: lt, name: LINK_NAMES[lt] ?? 'unknown', packets: n })),
+    link_types: [...s.linkTypes()].map(([lt, n]) => ({ link_type: lt, name: linkTypeName(lt), packets: n })),
     ip_versions: [4, 6].filter((v) => s.versionPackets[v] > 0).map((v) => ({ version: v, packets: s.versionPackets[v], bytes: s.versionBytes[v] })),
     protocols,
     non_ip: [...s.nonIp].map(([et, c]) => ({ ethertype: et === 0 ? 'none' : `0x${et.toString(16).padStart(4, '0')}`, packets: c.packets, bytes: c.bytes })),

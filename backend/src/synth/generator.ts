@@ -29,6 +29,8 @@ export interface GenerateSummary {
   bytes: number;
   packets: number;
   flows: number;
+  /** Seconds from the first to the last packet. */
+  spanSec: number;
 }
 
 class Rng {
@@ -331,5 +333,5 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
     if (!step(active[i])) active[i] = newFlow();
   }
   flush();
-  return { bytes: written, packets, flows: flowsStarted };
+  return { bytes: written, packets, flows: flowsStarted, spanSec: sec - (opts.startSec ?? 1_767_225_600) };
 }

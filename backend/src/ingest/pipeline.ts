@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { linkTypeName } from '../capture/link-types';
+import type { Enricher } from '../enrich/enricher';
+import { analyzeCapture } from '../flows';
+import type { FlowRecord } from '../model/flow';
+import type { CaptureInfo, FlowStore, StoredFlow } from '../store/flow-store';
+
+export interface CaptureSource {
+  /** The capture's bytes (any chunking). */
+  stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  name: string;
+  /** Where it came from, already without secrets. */
+  source: string;
+  sourceKind: CaptureInfo['sourceKind'];
+  etag?: string | null;
+  azure?: CaptureInfo['azure'];
+  /** Last check before anything is stored (an upload cut at its size limit throws here). */
+  beforeCommit?: () => void;
+}
+
+export interface IngestProgress {
+  bytesDone: number;
+  packets: number;
+  flows: number;
+}
+
+export interface IngestOptions {
+  store: FlowStore;
+  enricher: Enricher;
+  bucketNs: number;
+  idleTimeoutNs: number;
+  signal?: AbortSignal;
+  onProgress?: (p: IngestProgress) => void;
+}
+
+export interface IngestOutcome {
+  result: 'ingested' | 'duplicate';
+  capture: CaptureInfo;
+}
+
+const FLOW_BATCH = 4096;
+
+export class IngestCancelled extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+/**
+ * One capture from bytes to stored, enriched flows. The store's staging keeps everything invisible
+ * until the final commit, so a failure, a cancel or a killed process leaves nothing half-written.
+ * Back-pressure: the next input chunk is only read once the store has taken the previous rows.
+ */
+export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Promise<IngestOutcome> {
+  const { store, enricher, signal } = opts;
+  const sink = await store.openIngest();
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let flows = 0;
+  let batch: StoredFlow[] = [];
+  let pending: Promise<void> = Promise.resolve();
+  let failure: unknown = null;
+  const after = (work: () => Promise<void>): void => {
+    pending = pending.then(work).catch((err: unknown) => {
+      failure ??= err;
+    });
+  };
+  const flushFlows = (): void => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    batch = [];
+    after(() => sink.addFlows(rows));
+  };
+  const onFlow = (f: FlowRecord): void => {
+    flows++;
+    batch.push({ flow: f, src: enricher.lookup(f.src), dst: enricher.lookup(f.dst) });
+    if (batch.length >= FLOW_BATCH) flushFlows();
+  };
+
+  async function* feed(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of src.stream) {
+      if (signal?.aborted) throw new IngestCancelled();
+      if (failure) throw failure;
+      hash.update(chunk);
+      bytes += chunk.length;
+      yield chunk;
+      await pending;
+      opts.onProgress?.({ bytesDone: bytes, packets: 0, flows });
+    }
+  }
+
+  try {
+    const result = await analyzeCapture(Readable.from(feed()), {
+      name: src.name,
+      bucketNs: opts.bucketNs,
+      idleTimeoutNs: opts.idleTimeoutNs,
+      onFlow,
+      // The engine reuses the batch object: addBuckets copies it before it returns its promise.
+      onBuckets: (b) => {
+        const written = sink.addBuckets(b);
+        after(() => written);
+      },
+    });
+    flushFlows();
+    await pending;
+    if (failure) throw failure;
+    if (signal?.aborted) throw new IngestCancelled();
+    const s = result.stats;
+    const sha256 = hash.digest('hex');
+    const linkTypes: Record<string, number> = {};
+    for (const [lt, n] of s.linkTypes()) linkTypes[linkTypeName(lt)] = (linkTypes[linkTypeName(lt)] ?? 0) + n;
+    const capture: CaptureInfo = {
+      id: sha256.slice(0, 16),
+      sha256,
+      name: src.name,
+      source: src.source,
+      sourceKind: src.sourceKind,
+      etag: src.etag ?? null,
+      size: bytes,
+      format: result.read.format,
+      compressed: result.read.compressed,
+      firstNs: s.packets > 0 ? BigInt(s.firstSec) * 1_000_000_000n + BigInt(s.firstNs) : null,
+      lastNs: s.packets > 0 ? BigInt(s.lastSec) * 1_000_000_000n + BigInt(s.lastNs) : null,
+      packets: s.packets,
+      bytes: s.bytes,
+      flows,
+      linkTypes,
+      problems: Object.fromEntries(result.problems),
+      damage: result.damage?.message ?? null,
+      azure: src.azure ?? null,
+      ingestedAt: new Date().toISOString(),
+    };
+    opts.onProgress?.({ bytesDone: bytes, packets: s.packets, flows });
+    src.beforeCommit?.();
+    const outcome = await sink.commit(capture);
+    if (outcome === 'duplicate') {
+      const known = await store.findCapture({ sha256 });
+      return { result: 'duplicate', capture: known ?? capture };
+    }
+    return { result: 'ingested', capture };
+  } catch (err) {
+    await sink.abort();
+    throw err;
+  }
+}

@@ -1,0 +1,163 @@
+import type { FlowStore, ResultColumns } from '../store/flow-store';
+import { DIMENSIONS } from './dimensions';
+import { emptyFrame, field, frame, type DataFrameJSON, type FieldConfig, type FrameField } from './frames';
+import { checkQuery, DURATION_BINS, type CheckedQuery, type Metric, type Query } from './model';
+
+/** Dashboard uids the data links point at (provisioned by the app plugin). */
+export const DASHBOARDS = { endpoints: 'capsight-endpoints', geography: 'capsight-geography', flows: 'capsight-flows' };
+
+const ipLinks: FieldConfig['links'] = [{ title: 'Endpoint ${__value.raw}', url: `/d/${DASHBOARDS.endpoints}?var-ip=\${__value.raw}&\${__url_time_range}` }];
+const countryLinks: FieldConfig['links'] = [{ title: 'Geography: ${__value.raw}', url: `/d/${DASHBOARDS.geography}?var-country=\${__value.raw}&\${__url_time_range}` }];
+
+const UNITS: Record<Metric, string> = {
+  bytes: 'decbytes',
+  bytes_sent: 'decbytes',
+  bytes_received: 'decbytes',
+  packets: 'short',
+  packets_sent: 'short',
+  packets_received: 'short',
+  flows: 'short',
+};
+
+const TITLES: Record<Metric, string> = {
+  bytes: 'Bytes',
+  bytes_sent: 'Bytes sent',
+  bytes_received: 'Bytes received',
+  packets: 'Packets',
+  packets_sent: 'Packets sent',
+  packets_received: 'Packets received',
+  flows: 'Flows started',
+};
+
+/** Known column kinds: how each result column becomes a frame field. */
+function columnField(name: string): FrameField {
+  if (name === 'first' || name === 'last' || name === 'time') return field(name, 'time', { displayName: name === 'first' ? 'First packet' : name === 'last' ? 'Last packet' : undefined });
+  if (/bytes/.test(name) || name === 'size') return field(name, 'number', { unit: 'decbytes' });
+  if (name === 'duration_ms') return field(name, 'number', { unit: 'ms', displayName: 'Duration' });
+  if (name === 'src' || name === 'dst' || name === 'ip') return field(name, 'string', { links: ipLinks });
+  if (/country$/.test(name) || name === 'name_country') return field(name, 'string', { links: countryLinks });
+  if (/local$/.test(name)) return field(name, 'boolean');
+  if (/(pkts|packets|flows|peers|asn|port|proto|flow_id|ip_version|vlan|flags|fragments|total)/.test(name)) return field(name, 'number', { unit: /asn|port|proto|flow_id|ip_version|vlan|flags/.test(name) ? 'none' : 'short' });
+  return field(name, 'string');
+}
+
+function table(q: CheckedQuery, cols: ResultColumns, type: 'table' | 'numeric-long', custom?: Record<string, unknown>): DataFrameJSON {
+  const names = Object.keys(cols);
+  return frame(q.refId, { type, preferredVisualisationType: 'table', ...(custom ? { custom } : {}) }, names.map(columnField), names.map((n) => cols[n]));
+}
+
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
+const LABEL_NAMES: Record<string, string> = {
+  private: 'Private / local',
+  loopback: 'Loopback',
+  'link-local': 'Link-local',
+  cgnat: 'Carrier-grade NAT',
+  multicast: 'Multicast',
+  documentation: 'Documentation range',
+  unspecified: 'Unspecified',
+  broadcast: 'Broadcast',
+  reserved: 'Reserved',
+  unknown: 'Unknown',
+};
+
+export function countryName(code: string): string {
+  if (LABEL_NAMES[code]) return LABEL_NAMES[code];
+  try {
+    return regionNames.of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
+/** Keeps the topN largest rows (by bytes) and sums the rest into one "(other)" row. */
+function foldOther(cols: ResultColumns, topN: number): ResultColumns {
+  const n = cols.name.length;
+  if (n <= topN) return cols;
+  const out: ResultColumns = {};
+  for (const [k, v] of Object.entries(cols)) {
+    out[k] = v.slice(0, topN);
+    if (k === 'name') out[k].push('(other)');
+    else out[k].push(v.slice(topN).reduce<number>((a, b) => a + Number(b ?? 0), 0));
+  }
+  return out;
+}
+
+function timeseries(q: CheckedQuery, cols: ResultColumns): DataFrameJSON[] {
+  const times = cols.time as number[];
+  const values = cols.value as number[];
+  if (times.length === 0) return [emptyFrame(q.refId, 'timeseries-multi')];
+  const step = q.intervalMs;
+  const series = new Map<string, Map<number, number>>();
+  for (let i = 0; i < times.length; i++) {
+    const s = cols.series ? String(cols.series[i]) : '';
+    let m = series.get(s);
+    if (!m) series.set(s, (m = new Map()));
+    m.set(times[i], values[i]);
+  }
+  // Steps without traffic are zeros, not gaps: fill the asked range when it is bounded, else the data's span.
+  let start = Math.floor(q.from / step) * step;
+  let end = q.to;
+  if ((end - start) / step > 20_000) {
+    start = Math.min(...times);
+    end = Math.max(...times) + step;
+  }
+  const grid: number[] = [];
+  for (let t = start; t < end; t += step) grid.push(t);
+  const key = q.groupBy[0];
+  const unit = UNITS[q.metric];
+  return [...series.entries()].map(([name, points]) => {
+    const labels = key ? { [key]: name } : undefined;
+    const display = key ? (key.endsWith('country') && name !== '(other)' ? `${name} ${countryName(name)}` : name) : TITLES[q.metric];
+    return frame(
+      q.refId,
+      { type: 'timeseries-multi', custom: { intervalMs: step } },
+      [field('time', 'time', { custom: { intervalMs: step } }), field(q.metric, 'number', { unit, displayNameFromDS: display }, labels)],
+      [grid, grid.map((t) => points.get(t) ?? 0)],
+    );
+  });
+}
+
+function withCountryNames(cols: ResultColumns): ResultColumns {
+  return { name: cols.name, country_name: cols.name.map((c) => countryName(String(c))), ...Object.fromEntries(Object.entries(cols).filter(([k]) => k !== 'name')) };
+}
+
+/** Answers one query with frames. Throws QueryError (-> HTTP 400) for a query that cannot run. */
+export async function answer(store: FlowStore, raw: Query, index = 0): Promise<{ refId: string; frames: DataFrameJSON[] }> {
+  const q = checkQuery(raw, index);
+  if (q.kind === 'keys') {
+    const cols = { key: DIMENSIONS.map((d) => d.key), type: DIMENSIONS.map((d) => d.type), description: DIMENSIONS.map((d) => d.description) };
+    return { refId: q.refId, frames: [table(q, cols, 'table')] };
+  }
+  const cols = await store.run(q);
+  switch (q.kind) {
+    case 'timeseries':
+      return { refId: q.refId, frames: timeseries(q, cols) };
+    case 'protocols': {
+      const folded = foldOther(cols, q.topN);
+      return { refId: q.refId, frames: [table(q, folded, 'numeric-long', { groupBy: q.groupBy[0] ?? 'app' })] };
+    }
+    case 'countries': {
+      const f = table(q, withCountryNames(foldOther(cols, q.topN)), 'numeric-long', { side: q.side ?? 'both' });
+      f.schema.fields[0].config = { displayName: 'Country', links: countryLinks };
+      return { refId: q.refId, frames: [f] };
+    }
+    case 'histogram': {
+      const flows = DURATION_BINS.map(() => 0);
+      const bytes = DURATION_BINS.map(() => 0);
+      (cols.bin as number[]).forEach((b, i) => {
+        flows[b] = Number(cols.flows[i]);
+        bytes[b] = Number(cols.bytes[i]);
+      });
+      return { refId: q.refId, frames: [table(q, { duration: DURATION_BINS.map(([n]) => n), flows, bytes }, 'numeric-long')] };
+    }
+    case 'flows':
+    case 'endpoints':
+    case 'conversations': {
+      const total = q.kind === 'flows' ? Number(cols.total?.[0] ?? 0) : undefined;
+      if (q.kind === 'flows') delete cols.total;
+      return { refId: q.refId, frames: [table(q, cols, 'table', { limit: q.limit, offset: q.offset, ...(total !== undefined ? { total } : {}) })] };
+    }
+    default:
+      return { refId: q.refId, frames: [table(q, cols, 'table')] };
+  }
+}

@@ -1,0 +1,146 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { dimension, DIMENSION_KEYS, type Dimension } from './dimensions';
+
+/**
+ * The one query shape shared by the HTTP API, the Grafana data source and (later) alert rules.
+ * See docs/query-model.md for the semantics of each kind.
+ */
+export const KINDS = ['timeseries', 'flows', 'endpoints', 'protocols', 'countries', 'conversations', 'captures', 'values', 'keys', 'histogram'] as const;
+export type Kind = (typeof KINDS)[number];
+
+export const METRICS = ['bytes', 'bytes_sent', 'bytes_received', 'packets', 'packets_sent', 'packets_received', 'flows'] as const;
+export type Metric = (typeof METRICS)[number];
+
+export const OPERATORS = ['=', '!=', 'in', '=~', '!~', 'cidr', '>', '<'] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+/** A string enum whose static type is the union of its values. */
+const literalUnion = <T extends readonly string[]>(values: T, description: string) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values], description });
+
+const Scalar = Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean()]);
+
+export const FilterSchema = Type.Object(
+  {
+    key: Type.String({ description: 'dimension key (see kind "keys")', maxLength: 64 }),
+    operator: literalUnion(OPERATORS, 'comparison'),
+    value: Type.Union([Scalar, Type.Array(Scalar, { maxItems: 1000 })]),
+  },
+  { additionalProperties: false },
+);
+export type Filter = Static<typeof FilterSchema>;
+
+export const QuerySchema = Type.Object(
+  {
+    refId: Type.Optional(Type.String({ maxLength: 64 })),
+    kind: literalUnion(KINDS, 'what to compute'),
+    from: Type.Optional(Type.Number({ description: 'range start, epoch ms (inclusive)' })),
+    to: Type.Optional(Type.Number({ description: 'range end, epoch ms (exclusive)' })),
+    intervalMs: Type.Optional(Type.Number({ minimum: 1, description: 'time-series step' })),
+    maxDataPoints: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+    metric: Type.Optional(literalUnion(METRICS, 'measure (sent = initiator to responder)')),
+    groupBy: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1, description: 'one dimension key' })),
+    filters: Type.Optional(Type.Array(FilterSchema, { maxItems: 50 })),
+    topN: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'keep the N largest groups; the rest become "other"' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+    sort: Type.Optional(Type.Object({ by: Type.String({ maxLength: 64 }), desc: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+    key: Type.Optional(Type.String({ maxLength: 64, description: 'for kind "values": the dimension to list' })),
+    side: Type.Optional(literalUnion(['both', 'src', 'dst', 'remote'] as const, 'for kind "countries": which end to locate')),
+  },
+  { additionalProperties: false },
+);
+export type Query = Static<typeof QuerySchema>;
+
+export const QueryRequestSchema = Type.Union([QuerySchema, Type.Object({ queries: Type.Array(QuerySchema, { minItems: 1, maxItems: 50 }) }, { additionalProperties: false })]);
+
+/** A query after checking: defaults filled in, keys resolved. */
+export interface CheckedQuery extends Query {
+  refId: string;
+  from: number;
+  to: number;
+  metric: Metric;
+  groupBy: string[];
+  filters: Filter[];
+  intervalMs: number;
+  topN: number;
+  limit: number;
+  offset: number;
+}
+
+export class QueryError extends Error {}
+
+/** A year, so a query without a range still sees every capture. */
+const ALL_TIME: [number, number] = [0, 8_640_000_000_000];
+
+export function checkQuery(q: Query, index = 0): CheckedQuery {
+  const where = q.refId ? `query ${q.refId}` : `query ${index}`;
+  const from = q.from ?? ALL_TIME[0];
+  const to = q.to ?? ALL_TIME[1];
+  if (!(to > from)) throw new QueryError(`${where}: "to" (${to}) must be after "from" (${from})`);
+  const groupBy = q.groupBy ?? [];
+  for (const g of groupBy) {
+    const dim = known(g, where, 'groupBy');
+    if (Array.isArray(dim.column)) throw new QueryError(`${where}: groupBy "${g}" matches either end; group by "${dim.column[0]}" or "${dim.column[1]}" instead`);
+    if (q.kind === 'timeseries' && !dim.inBuckets) throw new QueryError(`${where}: groupBy "${g}" is not available for time series (flow-level only)`);
+  }
+  const filters = q.filters ?? [];
+  for (const f of filters) checkFilter(f, where);
+  if (q.kind === 'values') {
+    if (!q.key) throw new QueryError(`${where}: kind "values" needs "key" (one of ${DIMENSION_KEYS.join(', ')})`);
+    known(q.key, where, 'key');
+  }
+  const maxPoints = q.maxDataPoints ?? 1000;
+  const minInterval = Math.ceil((to - from) / maxPoints);
+  const intervalMs = Math.max(q.intervalMs ?? minInterval, minInterval, 1);
+  return {
+    ...q,
+    refId: q.refId ?? String.fromCharCode(65 + (index % 26)),
+    from,
+    to,
+    metric: q.metric ?? 'bytes',
+    groupBy,
+    filters,
+    intervalMs,
+    topN: q.topN ?? 10,
+    limit: q.limit ?? 100,
+    offset: q.offset ?? 0,
+  };
+}
+
+function known(key: string, where: string, field: string): Dimension {
+  const dim = dimension(key);
+  if (!dim) throw new QueryError(`${where}: unknown ${field} key "${key}" (known: ${DIMENSION_KEYS.join(', ')})`);
+  return dim;
+}
+
+function checkFilter(f: Filter, where: string): void {
+  const dim = known(f.key, where, 'filter');
+  const many = Array.isArray(f.value);
+  if (f.operator === 'in' ? !many : many) throw new QueryError(`${where}: filter "${f.key}": operator "${f.operator}" takes ${f.operator === 'in' ? 'a list' : 'one value'}`);
+  if (f.operator === 'cidr') {
+    if (dim.type !== 'ip') throw new QueryError(`${where}: filter "${f.key}": "cidr" applies to address keys (src, dst, ip)`);
+    if (typeof f.value !== 'string' || !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(f.value)) throw new QueryError(`${where}: filter "${f.key}": "${String(f.value)}" is not a CIDR block`);
+  }
+  if ((f.operator === '>' || f.operator === '<') && dim.type !== 'number') throw new QueryError(`${where}: filter "${f.key}": "${f.operator}" applies to numeric keys`);
+  if ((f.operator === '>' || f.operator === '<') && typeof f.value !== 'number' && !/^-?\d+(\.\d+)?$/.test(String(f.value))) {
+    throw new QueryError(`${where}: filter "${f.key}": "${String(f.value)}" is not a number`);
+  }
+  if (f.operator === '=~' || f.operator === '!~') {
+    if (typeof f.value !== 'string') throw new QueryError(`${where}: filter "${f.key}": a regular expression must be a string`);
+    try {
+      new RegExp(f.value);
+    } catch (e) {
+      throw new QueryError(`${where}: filter "${f.key}": bad regular expression: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** Flow-duration bins of kind "histogram" (upper bounds in ms). */
+export const DURATION_BINS: [string, number][] = [
+  ['< 1 s', 1000],
+  ['1-10 s', 10_000],
+  ['10-60 s', 60_000],
+  ['1-10 min', 600_000],
+  ['10-60 min', 3_600_000],
+  ['> 1 h', Infinity],
+];

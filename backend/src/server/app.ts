@@ -1,0 +1,218 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Type } from '@sinclair/typebox';
+import { Enricher, bundledEnrichment, type EnrichmentConfig } from '../enrich/enricher';
+import { demoCapture } from '../ingest/demo';
+import { Importer } from '../ingest/importer';
+import { JobManager } from '../ingest/jobs';
+import { answer } from '../query/answer';
+import { QueryError, QueryRequestSchema, type Query } from '../query/model';
+import { redactText, redactUrl } from '../security/redact';
+import { ImportRefused, UrlPolicy } from '../security/url-policy';
+import type { FlowStore } from '../store/flow-store';
+import { DuckDbStore } from '../store/duckdb/duckdb-store';
+import { bearerMatches } from './auth';
+import type { ServerConfig } from './config';
+import { Metrics } from './metrics';
+import { captureView } from './views';
+import { WatchManager } from '../ingest/watch';
+import { VERSION } from '../version';
+
+export interface Sidecar {
+  app: FastifyInstance;
+  store: FlowStore;
+  jobs: JobManager;
+  watches: WatchManager;
+  /** Resolves when the demo capture (if any) is stored. */
+  demoReady: Promise<void>;
+  close(): Promise<void>;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function enrichmentConfig(c: ServerConfig): EnrichmentConfig {
+  const base = bundledEnrichment(c.localNetworks);
+  return {
+    countryDb: c.countryDb ?? base.countryDb,
+    asnDb: c.asnDb,
+    asnCsvDir: c.asnCsvDir === 'off' ? null : (c.asnCsvDir ?? base.asnCsvDir),
+    localNetworks: c.localNetworks,
+  };
+}
+
+/** Builds the sidecar: store, enrichment, jobs, watches and the HTTP API. Call listen() on `app`. */
+export async function createSidecar(config: ServerConfig, logger: FastifyServerOptions['logger'] = { level: config.logLevel }): Promise<Sidecar> {
+  const app = Fastify({
+    logger: logger === false ? false : {
+      ...(typeof logger === 'object' ? logger : {}),
+      // Request URLs are logged without query secrets; bodies and headers are never logged.
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(`http://x${req.url}`).replace(/^http:\/\/x/, ''), remoteAddress: req.ip }),
+      },
+    },
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+  const store = await DuckDbStore.open(config.dataDir);
+  const enricher = await Enricher.load(enrichmentConfig(config));
+  const metrics = new Metrics();
+  const jobs = new JobManager(store, config.concurrency, app.log);
+  await jobs.recover();
+  const policy = new UrlPolicy({ allowHosts: config.allowHosts, importAllow: config.importAllow });
+  const importer = new Importer(store, enricher, jobs, policy, config, {
+    onIngested: (o) => {
+      metrics.captures.inc({ result: o.result });
+      if (o.result === 'ingested') {
+        metrics.ingestBytes.inc(o.capture.size);
+        metrics.ingestPackets.inc(o.capture.packets);
+        metrics.ingestFlows.inc(o.capture.flows);
+      }
+    },
+  });
+  const watches = new WatchManager(store, importer, jobs, config, app.log);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Capsight sidecar', version: VERSION, description: 'Packet captures in, flows out: imports, jobs, captures and the query API the Grafana data source calls.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: config.apiToken ? [{ bearer: [] }] : [],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 5 } });
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!config.apiToken || req.url === '/health' || req.url.startsWith('/health?')) return;
+    if (!bearerMatches(req.headers.authorization, config.apiToken)) {
+      await reply.code(401).header('www-authenticate', 'Bearer').send({ statusCode: 401, error: 'Unauthorized', message: 'missing or wrong API token (Authorization: Bearer <token>)' });
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
+    let status = err.statusCode ?? 500;
+    let message = err.message;
+    if (err instanceof QueryError || err instanceof ImportRefused) status = 400;
+    if (err.code === 'FST_REQ_FILE_TOO_LARGE' || err.code === 'FST_FILES_LIMIT') {
+      status = 413;
+      message = `upload larger than the limit of ${config.maxUploadBytes} bytes (CAPSIGHT_MAX_UPLOAD_BYTES)`;
+    }
+    if (err.validation) message = `invalid request: ${err.message}`;
+    if (status >= 500) req.log.error({ err: redactText(String(err.stack ?? err)) }, 'request failed');
+    void reply.code(status).send({ statusCode: status, error: status >= 500 ? 'Internal Server Error' : 'Bad Request', message: redactText(status >= 500 ? 'internal error (see the sidecar log)' : message) });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  app.get('/health', { schema: { summary: 'Liveness, version and what is stored', security: [] } }, async () => {
+    const c = await store.counts();
+    return { status: 'ok', version: VERSION, captures: c.captures, flows: c.flows, jobs: jobs.counts() };
+  });
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
+    metrics.jobs.reset();
+    for (const [state, n] of Object.entries(jobs.counts())) metrics.jobs.set({ state }, n);
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  const ImportBody = Type.Union([
+    Type.Object({ url: Type.String({ minLength: 1, maxLength: 8192, description: 'https URL, e.g. a blob URL with SAS token' }), name: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+    Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096, description: 'file or directory inside an import directory' }), name: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+  ]);
+  app.post('/api/imports', { schema: { summary: 'Import a capture by URL or server path (async job)', body: ImportBody } }, async (req, reply) => {
+    const body = req.body as { url?: string; path?: string; name?: string };
+    const job = body.url !== undefined ? importer.importUrl(await importer.checkUrl(body.url), body.name) : importer.importPath(body.path as string, body.name);
+    return reply.code(202).send(job);
+  });
+
+  app.post('/api/imports/upload', { schema: { summary: 'Upload a capture (multipart/form-data, field "file"); answers when it is stored', consumes: ['multipart/form-data'] } }, async (req, reply) => {
+    if (!req.isMultipart()) throw new HttpError(400, 'expected multipart/form-data with a "file" field');
+    const part = await req.file();
+    if (!part) throw new HttpError(400, 'no file in the upload (multipart field "file")');
+    const length = Number(req.headers['content-length']);
+    const tooLarge = `upload larger than the limit of ${config.maxUploadBytes} bytes (CAPSIGHT_MAX_UPLOAD_BYTES)`;
+    const job = importer.importStream('upload', part.filename || 'upload', part.file, Number.isFinite(length) ? length : null, () => {
+      if (part.file.truncated) throw new HttpError(413, tooLarge);
+    });
+    const done = await jobs.wait(job.id);
+    if (part.file.truncated) throw new HttpError(413, tooLarge);
+    const view = await jobs.get(job.id);
+    return reply.code(done?.state === 'done' ? 201 : 422).send(view);
+  });
+
+  app.get('/api/jobs', { schema: { summary: 'Recent ingest jobs, newest first' } }, async () => jobs.list(200));
+  app.get('/api/jobs/:id', { schema: { summary: 'One job with progress, rate and ETA', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) => {
+    const j = await jobs.get((req.params as { id: string }).id);
+    if (!j) throw new HttpError(404, `no job ${(req.params as { id: string }).id}`);
+    return j;
+  });
+  app.delete('/api/jobs/:id', { schema: { summary: 'Cancel a queued or running job', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) => {
+    const id = (req.params as { id: string }).id;
+    const j = await jobs.get(id);
+    if (!j) throw new HttpError(404, `no job ${id}`);
+    if (!jobs.cancel(id)) throw new HttpError(409, `job ${id} has already finished (${j.state})`);
+    return { id, cancelled: true };
+  });
+
+  app.get('/api/captures', { schema: { summary: 'Stored captures' } }, async () => (await store.listCaptures()).map(captureView));
+  app.get('/api/captures/:id', { schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) => {
+    const c = await store.findCapture({ id: (req.params as { id: string }).id });
+    if (!c) throw new HttpError(404, `no capture ${(req.params as { id: string }).id}`);
+    return captureView(c);
+  });
+  app.delete('/api/captures/:id', { schema: { summary: 'Delete a capture and all its flows', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) => {
+    const id = (req.params as { id: string }).id;
+    if (!(await store.deleteCapture(id))) throw new HttpError(404, `no capture ${id}`);
+    return { id, deleted: true };
+  });
+
+  watches.routes(app);
+
+  app.post('/api/query', { schema: { summary: 'Run one query or {"queries": [...]}; answers Grafana data frames', body: QueryRequestSchema } }, async (req, reply) => {
+    const body = req.body as Query | { queries: Query[] };
+    const list = 'queries' in body ? body.queries : [body];
+    const results: Record<string, { status: number; frames: unknown[] }> = {};
+    for (const [i, q] of list.entries()) {
+      const end = metrics.queryLatency.startTimer({ kind: q.kind });
+      const r = await answer(store, q, i);
+      end();
+      if (results[r.refId]) throw new QueryError(`duplicate refId "${r.refId}"`);
+      results[r.refId] = { status: 200, frames: r.frames };
+    }
+    return reply.send({ results });
+  });
+
+  let demoReady: Promise<void> = Promise.resolve();
+  if (config.demo) {
+    demoReady = (async () => {
+      if ((await store.counts()).captures > 0) return;
+      const demo = demoCapture();
+      const job = importer.importStream('demo', demo.name, [demo.data], demo.data.length);
+      await jobs.wait(job.id);
+    })().catch((err: unknown) => app.log.error({ err: String(err) }, 'demo capture failed'));
+  }
+  await watches.start();
+
+  return {
+    app,
+    store,
+    jobs,
+    watches,
+    demoReady,
+    async close() {
+      watches.stop();
+      await app.close();
+      await store.close();
+    },
+  };
+}

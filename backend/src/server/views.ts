@@ -1,0 +1,30 @@
+import type { CaptureInfo } from '../store/flow-store';
+
+const iso = (ns: bigint | null): string | null => (ns === null ? null : new Date(Number(ns / 1_000_000n)).toISOString().replace('Z', `${String(ns % 1_000_000n).padStart(6, '0')}Z`));
+
+/** A capture as the API answers it: JSON-safe times (ISO with ns, and epoch ms), no secrets. */
+export function captureView(c: CaptureInfo): Record<string, unknown> {
+  return {
+    id: c.id,
+    name: c.name,
+    source: c.source,
+    sourceKind: c.sourceKind,
+    etag: c.etag,
+    size: c.size,
+    sha256: c.sha256,
+    format: c.format,
+    compressed: c.compressed,
+    first: iso(c.firstNs),
+    last: iso(c.lastNs),
+    firstMs: c.firstNs === null ? null : Number(c.firstNs / 1_000_000n),
+    lastMs: c.lastNs === null ? null : Number(c.lastNs / 1_000_000n),
+    packets: c.packets,
+    bytes: c.bytes,
+    flows: c.flows,
+    linkTypes: c.linkTypes,
+    problems: c.problems,
+    damage: c.damage,
+    azure: c.azure,
+    ingestedAt: c.ingestedAt,
+  };
+}

@@ -1,0 +1,274 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  BIGINT, BOOLEAN, DOUBLE, DuckDBConnection, DuckDBInstance, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
+  type DuckDBAppender, type DuckDBType, type DuckDBValue,
+} from '@duckdb/node-api';
+import { addressNumber, parseAddress } from '../../enrich/address-class';
+import type { BucketBatch } from '../../model/flow';
+import type { CheckedQuery } from '../../query/model';
+import type { CaptureInfo, FlowStore, IngestSink, JobRecord, ResultColumns, StoredFlow, WatchRecord } from '../flow-store';
+import { appendColumns } from './columns';
+import { ConnectionPool } from './pool';
+import { runQuery } from './queries';
+import { DDL, PUBLISH, SCHEMA_VERSION, STAGE_DDL } from './schema';
+
+const FLOW_TYPES: DuckDBType[] = [
+  VARCHAR, UINTEGER,
+  UTINYINT, UTINYINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, USMALLINT, VARCHAR, VARCHAR, UHUGEINT, UHUGEINT, USMALLINT, USMALLINT,
+  VARCHAR, VARCHAR, UINTEGER, UINTEGER, VARCHAR, VARCHAR, BOOLEAN, BOOLEAN,
+  BIGINT, BIGINT, DOUBLE,
+  DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, VARCHAR, VARCHAR, VARCHAR, VARCHAR,
+  UTINYINT, UTINYINT, USMALLINT, VARCHAR, UINTEGER,
+];
+const BUCKET_TYPES: DuckDBType[] = [UINTEGER, BIGINT, DOUBLE, DOUBLE, DOUBLE, DOUBLE];
+
+const ns = (sec: number, nsec: number): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+
+function numberOf(ip: string): bigint | null {
+  const a = parseAddress(ip);
+  return a ? addressNumber(a) : null;
+}
+
+/** Embedded store: one DuckDB file in the data directory. */
+export class DuckDbStore implements FlowStore {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    /** Serialised writes (captures, jobs, watches): one connection, FIFO. */
+    private readonly writes: ConnectionPool,
+    /** Dashboard queries run side by side. */
+    private readonly reads: ConnectionPool,
+  ) {}
+
+  static async open(dataDir: string): Promise<DuckDbStore> {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const file = path.join(dataDir, 'capsight.duckdb');
+    // No extension may be fetched at run time (the machine may be offline, and it must not depend on it).
+    const instance = await DuckDBInstance.create(file, { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+    const writes = await ConnectionPool.create(instance, 1);
+    await writes.use(async (db) => {
+      for (const sql of DDL) await db.run(sql);
+      const v = await db.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`);
+      const found = v.getRowsJS()[0]?.[0];
+      if (found === undefined) await db.run(`INSERT INTO meta VALUES ('schema_version', $1)`, [String(SCHEMA_VERSION)]);
+      else if (Number(found) !== SCHEMA_VERSION) throw new Error(`${file}: schema version ${String(found)}, this Capsight expects ${SCHEMA_VERSION}`);
+    });
+    return new DuckDbStore(instance, writes, await ConnectionPool.create(instance, 4));
+  }
+
+  async close(): Promise<void> {
+    this.writes.close();
+    this.reads.close();
+    this.instance.closeSync();
+  }
+
+  private read<T>(fn: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.reads.use(fn);
+  }
+
+  private write<T>(fn: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.writes.use(fn);
+  }
+
+  async openIngest(): Promise<IngestSink> {
+    const conn = await this.instance.connect();
+    for (const sql of STAGE_DDL) await conn.run(sql);
+    const flowAppender = await conn.createAppender('stage_flows', 'main', 'temp');
+    const bucketAppender = await conn.createAppender('stage_buckets', 'main', 'temp');
+    return new DuckDbIngest(conn, flowAppender, bucketAppender);
+  }
+
+  async findCapture(by: { sha256?: string; id?: string; etagOf?: { source: string; etag: string } }): Promise<CaptureInfo | null> {
+    let rows: CaptureInfo[] = [];
+    if (by.sha256) rows = await this.captures(`WHERE sha256 = $1`, [by.sha256]);
+    else if (by.id) rows = await this.captures(`WHERE id = $1`, [by.id]);
+    else if (by.etagOf) rows = await this.captures(`WHERE source = $1 AND etag = $2`, [by.etagOf.source, by.etagOf.etag]);
+    return rows[0] ?? null;
+  }
+
+  listCaptures(): Promise<CaptureInfo[]> {
+    return this.captures('ORDER BY first_ns NULLS LAST, ingested_at', []);
+  }
+
+  private async captures(tail: string, params: DuckDBValue[]): Promise<CaptureInfo[]> {
+    const r = await this.read((db) => db.runAndReadAll(`SELECT * FROM captures ${tail}`, params));
+    return r.getRowObjectsJS().map((o) => ({
+      id: String(o.id),
+      sha256: String(o.sha256),
+      name: String(o.name),
+      source: String(o.source),
+      sourceKind: o.source_kind as CaptureInfo['sourceKind'],
+      etag: (o.etag as string | null) ?? null,
+      size: Number(o.size),
+      format: (o.format as string | null) ?? null,
+      compressed: Boolean(o.compressed),
+      firstNs: o.first_ns === null ? null : BigInt(o.first_ns as bigint),
+      lastNs: o.last_ns === null ? null : BigInt(o.last_ns as bigint),
+      packets: Number(o.packets),
+      bytes: Number(o.bytes),
+      flows: Number(o.flows),
+      linkTypes: JSON.parse(String(o.link_types)) as Record<string, number>,
+      problems: JSON.parse(String(o.problems)) as Record<string, number>,
+      damage: (o.damage as string | null) ?? null,
+      azure: o.azure_vm ? { subscription: String(o.azure_subscription), resourceGroup: String(o.azure_resource_group), vm: String(o.azure_vm) } : null,
+      ingestedAt: String(o.ingested_at),
+    }));
+  }
+
+  deleteCapture(id: string): Promise<boolean> {
+    return this.write(async (db) => {
+      await db.run('BEGIN TRANSACTION');
+      try {
+        for (const t of ['flows', 'buckets', 'buckets_1m']) await db.run(`DELETE FROM ${t} WHERE capture_id = $1`, [id]);
+        const r = await db.run(`DELETE FROM captures WHERE id = $1`, [id]);
+        await db.run('COMMIT');
+        return r.rowsChanged > 0;
+      } catch (err) {
+        await db.run('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+
+  async counts(): Promise<{ captures: number; flows: number; bucketRows: number }> {
+    const r = await this.read((db) => db.runAndReadAll(`SELECT (SELECT count(*) FROM captures), (SELECT count(*) FROM flows), (SELECT count(*) FROM buckets)`));
+    const [c, f, b] = r.getRowsJS()[0].map(Number);
+    return { captures: c, flows: f, bucketRows: b };
+  }
+
+  async saveJob(job: JobRecord): Promise<void> {
+    await this.write((db) => db.run(`INSERT OR REPLACE INTO jobs VALUES ($1, $2, $3)`, [job.id, JSON.stringify(job), job.createdAt]));
+  }
+
+  async listJobs(limit: number): Promise<JobRecord[]> {
+    const r = await this.read((db) => db.runAndReadAll(`SELECT record FROM jobs ORDER BY created_at DESC LIMIT $1`, [limit]));
+    return r.getRowsJS().map((row) => JSON.parse(String(row[0])) as JobRecord);
+  }
+
+  async saveWatch(watch: WatchRecord): Promise<void> {
+    await this.write((db) => db.run(`INSERT OR REPLACE INTO watches VALUES ($1, $2)`, [watch.id, JSON.stringify(watch)]));
+  }
+
+  async listWatches(): Promise<WatchRecord[]> {
+    const r = await this.read((db) => db.runAndReadAll(`SELECT record FROM watches ORDER BY id`));
+    return r.getRowsJS().map((row) => JSON.parse(String(row[0])) as WatchRecord);
+  }
+
+  async deleteWatch(id: string): Promise<boolean> {
+    return this.write(async (db) => {
+      await db.run(`DELETE FROM watch_seen WHERE watch_id = $1`, [id]);
+      const r = await db.run(`DELETE FROM watches WHERE id = $1`, [id]);
+      return r.rowsChanged > 0;
+    });
+  }
+
+  async watchSeen(watchId: string, blob: string, etag: string): Promise<boolean> {
+    const r = await this.read((db) => db.runAndReadAll(`SELECT 1 FROM watch_seen WHERE watch_id = $1 AND blob = $2 AND etag = $3`, [watchId, blob, etag]));
+    return r.currentRowCount > 0;
+  }
+
+  async markWatchSeen(watchId: string, blob: string, etag: string): Promise<void> {
+    await this.write((db) => db.run(`INSERT OR IGNORE INTO watch_seen VALUES ($1, $2, $3, $4)`, [watchId, blob, etag, new Date().toISOString()]));
+  }
+
+  run(query: CheckedQuery): Promise<ResultColumns> {
+    return this.read((db) => runQuery(db, query));
+  }
+}
+
+class DuckDbIngest implements IngestSink {
+  private closed = false;
+
+  constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly flowAppender: DuckDBAppender,
+    private readonly bucketAppender: DuckDBAppender,
+  ) {}
+
+  async addFlows(flows: readonly StoredFlow[]): Promise<void> {
+    const cols: DuckDBValue[][] = FLOW_TYPES.map(() => new Array<DuckDBValue>(flows.length));
+    for (let i = 0; i < flows.length; i++) {
+      const { flow: f, src, dst } = flows[i];
+      const first = ns(f.first_sec, f.first_nsec);
+      const last = ns(f.last_sec, f.last_nsec);
+      const values: DuckDBValue[] = [
+        '', f.id,
+        f.ip_version, f.proto, f.app, f.app_source, f.server_name, f.state, f.vlan, f.src, f.dst, numberOf(f.src), numberOf(f.dst), f.sport, f.dport,
+        src.country, dst.country, src.asn, dst.asn, src.asOrg, dst.asOrg, src.local, dst.local,
+        first, last, Number(last - first) / 1e6,
+        f.src_pkts, f.src_bytes, f.dst_pkts, f.dst_bytes, f.src_ip_bytes, f.dst_ip_bytes, f.src_payload_bytes, f.dst_payload_bytes,
+        f.alpn, f.http_method, f.dns_rcode, f.ssh_banner, f.src_tcp_flags, f.dst_tcp_flags, f.inner_vlan, f.tunnel, f.fragments,
+      ];
+      for (let c = 0; c < values.length; c++) cols[c][i] = values[c];
+    }
+    appendColumns(this.flowAppender, FLOW_TYPES, cols, flows.length);
+  }
+
+  async addBuckets(b: BucketBatch): Promise<void> {
+    const n = b.length;
+    const flowId = new Array<DuckDBValue>(n);
+    const ts = new Array<DuckDBValue>(n);
+    const sp = new Array<DuckDBValue>(n);
+    const sb = new Array<DuckDBValue>(n);
+    const dp = new Array<DuckDBValue>(n);
+    const db = new Array<DuckDBValue>(n);
+    for (let i = 0; i < n; i++) {
+      flowId[i] = b.flowId[i];
+      ts[i] = BigInt(b.startSec[i] * 1000 + Math.floor(b.startNs[i] / 1e6));
+      sp[i] = b.srcPkts[i];
+      sb[i] = b.srcBytes[i];
+      dp[i] = b.dstPkts[i];
+      db[i] = b.dstBytes[i];
+    }
+    appendColumns(this.bucketAppender, BUCKET_TYPES, [flowId, ts, sp, sb, dp, db], n);
+  }
+
+  async commit(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {
+    this.flowAppender.closeSync();
+    this.bucketAppender.closeSync();
+    const c = this.conn;
+    try {
+      await c.run('BEGIN TRANSACTION');
+      const known = await c.runAndReadAll(`SELECT 1 FROM captures WHERE sha256 = $1`, [capture.sha256]);
+      if (known.currentRowCount > 0) {
+        await c.run('ROLLBACK');
+        return 'duplicate';
+      }
+      await c.run(`INSERT INTO captures VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`, [
+        capture.id, capture.sha256, capture.name, capture.source, capture.sourceKind, capture.etag, capture.size, capture.format, capture.compressed,
+        capture.firstNs, capture.lastNs,
+        capture.packets, capture.bytes, capture.flows, JSON.stringify(capture.linkTypes), JSON.stringify(capture.problems), capture.damage,
+        capture.azure?.subscription ?? null, capture.azure?.resourceGroup ?? null, capture.azure?.vm ?? null, capture.ingestedAt,
+      ]);
+      for (const sql of PUBLISH) await c.run(sql, [capture.id]);
+      await c.run('COMMIT');
+      return 'ingested';
+    } catch (err) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      // Two imports of the same bytes racing: the loser sees the unique sha256 and reports a duplicate.
+      if (/unique|primary key|duplicate key/i.test((err as Error).message)) return 'duplicate';
+      throw err;
+    } finally {
+      await this.dispose();
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.flowAppender.closeSync();
+      this.bucketAppender.closeSync();
+    } catch {
+      // already closed by a failed commit
+    }
+    await this.dispose();
+  }
+
+  private async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.conn.run('DROP TABLE IF EXISTS stage_flows').catch(() => undefined);
+    await this.conn.run('DROP TABLE IF EXISTS stage_buckets').catch(() => undefined);
+    this.conn.closeSync();
+  }
+}

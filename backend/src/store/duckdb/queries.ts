@@ -1,0 +1,213 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DURATION_BINS, QueryError, type CheckedQuery } from '../../query/model';
+import type { ResultColumns } from '../flow-store';
+import { bucketMetric, bucketRows, flowWhere, groupColumn, Params } from './sql';
+
+/**
+ * SQL for each query kind (DuckDB dialect). Result columns per kind are documented in
+ * query/results.ts; the frames module turns them into Grafana data frames.
+ */
+export async function runQuery(db: DuckDBConnection, q: CheckedQuery): Promise<ResultColumns> {
+  const p = new Params();
+  const sql = build(q, p);
+  const reader = await db.runAndReadAll(sql, p.values);
+  const cols = reader.getColumnsObjectJS();
+  const out: ResultColumns = {};
+  for (const [name, values] of Object.entries(cols)) {
+    out[name] = values.map((v) => (typeof v === 'bigint' ? Number(v) : (v as string | number | boolean | null)));
+  }
+  return out;
+}
+
+function build(q: CheckedQuery, p: Params): string {
+  switch (q.kind) {
+    case 'timeseries':
+      return q.metric === 'flows' ? flowSeries(q, p) : bucketSeries(q, p);
+    case 'flows':
+      return flowTable(q, p);
+    case 'endpoints':
+      return endpoints(q, p);
+    case 'protocols':
+      return shares(q, p, groupColumn(q.groupBy[0] ?? 'app'));
+    case 'countries':
+      return countries(q, p);
+    case 'conversations':
+      return conversations(q, p);
+    case 'histogram':
+      return histogram(q, p);
+    case 'values':
+      return values(q, p);
+    case 'captures':
+      return captures(q, p);
+    case 'keys':
+      throw new Error('kind "keys" needs no store');
+  }
+}
+
+function orderBy(q: CheckedQuery, allowed: readonly string[], fallback: string): string {
+  const by = q.sort?.by ?? fallback;
+  if (!allowed.includes(by)) throw new QueryError(`sort: "${by}" is not a column of kind "${q.kind}" (sortable: ${allowed.join(', ')})`);
+  return `"${by}" ${q.sort?.desc === false ? 'ASC' : 'DESC'} NULLS LAST`;
+}
+
+function bucketSeries(q: CheckedQuery, p: Params): string {
+  const step = q.intervalMs;
+  const rows = bucketRows(q, p, step);
+  const m = bucketMetric(q.metric);
+  const stepParam = p.add(step);
+  if (q.groupBy.length === 0) {
+    return `SELECT (ts_ms // ${stepParam}) * ${stepParam} AS time, sum(${m})::DOUBLE AS value FROM ${rows} GROUP BY time ORDER BY time`;
+  }
+  const g = groupColumn(q.groupBy[0]);
+  return `WITH base AS (SELECT ts_ms, ${g} AS g, ${m} AS m FROM ${rows}),
+    top AS (SELECT g FROM base GROUP BY g ORDER BY sum(m) DESC, g LIMIT ${p.add(q.topN)})
+    SELECT (ts_ms // ${stepParam}) * ${stepParam} AS time, CASE WHEN g IN (SELECT g FROM top) THEN g ELSE '(other)' END AS series, sum(m)::DOUBLE AS value
+    FROM base GROUP BY ALL ORDER BY time, series`;
+}
+
+/** Flows started per step. */
+function flowSeries(q: CheckedQuery, p: Params): string {
+  const step = p.add(q.intervalMs);
+  const where = flowWhere(q, p);
+  const t = `(first_ns // 1000000 // ${step}) * ${step}`;
+  const range = `first_ns >= ${p.add(BigInt(Math.floor(q.from)) * 1_000_000n)}`;
+  if (q.groupBy.length === 0) return `SELECT ${t} AS time, count(*)::DOUBLE AS value FROM flows WHERE ${where} AND ${range} GROUP BY time ORDER BY time`;
+  const g = groupColumn(q.groupBy[0]);
+  return `WITH base AS (SELECT first_ns, ${g} AS g FROM flows WHERE ${where} AND ${range}),
+    top AS (SELECT g FROM base GROUP BY g ORDER BY count(*) DESC, g LIMIT ${p.add(q.topN)})
+    SELECT ${t} AS time, CASE WHEN g IN (SELECT g FROM top) THEN g ELSE '(other)' END AS series, count(*)::DOUBLE AS value
+    FROM base GROUP BY ALL ORDER BY time, series`;
+}
+
+export const FLOW_COLUMNS = [
+  'capture_id', 'flow_id', 'first', 'last', 'duration_ms', 'ip_version', 'proto', 'src', 'sport', 'dst', 'dport', 'app', 'app_source', 'server_name',
+  'state', 'src_pkts', 'src_bytes', 'dst_pkts', 'dst_bytes', 'bytes', 'src_ip_bytes', 'dst_ip_bytes', 'src_payload_bytes', 'dst_payload_bytes',
+  'src_country', 'dst_country', 'src_asn', 'dst_asn', 'src_as_org', 'dst_as_org', 'src_local', 'dst_local', 'vlan', 'tunnel', 'alpn', 'http_method',
+  'dns_rcode', 'ssh_banner', 'src_tcp_flags', 'dst_tcp_flags', 'fragments',
+] as const;
+
+function flowTable(q: CheckedQuery, p: Params): string {
+  const where = flowWhere(q, p);
+  const order = orderBy(q, FLOW_COLUMNS, 'first');
+  return `SELECT * EXCLUDE (first_ns, last_ns, src_num, dst_num, inner_vlan), count(*) OVER () AS total FROM (
+      SELECT *, (first_ns // 1000)::DOUBLE / 1000 AS first, (last_ns // 1000)::DOUBLE / 1000 AS last, src_bytes + dst_bytes AS bytes
+      FROM flows WHERE ${where})
+    ORDER BY ${order}, capture_id, flow_id LIMIT ${p.add(q.limit)} OFFSET ${p.add(q.offset)}`;
+}
+
+export const ENDPOINT_COLUMNS = ['ip', 'country', 'asn', 'as_org', 'local', 'bytes', 'bytes_sent', 'bytes_received', 'packets_sent', 'packets_received', 'flows', 'flows_initiated', 'peers', 'names'] as const;
+
+function endpoints(q: CheckedQuery, p: Params): string {
+  const rows = bucketRows(q, p, null);
+  const fw = flowWhere(q, p);
+  return `WITH r AS (SELECT src, dst, src_country, dst_country, src_asn, dst_asn, src_as_org, dst_as_org, src_local, dst_local, src_bytes, dst_bytes, src_pkts, dst_pkts FROM ${rows}),
+    ends AS (
+      SELECT src AS ip, src_country AS country, src_asn AS asn, src_as_org AS as_org, src_local AS local, src_bytes AS sent, dst_bytes AS recv, src_pkts AS ps, dst_pkts AS pr FROM r
+      UNION ALL
+      SELECT dst, dst_country, dst_asn, dst_as_org, dst_local, dst_bytes, src_bytes, dst_pkts, src_pkts FROM r),
+    e AS (SELECT ip, any_value(country) AS country, any_value(asn) AS asn, any_value(as_org) AS as_org, bool_or(local) AS local,
+            sum(sent)::DOUBLE AS bytes_sent, sum(recv)::DOUBLE AS bytes_received, sum(ps)::DOUBLE AS packets_sent, sum(pr)::DOUBLE AS packets_received
+          FROM ends GROUP BY ip),
+    fl AS (SELECT ip, count(*)::DOUBLE AS flows, count(*) FILTER (WHERE initiated)::DOUBLE AS flows_initiated, count(DISTINCT peer)::DOUBLE AS peers,
+             array_to_string(list_slice(list(DISTINCT server_name ORDER BY server_name) FILTER (WHERE server_name IS NOT NULL), 1, 10), ', ') AS names
+           FROM (SELECT src AS ip, dst AS peer, true AS initiated, server_name FROM flows WHERE ${fw}
+                 UNION ALL SELECT dst, src, false, server_name FROM flows WHERE ${fw}) GROUP BY ip)
+    SELECT e.ip, e.country, e.asn, e.as_org, e.local, e.bytes_sent + e.bytes_received AS bytes, e.bytes_sent, e.bytes_received, e.packets_sent, e.packets_received,
+      coalesce(fl.flows, 0) AS flows, coalesce(fl.flows_initiated, 0) AS flows_initiated, coalesce(fl.peers, 0) AS peers, fl.names
+    FROM e LEFT JOIN fl USING (ip)
+    ORDER BY ${orderBy(q, ENDPOINT_COLUMNS, 'bytes')}, ip LIMIT ${p.add(q.limit)} OFFSET ${p.add(q.offset)}`;
+}
+
+/** Totals per group: name, bytes, bytes_sent, bytes_received, packets, flows (all groups; "other" is folded by the caller). */
+function shares(q: CheckedQuery, p: Params, g: string): string {
+  const rows = bucketRows(q, p, null);
+  const fw = flowWhere(q, p);
+  return `WITH b AS (SELECT ${g} AS name, sum(src_bytes)::DOUBLE AS bytes_sent, sum(dst_bytes)::DOUBLE AS bytes_received, sum(src_pkts + dst_pkts)::DOUBLE AS packets FROM ${rows} GROUP BY name),
+    f AS (SELECT ${g} AS name, count(*)::DOUBLE AS flows FROM flows WHERE ${fw} GROUP BY name)
+    SELECT name, coalesce(bytes_sent, 0) + coalesce(bytes_received, 0) AS bytes, coalesce(bytes_sent, 0) AS bytes_sent, coalesce(bytes_received, 0) AS bytes_received,
+      coalesce(packets, 0) AS packets, coalesce(flows, 0) AS flows
+    FROM b FULL JOIN f USING (name) ORDER BY bytes DESC, name`;
+}
+
+/**
+ * Per country of the chosen end: bytes that end sent and received, packets, flows.
+ * side "remote": the end outside the local networks (the responder when both or neither are local).
+ */
+function countries(q: CheckedQuery, p: Params): string {
+  const side = q.side ?? 'both';
+  const rows = bucketRows(q, p, null);
+  const fw = flowWhere(q, p);
+  const srcIsRemote = `(dst_local AND NOT src_local)`;
+  const ends = {
+    src: [`src_country, src_bytes, dst_bytes, src_pkts + dst_pkts`],
+    dst: [`dst_country, dst_bytes, src_bytes, src_pkts + dst_pkts`],
+    both: [`src_country, src_bytes, dst_bytes, src_pkts + dst_pkts`, `dst_country, dst_bytes, src_bytes, src_pkts + dst_pkts`],
+    remote: [
+      `CASE WHEN ${srcIsRemote} THEN src_country ELSE dst_country END, CASE WHEN ${srcIsRemote} THEN src_bytes ELSE dst_bytes END, CASE WHEN ${srcIsRemote} THEN dst_bytes ELSE src_bytes END, src_pkts + dst_pkts`,
+    ],
+  }[side];
+  const flowEnds = { src: ['src_country'], dst: ['dst_country'], both: ['src_country', 'dst_country'], remote: [`CASE WHEN ${srcIsRemote} THEN src_country ELSE dst_country END`] }[side];
+  const b = ends.map((e) => `SELECT ${e} FROM ${rows}`).join(' UNION ALL ');
+  const f = flowEnds.map((e) => `SELECT ${e} AS country FROM flows WHERE ${fw}`).join(' UNION ALL ');
+  return `WITH b AS (SELECT country, sum(sent)::DOUBLE AS bytes_sent, sum(recv)::DOUBLE AS bytes_received, sum(pk)::DOUBLE AS packets FROM (${b}) AS t(country, sent, recv, pk) GROUP BY country),
+    f AS (SELECT country, count(*)::DOUBLE AS flows FROM (${f}) GROUP BY country)
+    SELECT coalesce(country, 'unknown') AS name, coalesce(bytes_sent, 0) + coalesce(bytes_received, 0) AS bytes, coalesce(bytes_sent, 0) AS bytes_sent,
+      coalesce(bytes_received, 0) AS bytes_received, coalesce(packets, 0) AS packets, coalesce(flows, 0) AS flows
+    FROM b FULL JOIN f USING (country) ORDER BY bytes DESC, name`;
+}
+
+export const CONVERSATION_COLUMNS = ['src', 'dst', 'src_country', 'dst_country', 'bytes', 'src_bytes', 'dst_bytes', 'src_pkts', 'dst_pkts', 'flows', 'first', 'last', 'apps'] as const;
+
+function conversations(q: CheckedQuery, p: Params): string {
+  const rows = bucketRows(q, p, null);
+  const fw = flowWhere(q, p);
+  return `WITH b AS (SELECT src, dst, any_value(src_country) AS src_country, any_value(dst_country) AS dst_country, sum(src_bytes)::DOUBLE AS src_bytes,
+        sum(dst_bytes)::DOUBLE AS dst_bytes, sum(src_pkts)::DOUBLE AS src_pkts, sum(dst_pkts)::DOUBLE AS dst_pkts FROM ${rows} GROUP BY src, dst),
+    f AS (SELECT src, dst, count(*)::DOUBLE AS flows, (min(first_ns) // 1000)::DOUBLE / 1000 AS first, (max(last_ns) // 1000)::DOUBLE / 1000 AS last,
+        array_to_string(list(DISTINCT coalesce(app, CAST(proto AS VARCHAR)) ORDER BY coalesce(app, CAST(proto AS VARCHAR))), ', ') AS apps
+      FROM flows WHERE ${fw} GROUP BY src, dst)
+    SELECT b.src, b.dst, b.src_country, b.dst_country, b.src_bytes + b.dst_bytes AS bytes, b.src_bytes, b.dst_bytes, b.src_pkts, b.dst_pkts,
+      coalesce(f.flows, 0) AS flows, f.first, f.last, f.apps
+    FROM b LEFT JOIN f USING (src, dst)
+    ORDER BY ${orderBy(q, CONVERSATION_COLUMNS, 'bytes')}, src, dst LIMIT ${p.add(q.limit)} OFFSET ${p.add(q.offset)}`;
+}
+
+function histogram(q: CheckedQuery, p: Params): string {
+  const fw = flowWhere(q, p);
+  const cases = DURATION_BINS.filter(([, max]) => Number.isFinite(max))
+    .map(([, max], i) => `WHEN duration_ms < ${max} THEN ${i}`)
+    .join(' ');
+  return `SELECT CASE ${cases} ELSE ${DURATION_BINS.length - 1} END AS bin, count(*)::DOUBLE AS flows, sum(src_bytes + dst_bytes)::DOUBLE AS bytes
+    FROM flows WHERE ${fw} GROUP BY bin ORDER BY bin`;
+}
+
+function values(q: CheckedQuery, p: Params): string {
+  const key = q.key as string;
+  if (key === 'capture') {
+    return `SELECT id AS value, name AS text, flows::DOUBLE AS flows FROM captures
+      WHERE first_ns IS NULL OR (first_ns < ${p.add(BigInt(Math.ceil(q.to)) * 1_000_000n)} AND last_ns >= ${p.add(BigInt(Math.floor(q.from)) * 1_000_000n)})
+      ORDER BY first_ns NULLS LAST, name LIMIT ${p.add(q.limit)}`;
+  }
+  const both = { ip: ['src', 'dst'], port: ['sport', 'dport'], country: ['src_country', 'dst_country'], asn: ['src_asn', 'dst_asn'] }[key];
+  const cols = both ?? [groupColumnName(key)];
+  const fw = flowWhere(q, p);
+  const union = cols.map((c) => `SELECT CAST(${c} AS VARCHAR) AS value FROM flows WHERE ${fw}`).join(' UNION ALL ');
+  return `SELECT value, value AS text, count(*)::DOUBLE AS flows FROM (${union}) WHERE value IS NOT NULL GROUP BY value ORDER BY flows DESC, value LIMIT ${p.add(q.limit)}`;
+}
+
+function groupColumnName(key: string): string {
+  return key === 'duration' ? 'duration_ms' : key;
+}
+
+function captures(q: CheckedQuery, p: Params): string {
+  const ids = q.filters.filter((f) => f.key === 'capture');
+  const conds = [`(first_ns IS NULL OR (first_ns < ${p.add(BigInt(Math.ceil(q.to)) * 1_000_000n)} AND last_ns >= ${p.add(BigInt(Math.floor(q.from)) * 1_000_000n)}))`];
+  for (const f of ids) {
+    if (f.operator === '=') conds.push(`id = ${p.add(String(f.value))}`);
+    else if (f.operator === 'in') conds.push(`id IN (${(f.value as string[]).map((v) => p.add(String(v))).join(', ') || 'NULL'})`);
+    else if (f.operator === '!=') conds.push(`id != ${p.add(String(f.value))}`);
+  }
+  return `SELECT id, name, source_kind, azure_vm, azure_resource_group, azure_subscription, (first_ns // 1000)::DOUBLE / 1000 AS first, (last_ns // 1000)::DOUBLE / 1000 AS last,
+      size::DOUBLE AS size, packets::DOUBLE AS packets, bytes::DOUBLE AS bytes, flows::DOUBLE AS flows, damage
+    FROM captures WHERE ${conds.join(' AND ')} ORDER BY first_ns NULLS LAST, name`;
+}

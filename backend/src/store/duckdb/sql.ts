@@ -1,0 +1,146 @@
+import type { DuckDBValue } from '@duckdb/node-api';
+import { cidrRange, parseAddress } from '../../enrich/address-class';
+import { dimension, type Dimension } from '../../query/dimensions';
+import { QueryError, type CheckedQuery, type Filter, type Metric } from '../../query/model';
+
+/** Collects bind parameters while SQL text is assembled (values never enter the SQL text). */
+export class Params {
+  readonly values: DuckDBValue[] = [];
+
+  add(v: DuckDBValue): string {
+    this.values.push(v);
+    return `$${this.values.length}`;
+  }
+}
+
+const PROTO_NAMES: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, icmp6: 58, ipv6_icmp: 58, sctp: 132, dccp: 33 };
+
+function scalar(dim: Dimension, v: string | number | boolean): DuckDBValue {
+  switch (dim.type) {
+    case 'number': {
+      const n = typeof v === 'string' && dim.key === 'proto' && v.toLowerCase() in PROTO_NAMES ? PROTO_NAMES[v.toLowerCase()] : Number(v);
+      if (typeof v === 'boolean' || !Number.isFinite(n)) throw new QueryError(`filter "${dim.key}": "${String(v)}" is not a number`);
+      return n;
+    }
+    case 'boolean':
+      if (v === true || v === 'true') return true;
+      if (v === false || v === 'false') return false;
+      throw new QueryError(`filter "${dim.key}": "${String(v)}" is not true or false`);
+    case 'ip': {
+      const a = parseAddress(String(v));
+      return a ? a.toString() : String(v);
+    }
+    default:
+      return String(v);
+  }
+}
+
+/** One filter as a SQL condition on a table that has the dimension's column(s). */
+export function filterCondition(f: Filter, p: Params): string {
+  const dim = dimension(f.key);
+  if (!dim) throw new QueryError(`unknown filter key "${f.key}"`);
+  const columns = Array.isArray(dim.column) ? dim.column : [dim.column];
+  const negative = f.operator === '!=' || f.operator === '!~';
+  const parts = columns.map((col) => {
+    switch (f.operator) {
+      case '=':
+        return `${col} = ${p.add(scalar(dim, f.value as string))}`;
+      case '!=':
+        return `${col} IS DISTINCT FROM ${p.add(scalar(dim, f.value as string))}`;
+      case 'in': {
+        const list = (f.value as (string | number | boolean)[]).map((v) => p.add(scalar(dim, v)));
+        return list.length === 0 ? 'false' : `${col} IN (${list.join(', ')})`;
+      }
+      case '=~':
+        return `coalesce(regexp_full_match(CAST(${col} AS VARCHAR), ${p.add(String(f.value))}), false)`;
+      case '!~':
+        return `NOT coalesce(regexp_full_match(CAST(${col} AS VARCHAR), ${p.add(String(f.value))}), false)`;
+      case '>':
+        return `${col} > ${p.add(scalar(dim, f.value as string))}`;
+      case '<':
+        return `${col} < ${p.add(scalar(dim, f.value as string))}`;
+      case 'cidr': {
+        let range: [bigint, bigint];
+        try {
+          range = cidrRange(String(f.value));
+        } catch {
+          throw new QueryError(`filter "${f.key}": "${String(f.value)}" is not a CIDR block`);
+        }
+        return `${col}_num BETWEEN ${p.add(range[0])} AND ${p.add(range[1])}`;
+      }
+    }
+  });
+  return parts.length === 1 ? parts[0] : `(${parts.join(negative ? ' AND ' : ' OR ')})`;
+}
+
+/** Conditions for the flows table: flows overlapping [from, to) and every filter. */
+export function flowWhere(q: CheckedQuery, p: Params): string {
+  const conds = [`first_ns < ${p.add(BigInt(Math.ceil(q.to)) * 1_000_000n)}`, `last_ns >= ${p.add(BigInt(Math.floor(q.from)) * 1_000_000n)}`];
+  for (const f of q.filters) conds.push(filterCondition(f, p));
+  return conds.join(' AND ');
+}
+
+/**
+ * Filter conditions for bucket rows. Keys stored only with flows (tunnel, duration, ...) become a
+ * semi-join on the flows table.
+ */
+export function bucketFilters(q: CheckedQuery, p: Params): string {
+  const conds: string[] = [];
+  const flowOnly: Filter[] = [];
+  for (const f of q.filters) {
+    if (dimension(f.key)?.inBuckets) conds.push(filterCondition(f, p));
+    else flowOnly.push(f);
+  }
+  if (flowOnly.length > 0) {
+    conds.push(`(capture_id, flow_id) IN (SELECT capture_id, flow_id FROM flows WHERE ${flowOnly.map((f) => filterCondition(f, p)).join(' AND ')})`);
+  }
+  return conds.length > 0 ? conds.join(' AND ') : 'true';
+}
+
+const MINUTE = 60_000;
+/** Ranges longer than this read whole minutes from the one-minute rollup. */
+const ROLLUP_FROM_MS = 2 * 3600_000;
+
+/**
+ * Bucket rows of [from, to) as a FROM item. Long ranges read their whole minutes from `buckets_1m`
+ * and only the partial minutes at either edge from `buckets`, so totals stay exact. Time series
+ * with a step below one minute always read `buckets`.
+ */
+export function bucketRows(q: CheckedQuery, p: Params, stepMs: number | null): string {
+  const from = Math.floor(q.from);
+  const to = Math.ceil(q.to);
+  const useRollup = to - from > ROLLUP_FROM_MS && (stepMs === null || stepMs % MINUTE === 0);
+  const where = bucketFilters(q, p);
+  if (!useRollup) return `(SELECT * FROM buckets WHERE ts_ms >= ${p.add(from)} AND ts_ms < ${p.add(to)} AND ${where})`;
+  const firstWhole = Math.ceil(from / MINUTE) * MINUTE;
+  const endWhole = Math.floor(to / MINUTE) * MINUTE;
+  return `(SELECT * FROM buckets_1m WHERE ts_ms >= ${p.add(firstWhole)} AND ts_ms < ${p.add(endWhole)} AND ${where}
+    UNION ALL SELECT * FROM buckets WHERE ((ts_ms >= ${p.add(from)} AND ts_ms < ${p.add(firstWhole)}) OR (ts_ms >= ${p.add(endWhole)} AND ts_ms < ${p.add(to)})) AND ${where})`;
+}
+
+/** The measure of one bucket row (flows are counted from the flows table instead). */
+export function bucketMetric(m: Metric): string {
+  switch (m) {
+    case 'bytes':
+      return '(src_bytes + dst_bytes)';
+    case 'bytes_sent':
+      return 'src_bytes';
+    case 'bytes_received':
+      return 'dst_bytes';
+    case 'packets':
+      return '(src_pkts + dst_pkts)';
+    case 'packets_sent':
+      return 'src_pkts';
+    case 'packets_received':
+      return 'dst_pkts';
+    case 'flows':
+      throw new Error('flows are counted from the flows table');
+  }
+}
+
+/** A group-by column as text, '(none)' for missing values (so a NULL group is a visible group). */
+export function groupColumn(key: string): string {
+  const dim = dimension(key);
+  if (!dim || Array.isArray(dim.column)) throw new QueryError(`cannot group by "${key}"`);
+  return `coalesce(CAST(${dim.column} AS VARCHAR), '(none)')`;
+}

@@ -1,0 +1,110 @@
+import type { EndpointInfo } from '../enrich/enricher';
+import type { BucketBatch, FlowRecord } from '../model/flow';
+import type { CheckedQuery } from '../query/model';
+
+/** A capture as listed by the API (never holds a secret: `source` is redacted before it gets here). */
+export interface CaptureInfo {
+  id: string;
+  sha256: string;
+  name: string;
+  source: string;
+  sourceKind: 'url' | 'upload' | 'path' | 'watch' | 'demo';
+  etag: string | null;
+  size: number;
+  format: string | null;
+  compressed: boolean;
+  /** First/last packet, ns since the epoch (bigint: ns timestamps exceed 2^53). */
+  firstNs: bigint | null;
+  lastNs: bigint | null;
+  packets: number;
+  bytes: number;
+  flows: number;
+  linkTypes: Record<string, number>;
+  problems: Record<string, number>;
+  damage: string | null;
+  azure: { subscription: string; resourceGroup: string; vm: string } | null;
+  ingestedAt: string;
+}
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface JobRecord {
+  id: string;
+  kind: 'url' | 'upload' | 'path' | 'watch' | 'demo';
+  source: string;
+  name: string;
+  state: JobState;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  bytesDone: number;
+  bytesTotal: number | null;
+  packets: number;
+  flows: number;
+  error: string | null;
+  /** "ingested", or "already ingested" when the capture was known (nothing was counted twice). */
+  result: string | null;
+  captureId: string | null;
+  /** Files of a directory import: how many, and how many done. */
+  filesTotal: number | null;
+  filesDone: number;
+}
+
+export interface WatchRecord {
+  id: string;
+  /** Container URL without its SAS, or "account/container" for other credentials. */
+  container: string;
+  prefix: string;
+  intervalSec: number;
+  createdAt: string;
+  lastPollAt: string | null;
+  lastError: string | null;
+  blobsIngested: number;
+}
+
+/** A flow ready for storage: the engine's record plus both ends' enrichment. */
+export interface StoredFlow {
+  flow: FlowRecord;
+  src: EndpointInfo;
+  dst: EndpointInfo;
+}
+
+/** Writes one capture. Nothing is visible to queries until commit; abort (or a crash) leaves nothing. */
+export interface IngestSink {
+  addFlows(flows: readonly StoredFlow[]): Promise<void>;
+  /** Copies the batch (the engine reuses it) before returning. */
+  addBuckets(batch: BucketBatch): Promise<void>;
+  /** Stores the capture row and publishes everything at once; "duplicate" when the sha256 is known. */
+  commit(capture: CaptureInfo): Promise<'ingested' | 'duplicate'>;
+  abort(): Promise<void>;
+}
+
+/** Columns of a query answer, by name; numbers as JS numbers, text as strings. */
+export type ResultColumns = Record<string, (string | number | boolean | null)[]>;
+
+/**
+ * Everything the sidecar keeps. The embedded implementation is DuckDB; another engine (ClickHouse)
+ * implements the same interface with its own SQL dialect, and ingest and the query API stay as they are.
+ */
+export interface FlowStore {
+  close(): Promise<void>;
+
+  openIngest(): Promise<IngestSink>;
+  findCapture(by: { sha256?: string; id?: string; etagOf?: { source: string; etag: string } }): Promise<CaptureInfo | null>;
+  listCaptures(): Promise<CaptureInfo[]>;
+  deleteCapture(id: string): Promise<boolean>;
+  counts(): Promise<{ captures: number; flows: number; bucketRows: number }>;
+
+  saveJob(job: JobRecord): Promise<void>;
+  listJobs(limit: number): Promise<JobRecord[]>;
+
+  saveWatch(watch: WatchRecord): Promise<void>;
+  listWatches(): Promise<WatchRecord[]>;
+  deleteWatch(id: string): Promise<boolean>;
+  /** Whether the watch already took this blob version; marks it when `mark` is set. */
+  watchSeen(watchId: string, blob: string, etag: string): Promise<boolean>;
+  markWatchSeen(watchId: string, blob: string, etag: string): Promise<void>;
+
+  /** Answers a checked query; the columns of each kind are listed in query/results.ts. */
+  run(query: CheckedQuery): Promise<ResultColumns>;
+}
