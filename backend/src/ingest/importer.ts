@@ -15,6 +15,7 @@ import { ingestCapture, type CaptureSource, type IngestOutcome } from './pipelin
 export interface ImporterConfig {
   bucketNs: number;
   idleTimeoutNs: number;
+  fragments: boolean;
   importDirs: readonly string[];
   downloadParallelism: number;
 }
@@ -41,6 +42,7 @@ export class Importer {
       enricher: this.enricher,
       bucketNs: this.config.bucketNs,
       idleTimeoutNs: this.config.idleTimeoutNs,
+      attributeFragments: this.config.fragments,
       signal: ctx.signal,
       onProgress: (p) => ctx.progress({ bytesDone: bytesBefore + p.bytesDone, flows: p.flows }),
     });

@@ -30,6 +30,7 @@ export interface IngestOptions {
   enricher: Enricher;
   bucketNs: number;
   idleTimeoutNs: number;
+  attributeFragments?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: IngestProgress) => void;
 }
@@ -95,6 +96,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
       name: src.name,
       bucketNs: opts.bucketNs,
       idleTimeoutNs: opts.idleTimeoutNs,
+      attributeFragments: opts.attributeFragments,
       onFlow,
       // The engine reuses the batch object: addBuckets copies it before it returns its promise.
       onBuckets: (b) => {

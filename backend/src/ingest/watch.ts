@@ -205,13 +205,7 @@ export class WatchManager {
       this.inFlight.delete(key);
       if (!done) return;
       const contentProblem = done.state === 'failed' && /not a pcap|truncated|corrupt|empty|unsupported/i.test(done.error ?? '');
-      if (done.state === 'done' || contentProblem) {
-        await this.store.markWatchSeen(w.id, name, etag);
-        if (done.result === 'ingested') {
-          const cur = (await this.store.listWatches()).find((x) => x.id === w.id);
-          if (cur) await this.store.saveWatch({ ...cur, blobsIngested: cur.blobsIngested + 1 });
-        }
-      }
+      if (done.state === 'done' || contentProblem) await this.store.markWatchSeen(w.id, name, etag, done.state === 'done' ? String(done.result) : `failed: ${done.error}`);
     });
     return job.id;
   }

@@ -98,7 +98,7 @@ describe('sidecar API on a generated capture', () => {
     const b2 = column<number>(page2.frames[0], 'bytes');
     expect(b1).toHaveLength(5);
     expect(Math.min(...b1)).toBeGreaterThanOrEqual(Math.max(...b2));
-    const count = async (filters: unknown[]): Promise<number> => Number((await query(s, { kind: 'flows', filters, limit: 1 })).frames[0].schema.meta.custom?.total ?? -1);
+    const count = async (filters: unknown[]): Promise<number> => Number(((await query(s, { kind: "flows", filters, limit: 1 })).frames[0].schema.meta.custom as { total?: number } | undefined)?.total ?? -1);
     expect(await count([{ key: 'proto', operator: '=', value: 'udp' }])).toBe(flows.filter((f) => f.proto === 17).length);
     expect(await count([{ key: 'app', operator: 'in', value: ['tls', 'http'] }])).toBe(flows.filter((f) => f.app === 'tls' || f.app === 'http').length);
     expect(await count([{ key: 'app', operator: '!=', value: 'tls' }])).toBe(flows.filter((f) => f.app !== 'tls').length);

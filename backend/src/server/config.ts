@@ -24,6 +24,7 @@ export interface ServerConfig {
   asnCsvDir: string | null;
   bucketNs: number;
   idleTimeoutNs: number;
+  fragments: boolean;
   demo: boolean;
   logLevel: string;
   watchIntervalSec: number;
@@ -55,6 +56,7 @@ export const OPTIONS: Option[] = [
   { key: 'asnCsvDir', kind: 'nullable', default: null, description: 'directory with asn-ipv4-num.csv/asn-ipv6-num.csv; "off" disables ASN' },
   { key: 'bucketNs', kind: 'duration', default: 1e9, description: 'time-bucket width of stored counters (e.g. 1s)' },
   { key: 'idleTimeoutNs', kind: 'duration', default: 120e9, description: 'flow idle timeout in packet time (e.g. 120s)' },
+  { key: 'fragments', kind: 'bool', default: true, description: 'attribute non-first IP fragments to their flow (false: tshark\'s view)' },
   { key: 'demo', kind: 'bool', default: true, description: 'ingest a generated demo capture when the store is empty' },
   { key: 'logLevel', kind: 'string', default: 'info', description: 'pino log level (fatal, error, warn, info, debug, trace, silent)' },
   { key: 'watchIntervalSec', kind: 'int', default: 60, description: 'default polling interval of container watches' },

@@ -59,6 +59,7 @@ export interface WatchRecord {
   createdAt: string;
   lastPollAt: string | null;
   lastError: string | null;
+  /** Blob versions this watch ingested (derived from its checkpoints). */
   blobsIngested: number;
 }
 
@@ -101,9 +102,10 @@ export interface FlowStore {
   saveWatch(watch: WatchRecord): Promise<void>;
   listWatches(): Promise<WatchRecord[]>;
   deleteWatch(id: string): Promise<boolean>;
-  /** Whether the watch already took this blob version; marks it when `mark` is set. */
+  /** Whether the watch already took this blob version. */
   watchSeen(watchId: string, blob: string, etag: string): Promise<boolean>;
-  markWatchSeen(watchId: string, blob: string, etag: string): Promise<void>;
+  /** Checkpoints a blob version with how its import ended ("ingested", "already ingested", "failed: ..."). */
+  markWatchSeen(watchId: string, blob: string, etag: string, result: string): Promise<void>;
 
   /** Answers a checked query; the columns of each kind are listed in query/results.ts. */
   run(query: CheckedQuery): Promise<ResultColumns>;

@@ -36,9 +36,12 @@ export async function startAzurite(): Promise<Azurite> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('Azurite did not start within 20 s')), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('Azurite did not start within 20 s'));
+    }, 20_000);
     child.stdout?.on('data', (d: Buffer) => {
-      if (/listening at/i.test(d.toString())) {
+      if (/successfully listens on|listening at/i.test(d.toString())) {
         clearTimeout(timer);
         resolve();
       }

@@ -1,22 +1,13 @@
 import * as fs from 'node:fs';
 import { corpusAvailable, corpusEntries, notice } from './corpus';
-import { compare, engineSums, readOracle } from './oracle';
+import { compare, engineSums, ORACLE_EXCEPTIONS as EXCEPTIONS, readOracle } from './oracle';
 
 /**
  * The engine against tshark's exact conversation sums on every capture of the shared corpus.
  * The engine runs with tshark's rules (no fragment attribution: tshark's oracle had IP
- * defragmentation off and counts no non-first fragment). Every difference must be listed here.
+ * defragmentation off and counts no non-first fragment). Every difference must be listed in
+ * ORACLE_EXCEPTIONS with its reason.
  */
-const EXCEPTIONS: Record<string, string> = {
-  'tcpdump/of13_ericsson.pcapng':
-    'OpenFlow packet-in/out messages carry whole Ethernet frames as TCP payload; tshark dissects those frames and reports their addresses, a flow meter counts the TCP connection that carries them',
-  'suricata-verify/detect-ipopts__input.pcap':
-    "IPv4 source-route options: tshark's last ip.dst field is the route's final hop, the engine keys flows by the header's destination (what the network forwards on)",
-  'tcpdump/LINKTYPE_IPV6_invalid.pcap':
-    'LINKTYPE_IPV6 carrying an IPv4 packet: tshark refuses it (yet decodes IPv6 inside LINKTYPE_IPV4); the engine decodes both by the version nibble',
-  'suricata-verify/bug-6875-01__fuzz.pcap':
-    'tshark prints no packet of a file it finds damaged; the engine keeps the record before the damage',
-};
 
 const run = corpusAvailable() ? describe : describe.skip;
 if (!corpusAvailable()) notice('tshark oracle comparison');

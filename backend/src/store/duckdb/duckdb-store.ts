@@ -150,8 +150,10 @@ export class DuckDbStore implements FlowStore {
   }
 
   async listWatches(): Promise<WatchRecord[]> {
-    const r = await this.read((db) => db.runAndReadAll(`SELECT record FROM watches ORDER BY id`));
-    return r.getRowsJS().map((row) => JSON.parse(String(row[0])) as WatchRecord);
+    const r = await this.read((db) =>
+      db.runAndReadAll(`SELECT record, (SELECT count(*) FROM watch_seen s WHERE s.watch_id = w.id AND s.result = 'ingested') FROM watches w ORDER BY id`),
+    );
+    return r.getRowsJS().map((row) => ({ ...(JSON.parse(String(row[0])) as WatchRecord), blobsIngested: Number(row[1]) }));
   }
 
   async deleteWatch(id: string): Promise<boolean> {
@@ -167,8 +169,8 @@ export class DuckDbStore implements FlowStore {
     return r.currentRowCount > 0;
   }
 
-  async markWatchSeen(watchId: string, blob: string, etag: string): Promise<void> {
-    await this.write((db) => db.run(`INSERT OR IGNORE INTO watch_seen VALUES ($1, $2, $3, $4)`, [watchId, blob, etag, new Date().toISOString()]));
+  async markWatchSeen(watchId: string, blob: string, etag: string, result: string): Promise<void> {
+    await this.write((db) => db.run(`INSERT OR IGNORE INTO watch_seen VALUES ($1, $2, $3, $4, $5)`, [watchId, blob, etag, new Date().toISOString(), result]));
   }
 
   run(query: CheckedQuery): Promise<ResultColumns> {

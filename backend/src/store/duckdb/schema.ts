@@ -36,7 +36,7 @@ export const DDL = [
   `CREATE TABLE IF NOT EXISTS buckets_1m (capture_id VARCHAR, flow_id UINTEGER, ts_ms BIGINT, src_pkts DOUBLE, src_bytes DOUBLE, dst_pkts DOUBLE, dst_bytes DOUBLE, ${FLOW_DIMENSIONS})`,
   `CREATE TABLE IF NOT EXISTS jobs (id VARCHAR PRIMARY KEY, record VARCHAR, created_at VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS watches (id VARCHAR PRIMARY KEY, record VARCHAR)`,
-  `CREATE TABLE IF NOT EXISTS watch_seen (watch_id VARCHAR, blob VARCHAR, etag VARCHAR, seen_at VARCHAR, PRIMARY KEY (watch_id, blob, etag))`,
+  `CREATE TABLE IF NOT EXISTS watch_seen (watch_id VARCHAR, blob VARCHAR, etag VARCHAR, seen_at VARCHAR, result VARCHAR, PRIMARY KEY (watch_id, blob, etag))`,
 ];
 
 /** Staging tables of one ingest (connection-local temp tables: a crash leaves nothing behind). */
