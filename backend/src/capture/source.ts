@@ -57,11 +57,16 @@ function guard(fn: () => void): CapsightError | null {
   }
 }
 
+/** Byte input the reader takes besides a path: a Node stream or any async iterable of chunks. */
+export type CaptureInput = NodeJS.ReadableStream | Readable | AsyncIterable<Uint8Array>;
+
 /**
- * Reads a capture from a file path, "-" (stdin), or any readable stream, calling the handler for
- * every packet. gzip input is recognised by its magic bytes, not by the name.
+ * Reads a capture from a file path, "-" (stdin), or any readable stream / async iterable, calling
+ * the handler for every packet. gzip input is recognised by its magic bytes, not by the name.
+ * An async iterable is pulled one chunk at a time: the next chunk is requested only after the
+ * previous one was parsed (and the parser keeps no reference to it).
  */
-export async function readCapture(input: string | NodeJS.ReadableStream | Readable, handler: PacketHandler, options: ReadOptions = {}): Promise<ReadResult> {
+export async function readCapture(input: string | CaptureInput, handler: PacketHandler, options: ReadOptions = {}): Promise<ReadResult> {
   if (input === '-') return readStream(process.stdin, handler, { ...options, name: options.name ?? 'stdin' });
   if (typeof input !== 'string') return readStream(input, handler, { ...options, name: options.name ?? 'stream' });
   return readFile(input, handler, { ...options, name: options.name ?? input });
@@ -113,7 +118,7 @@ async function readFile(path: string, handler: PacketHandler, options: ReadOptio
   }
 }
 
-async function readStream(stream: NodeJS.ReadableStream | Readable, handler: PacketHandler, options: ReadOptions): Promise<ReadResult> {
+async function readStream(stream: CaptureInput, handler: PacketHandler, options: ReadOptions): Promise<ReadResult> {
   const name = options.name ?? 'stream';
   const parser = new CaptureParser(handler, name);
   let inputBytes = 0;

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type ipaddr from 'ipaddr.js';
 import maxmind, { type Reader, type Response } from 'maxmind';
-import { addressLabel, NetworkSet, parseAddress } from './address-class';
+import { addressLabel, addressNumber, NetworkSet, parseAddress } from './address-class';
 import { AsnTable } from './asn-table';
 
 /** What enrichment adds to each end of a flow. */
@@ -12,6 +12,8 @@ export interface EndpointInfo {
   asOrg: string | null;
   /** Inside the configured local networks. */
   local: boolean;
+  /** The address as a 128-bit number (IPv4 as ::ffff:a.b.c.d), null when it does not parse. */
+  num: bigint | null;
 }
 
 export interface EnrichmentConfig {
@@ -78,15 +80,16 @@ export class Enricher {
 
   private compute(ip: string): EndpointInfo {
     const a = parseAddress(ip);
-    if (!a) return { country: 'unknown', asn: null, asOrg: null, local: false };
+    if (!a) return { country: 'unknown', asn: null, asOrg: null, local: false, num: null };
     const local = this.local.has(a);
+    const num = addressNumber(a);
     const label = addressLabel(a);
-    if (label) return { country: label, asn: null, asOrg: null, local };
+    if (label) return { country: label, asn: null, asOrg: null, local, num };
     const text = a.toString();
     const rec = this.countries.get(text) as CountryRecord | null;
     const country = rec?.country_code ?? rec?.country?.iso_code ?? 'unknown';
     const asn = this.asnOf(a, text);
-    return { country, asn: asn?.asn ?? null, asOrg: asn?.org ?? null, local };
+    return { country, asn: asn?.asn ?? null, asOrg: asn?.org ?? null, local, num };
   }
 
   private asnOf(a: ipaddr.IPv4 | ipaddr.IPv6, text: string): { asn: number; org: string } | null {

@@ -1,5 +1,4 @@
-import type { Readable } from 'node:stream';
-import { readCapture, type ReadResult } from '../capture/source';
+import { readCapture, type CaptureInput, type ReadResult } from '../capture/source';
 import type { CapsightError } from '../errors';
 import type { BucketBatch, FlowRecord } from '../model/flow';
 import { FlowAssembler } from './assembler';
@@ -28,7 +27,7 @@ export interface AnalyzeResult {
 }
 
 /** The engine in one call: capture (path, "-", or stream) -> flows and bucket rows. */
-export async function analyzeCapture(input: string | Readable | NodeJS.ReadableStream, options: AnalyzeOptions): Promise<AnalyzeResult> {
+export async function analyzeCapture(input: string | CaptureInput, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const assembler = new FlowAssembler(options);
   const read = await readCapture(input, assembler, { name: options.name, onProgress: options.onProgress });
   assembler.finish();

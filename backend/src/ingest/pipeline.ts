@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { linkTypeName } from '../capture/link-types';
 import type { Enricher } from '../enrich/enricher';
 import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
 import type { CaptureInfo, FlowStore, StoredFlow } from '../store/flow-store';
+import { ParallelHash } from './parallel-hash';
 
 export interface CaptureSource {
   /** The capture's bytes (any chunking). */
@@ -17,6 +16,8 @@ export interface CaptureSource {
   azure?: CaptureInfo['azure'];
   /** Last check before anything is stored (an upload cut at its size limit throws here). */
   beforeCommit?: () => void;
+  /** The chunks are the pipeline's once read (fresh buffers from a file or download): they may be moved to the hash worker. */
+  ownsChunks?: boolean;
 }
 
 export interface IngestProgress {
@@ -56,7 +57,7 @@ export class IngestCancelled extends Error {
 export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Promise<IngestOutcome> {
   const { store, enricher, signal } = opts;
   const sink = await store.openIngest();
-  const hash = createHash('sha256');
+  const hash = new ParallelHash();
   let bytes = 0;
   let flows = 0;
   let batch: StoredFlow[] = [];
@@ -79,20 +80,24 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     if (batch.length >= FLOW_BATCH) flushFlows();
   };
 
+  // gzip input goes through zlib, which reads ahead: its chunks are never handed to the hasher.
+  let take = src.ownsChunks === true;
   async function* feed(): AsyncGenerator<Uint8Array> {
     for await (const chunk of src.stream) {
+      if (bytes === 0 && chunk[0] === 0x1f && chunk[1] === 0x8b) take = false;
       if (signal?.aborted) throw new IngestCancelled();
       if (failure) throw failure;
-      hash.update(chunk);
       bytes += chunk.length;
       yield chunk;
+      // The engine is done with the chunk (it copies what it keeps), so it can go to the hasher.
+      await hash.update(chunk, take);
       await pending;
       opts.onProgress?.({ bytesDone: bytes, packets: 0, flows });
     }
   }
 
   try {
-    const result = await analyzeCapture(Readable.from(feed()), {
+    const result = await analyzeCapture(feed(), {
       name: src.name,
       bucketNs: opts.bucketNs,
       idleTimeoutNs: opts.idleTimeoutNs,
@@ -109,7 +114,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     if (failure) throw failure;
     if (signal?.aborted) throw new IngestCancelled();
     const s = result.stats;
-    const sha256 = hash.digest('hex');
+    const sha256 = await hash.digest();
     const linkTypes: Record<string, number> = {};
     for (const [lt, n] of s.linkTypes()) linkTypes[linkTypeName(lt)] = (linkTypes[linkTypeName(lt)] ?? 0) + n;
     const capture: CaptureInfo = {
@@ -142,7 +147,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     }
     return { result: 'ingested', capture };
   } catch (err) {
-    await sink.abort();
+    await Promise.all([sink.abort(), hash.destroy()]);
     throw err;
   }
 }

@@ -4,7 +4,6 @@ import {
   BIGINT, BOOLEAN, DOUBLE, DuckDBConnection, DuckDBInstance, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
   type DuckDBAppender, type DuckDBType, type DuckDBValue,
 } from '@duckdb/node-api';
-import { addressNumber, parseAddress } from '../../enrich/address-class';
 import type { BucketBatch } from '../../model/flow';
 import type { CheckedQuery } from '../../query/model';
 import type { CaptureInfo, FlowStore, IngestSink, JobRecord, ResultColumns, StoredFlow, WatchRecord } from '../flow-store';
@@ -25,11 +24,6 @@ const BUCKET_TYPES: DuckDBType[] = [UINTEGER, BIGINT, DOUBLE, DOUBLE, DOUBLE, DO
 
 const ns = (sec: number, nsec: number): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
 
-function numberOf(ip: string): bigint | null {
-  const a = parseAddress(ip);
-  return a ? addressNumber(a) : null;
-}
-
 /** Embedded store: one DuckDB file in the data directory. */
 export class DuckDbStore implements FlowStore {
   private constructor(
@@ -44,7 +38,9 @@ export class DuckDbStore implements FlowStore {
     fs.mkdirSync(dataDir, { recursive: true });
     const file = path.join(dataDir, 'capsight.duckdb');
     // No extension may be fetched at run time (the machine may be offline, and it must not depend on it).
-    const instance = await DuckDBInstance.create(file, { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+    // checkpoint_threshold: commits stay durable through the WAL; folding it into the file only every
+    // 256 MB keeps a checkpoint out of most ingest commits.
+    const instance = await DuckDBInstance.create(file, { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', checkpoint_threshold: '256MB' });
     const writes = await ConnectionPool.create(instance, 1);
     await writes.use(async (db) => {
       for (const sql of DDL) await db.run(sql);
@@ -195,7 +191,7 @@ class DuckDbIngest implements IngestSink {
       const last = ns(f.last_sec, f.last_nsec);
       const values: DuckDBValue[] = [
         '', f.id,
-        f.ip_version, f.proto, f.app, f.app_source, f.server_name, f.state, f.vlan, f.src, f.dst, numberOf(f.src), numberOf(f.dst), f.sport, f.dport,
+        f.ip_version, f.proto, f.app, f.app_source, f.server_name, f.state, f.vlan, f.src, f.dst, src.num, dst.num, f.sport, f.dport,
         src.country, dst.country, src.asn, dst.asn, src.asOrg, dst.asOrg, src.local, dst.local,
         first, last, Number(last - first) / 1e6,
         f.src_pkts, f.src_bytes, f.dst_pkts, f.dst_bytes, f.src_ip_bytes, f.dst_ip_bytes, f.src_payload_bytes, f.dst_payload_bytes,

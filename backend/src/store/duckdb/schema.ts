@@ -53,5 +53,5 @@ export const PUBLISH = [
   `INSERT INTO buckets SELECT $1, b.flow_id, b.ts_ms, b.src_pkts, b.src_bytes, b.dst_pkts, b.dst_bytes, ${DIMS}
      FROM stage_buckets b JOIN stage_flows f USING (flow_id) ORDER BY b.ts_ms`,
   `INSERT INTO buckets_1m SELECT $1, b.flow_id, b.ts_ms // 60000 * 60000 AS minute, sum(b.src_pkts), sum(b.src_bytes), sum(b.dst_pkts), sum(b.dst_bytes), ${DIMS}
-     FROM stage_buckets b JOIN stage_flows f USING (flow_id) GROUP BY ALL ORDER BY minute`,
+     FROM stage_buckets b JOIN stage_flows f USING (flow_id) GROUP BY ALL`,
 ];
