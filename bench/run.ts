@@ -1,94 +1,60 @@
 /**
- * `npm run bench`: generates a deterministic capture (1 GB by default) and runs, side by side on
- * the same file, `capsight flows` and whichever of softflowd, nfpcapd, tshark and tcpdump are
- * installed. Each command runs under GNU time (/usr/bin/time) for wall time and peak RSS; the
- * median of --runs runs is reported. Output goes to /dev/null (flows are still formatted).
+ * `npm run bench`: everything measured side by side, printed as markdown tables (README keeps them).
+ *   engine  capsight flows vs softflowd / nfpcapd / tshark / tcpdump on a generated capture
+ *   ingest  that capture imported from Azurite by SAS URL, vs plain download and CLI parse
+ *   query   p50/p95 of every dashboard query kind over >= 10 M bucket rows
  *
- *   npm run bench -- --size 200MB --runs 5 --seed 1
+ *   npm run bench -- --size 200MB --runs 5 --seed 1 --only engine,query --bucket-rows 10000000
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSize } from '../backend/src/cli/units';
 import { generateCapture } from '../backend/src/synth/generator';
+import { engineBench } from './engine';
+import { ingestBench } from './ingest';
+import { queryBench } from './query';
 
 const { values } = parseArgs({
   options: {
     size: { type: 'string', default: '1GB' },
     seed: { type: 'string', default: '1' },
     runs: { type: 'string', default: '3' },
+    only: { type: 'string', default: 'engine,ingest,query' },
+    'bucket-rows': { type: 'string', default: '10000000' },
     'no-tshark': { type: 'boolean', default: false },
   },
 });
 
-const root = path.resolve(__dirname, '..');
-const outDir = path.join(root, 'bench', 'out');
-fs.mkdirSync(outDir, { recursive: true });
-const bytes = parseSize(values.size, '--size');
-const seed = Number(values.seed);
-const runs = Math.max(1, Number(values.runs));
-const capture = path.join(outDir, `synthetic-${bytes}-s${seed}.pcap`);
-
-if (!fs.existsSync(capture)) {
-  process.stdout.write(`generating ${capture} ...\n`);
-  const fd = fs.openSync(capture, 'w');
-  generateCapture({ bytes, seed, hosts: 500, flows: Math.max(100, Math.round(bytes / 35_000)), ipv6Share: 0.2 }, (c) => fs.writeSync(fd, c));
-  fs.closeSync(fd);
-}
-const size = fs.statSync(capture).size;
-const capsight = path.join(root, 'backend', 'bin', 'capsight.js');
-const stats = JSON.parse(execFileSync(process.execPath, [capsight, 'stats', '--format', 'json', capture], { encoding: 'utf8' })) as { packets: number; flows: number };
-
-function installed(bin: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
-}
-
-interface Tool {
-  name: string;
-  cmd: string[];
-}
-
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-bench-'));
-const tools: Tool[] = [{ name: 'capsight flows', cmd: [process.execPath, capsight, 'flows', capture] }];
-// softflowd sends NetFlow to a discard port on loopback; nfpcapd writes nfcapd files to a scratch dir.
-if (installed('softflowd')) tools.push({ name: 'softflowd -r', cmd: ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'] });
-if (installed('nfpcapd')) tools.push({ name: 'nfpcapd -r', cmd: ['nfpcapd', '-r', capture, '-w', scratch] });
-if (installed('tshark') && !values['no-tshark']) tools.push({ name: 'tshark -z conv', cmd: ['tshark', '-n', '-q', '-r', capture, '-z', 'conv,tcp', '-z', 'conv,udp'] });
-if (installed('tcpdump')) tools.push({ name: 'tcpdump -w /dev/null', cmd: ['tcpdump', '-r', capture, '-w', '/dev/null'] });
-
-const haveTime = fs.existsSync('/usr/bin/time');
-if (!haveTime) process.stdout.write('note: /usr/bin/time (Debian package "time") is missing: peak RSS is not measured\n');
-
-function once(t: Tool): { wall: number; rssKiB: number } {
-  const marker = path.join(scratch, 'time.txt');
-  const started = process.hrtime.bigint();
-  const argv = haveTime ? ['/usr/bin/time', '-f', '%e %M', '-o', marker, ...t.cmd] : t.cmd;
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'ignore'] });
-  const wall = Number(process.hrtime.bigint() - started) / 1e9;
-  if (r.status !== 0 && r.status !== 3) throw new Error(`${t.name} failed with exit code ${r.status}`);
-  if (!haveTime) return { wall, rssKiB: NaN };
-  const [, rss] = fs.readFileSync(marker, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
-  return { wall, rssKiB: rss };
+async function main(): Promise<void> {
+  const sections = new Set(values.only.split(','));
+  const outDir = path.resolve(__dirname, 'out');
+  fs.mkdirSync(outDir, { recursive: true });
+  const bytes = parseSize(values.size, '--size');
+  const seed = Number(values.seed);
+  const runs = Math.max(1, Number(values.runs));
+  const capture = path.join(outDir, `synthetic-${bytes}-s${seed}.pcap`);
+  if ((sections.has('engine') || sections.has('ingest')) && !fs.existsSync(capture)) {
+    process.stdout.write(`generating ${capture} ...\n`);
+    const fd = fs.openSync(capture, 'w');
+    generateCapture({ bytes, seed, hosts: 500, flows: Math.max(100, Math.round(bytes / 35_000)), ipv6Share: 0.2 }, (c) => fs.writeSync(fd, c));
+    fs.closeSync(fd);
+  }
+  let parseSec = NaN;
+  if (sections.has('engine')) {
+    process.stdout.write('\n## Engine\n\n');
+    parseSec = engineBench(capture, runs, !values['no-tshark']).capsightSec;
+  }
+  if (sections.has('ingest')) {
+    if (Number.isNaN(parseSec)) parseSec = engineBench(capture, 1, false).capsightSec;
+    process.stdout.write('\n## Ingest\n\n' + (await ingestBench(capture, parseSec)) + '\n');
+  }
+  if (sections.has('query')) {
+    process.stdout.write('\n## Query latency\n\n' + (await queryBench(Number(values['bucket-rows']), Math.max(20, runs))) + '\n');
+  }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-process.stdout.write(`capture: ${(size / 1e6).toFixed(0)} MB, ${stats.packets} packets (${(size / stats.packets).toFixed(0)} B mean), ${stats.flows} flows; ${runs} runs each, median; ${os.cpus()[0]?.model ?? 'cpu'}\n\n`);
-const rows: { name: string; wall: number; rss: number }[] = [];
-for (const t of tools) {
-  const results = [];
-  for (let i = 0; i < (t.name.startsWith('tshark') ? 1 : runs); i++) results.push(once(t));
-  rows.push({ name: t.name, wall: median(results.map((r) => r.wall)), rss: median(results.map((r) => r.rssKiB)) / 1024 });
-}
-fs.rmSync(scratch, { recursive: true, force: true });
-
-const mine = rows[0].wall;
-const lines = ['| tool | wall s | MB/s | packets/s | peak RSS MiB | capsight speed ÷ tool speed |', '|---|---:|---:|---:|---:|---:|'];
-for (const r of rows) {
-  lines.push(
-    `| ${r.name} | ${r.wall.toFixed(2)} | ${(size / 1e6 / r.wall).toFixed(0)} | ${(stats.packets / r.wall / 1e6).toFixed(2)} M | ${Number.isNaN(r.rss) ? '-' : r.rss.toFixed(0)} | ${(r.wall / mine).toFixed(2)} |`,
-  );
-}
-process.stdout.write(lines.join('\n') + '\n');
+void main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

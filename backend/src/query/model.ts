@@ -69,6 +69,14 @@ export interface CheckedQuery extends Query {
 
 export class QueryError extends Error {}
 
+const NICE_STEPS_MS = [1, 10, 100, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000];
+
+/** The smallest round step (1 s, 2 s, 5 s, ... 1 min, 2 min, ... 1 d) at least `ms` long: steps of whole minutes read the rollup. */
+function niceStep(ms: number): number {
+  for (const s of NICE_STEPS_MS) if (s >= ms) return s;
+  return Math.ceil(ms / 86_400_000) * 86_400_000;
+}
+
 /** A year, so a query without a range still sees every capture. */
 const ALL_TIME: [number, number] = [0, 8_640_000_000_000];
 
@@ -90,7 +98,7 @@ export function checkQuery(q: Query, index = 0): CheckedQuery {
     known(q.key, where, 'key');
   }
   const maxPoints = q.maxDataPoints ?? 1000;
-  const minInterval = Math.ceil((to - from) / maxPoints);
+  const minInterval = niceStep(Math.ceil((to - from) / maxPoints));
   const intervalMs = Math.max(q.intervalMs ?? minInterval, minInterval, 1);
   return {
     ...q,

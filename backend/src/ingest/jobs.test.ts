@@ -1,0 +1,50 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generated, postJson, startSidecar, waitForJob, type RunningSidecar } from '../testing/sidecar';
+
+describe('job progress and cancel', () => {
+  const capture = generated({ bytes: 3_000_000, seed: 12 });
+  let server: http.Server;
+  let s: RunningSidecar;
+  beforeAll(async () => {
+    // Sends a third of the capture, then holds the connection open.
+    server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': capture.length });
+      res.write(capture.subarray(0, 1_000_000));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    s = await startSidecar({ 'import-allow': `127.0.0.1:${(server.address() as AddressInfo).port}`, concurrency: '1' });
+  });
+  afterAll(async () => {
+    await s.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('shows bytes, rate and ETA while running, queues beyond the limit, and cancels both', async () => {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/stalled.pcap`;
+    const running = await postJson(s, '/api/imports', { url });
+    const queued = await postJson(s, '/api/imports', { url: `${url}?second` });
+    let j: Record<string, unknown>;
+    for (;;) {
+      j = (await (await s.call(`/api/jobs/${String(running.json.id)}`)).json()) as Record<string, unknown>;
+      if (Number(j.bytesDone) >= 1_000_000) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    j = (await (await s.call(`/api/jobs/${String(running.json.id)}`)).json()) as Record<string, unknown>;
+    expect(j).toMatchObject({ state: 'running', bytesTotal: capture.length });
+    expect(Number(j.bytesPerSec)).toBeGreaterThan(0);
+    expect(Number(j.etaSec)).toBeGreaterThan(0);
+    expect(((await (await s.call(`/api/jobs/${String(queued.json.id)}`)).json()) as { state: string }).state).toBe('queued');
+
+    for (const id of [queued.json.id, running.json.id]) {
+      const del = await s.call(`/api/jobs/${String(id)}`, { method: 'DELETE' });
+      expect(del.status).toBe(200);
+      expect(await waitForJob(s, String(id))).toMatchObject({ state: 'cancelled' });
+      expect((await s.call(`/api/jobs/${String(id)}`, { method: 'DELETE' })).status).toBe(409);
+    }
+    expect((await s.call('/api/jobs/no-such-job', { method: 'DELETE' })).status).toBe(404);
+    expect(((await (await s.call('/health')).json()) as { captures: number }).captures).toBe(0);
+  });
+});

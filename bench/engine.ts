@@ -1,0 +1,75 @@
+/**
+ * Engine benchmark: `capsight flows` side by side with whichever of softflowd, nfpcapd, tshark and
+ * tcpdump are installed, on the same generated capture. Each command runs under GNU time
+ * (/usr/bin/time) for wall time and peak RSS; the median of --runs runs is reported. Output goes
+ * to /dev/null (flows are still formatted).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export interface EngineResult {
+  /** Median wall seconds of `capsight flows`. */
+  capsightSec: number;
+}
+
+export function engineBench(capture: string, runs: number, withTshark: boolean): EngineResult {
+  const root = path.resolve(__dirname, '..');
+  const size = fs.statSync(capture).size;
+  const capsight = path.join(root, 'backend', 'bin', 'capsight.js');
+  const stats = JSON.parse(execFileSync(process.execPath, [capsight, 'stats', '--format', 'json', capture], { encoding: 'utf8' })) as { packets: number; flows: number };
+
+  function installed(bin: string): boolean {
+    return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+  }
+
+  interface Tool {
+    name: string;
+    cmd: string[];
+  }
+
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-bench-'));
+  const tools: Tool[] = [{ name: 'capsight flows', cmd: [process.execPath, capsight, 'flows', capture] }];
+  // softflowd sends NetFlow to a discard port on loopback; nfpcapd writes nfcapd files to a scratch dir.
+  if (installed('softflowd')) tools.push({ name: 'softflowd -r', cmd: ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'] });
+  if (installed('nfpcapd')) tools.push({ name: 'nfpcapd -r', cmd: ['nfpcapd', '-r', capture, '-w', scratch] });
+  if (installed('tshark') && withTshark) tools.push({ name: 'tshark -z conv', cmd: ['tshark', '-n', '-q', '-r', capture, '-z', 'conv,tcp', '-z', 'conv,udp'] });
+  if (installed('tcpdump')) tools.push({ name: 'tcpdump -w /dev/null', cmd: ['tcpdump', '-r', capture, '-w', '/dev/null'] });
+
+  const haveTime = fs.existsSync('/usr/bin/time');
+  if (!haveTime) process.stdout.write('note: /usr/bin/time (Debian package "time") is missing: peak RSS is not measured\n');
+
+  function once(t: Tool): { wall: number; rssKiB: number } {
+    const marker = path.join(scratch, 'time.txt');
+    const started = process.hrtime.bigint();
+    const argv = haveTime ? ['/usr/bin/time', '-f', '%e %M', '-o', marker, ...t.cmd] : t.cmd;
+    const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'ignore'] });
+    const wall = Number(process.hrtime.bigint() - started) / 1e9;
+    if (r.status !== 0 && r.status !== 3) throw new Error(`${t.name} failed with exit code ${r.status}`);
+    if (!haveTime) return { wall, rssKiB: NaN };
+    const [, rss] = fs.readFileSync(marker, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+    return { wall, rssKiB: rss };
+  }
+
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+  process.stdout.write(`capture: ${(size / 1e6).toFixed(0)} MB, ${stats.packets} packets (${(size / stats.packets).toFixed(0)} B mean), ${stats.flows} flows; ${runs} runs each, median; ${os.cpus()[0]?.model ?? 'cpu'}\n\n`);
+  const rows: { name: string; wall: number; rss: number }[] = [];
+  for (const t of tools) {
+    const results = [];
+    for (let i = 0; i < (t.name.startsWith('tshark') ? 1 : runs); i++) results.push(once(t));
+    rows.push({ name: t.name, wall: median(results.map((r) => r.wall)), rss: median(results.map((r) => r.rssKiB)) / 1024 });
+  }
+  fs.rmSync(scratch, { recursive: true, force: true });
+
+  const mine = rows[0].wall;
+  const lines = ['| tool | wall s | MB/s | packets/s | peak RSS MiB | capsight speed ÷ tool speed |', '|---|---:|---:|---:|---:|---:|'];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.name} | ${r.wall.toFixed(2)} | ${(size / 1e6 / r.wall).toFixed(0)} | ${(stats.packets / r.wall / 1e6).toFixed(2)} M | ${Number.isNaN(r.rss) ? '-' : r.rss.toFixed(0)} | ${(r.wall / mine).toFixed(2)} |`,
+    );
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  return { capsightSec: mine };
+}

@@ -1,0 +1,58 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openDownload } from '../backend/src/ingest/http-download';
+import { UrlPolicy } from '../backend/src/security/url-policy';
+import { startAzurite } from '../backend/src/testing/azurite';
+import { postJson, startSidecar, waitForJob } from '../backend/src/testing/sidecar';
+
+/**
+ * End-to-end ingest: the capture as a blob in Azurite, imported by SAS URL through the sidecar's
+ * API until the job is done (the capture is queryable then), next to a plain download of the same
+ * URL and the engine's parse time of the file.
+ */
+export async function ingestBench(capture: string, parseSec: number): Promise<string> {
+  const size = fs.statSync(capture).size;
+  const az = await startAzurite();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-bench-ingest-'));
+  try {
+    const container = az.service.getContainerClient('bench');
+    await container.create();
+    await container.getBlockBlobClient('capture.pcap').uploadFile(capture, { blockSize: 8 * 1024 * 1024, concurrency: 4 });
+    const url = az.blobSasUrl('bench', 'capture.pcap');
+    const policy = new UrlPolicy({ allowHosts: [], importAllow: [`127.0.0.1:${az.port}`] });
+    const download = async (parallelism: number): Promise<number> => {
+      const t0 = process.hrtime.bigint();
+      const dl = await openDownload(url, policy, { parallelism });
+      let n = 0;
+      for await (const c of dl.body) n += c.length;
+      if (n !== size) throw new Error(`downloaded ${n} of ${size} bytes`);
+      return Number(process.hrtime.bigint() - t0) / 1e9;
+    };
+    const dl1 = await download(1);
+    const dl4 = await download(4);
+    const s = await startSidecar({ 'import-allow': `127.0.0.1:${az.port}`, 'log-level': 'warn' }, dataDir);
+    let ingestSec: number;
+    try {
+      const t0 = process.hrtime.bigint();
+      const r = await postJson(s, '/api/imports', { url });
+      const job = await waitForJob(s, String(r.json.id), 30 * 60_000);
+      ingestSec = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (job.state !== 'done') throw new Error(`ingest failed: ${String(job.error)}`);
+    } finally {
+      await s.close();
+    }
+    const mbps = (sec: number): string => (size / 1e6 / sec).toFixed(0);
+    return [
+      `| step | seconds | MB/s | vs CLI parse |`,
+      `|---|---:|---:|---:|`,
+      `| CLI parse (capsight flows, file) | ${parseSec.toFixed(2)} | ${mbps(parseSec)} | 1.00 |`,
+      `| download only, 1 connection | ${dl1.toFixed(2)} | ${mbps(dl1)} | ${(parseSec / dl1).toFixed(2)} |`,
+      `| download only, 4 ranged connections | ${dl4.toFixed(2)} | ${mbps(dl4)} | ${(parseSec / dl4).toFixed(2)} |`,
+      `| ingest by SAS URL until queryable | ${ingestSec.toFixed(2)} | ${mbps(ingestSec)} | ${(parseSec / ingestSec).toFixed(2)} |`,
+    ].join('\n');
+  } finally {
+    await az.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
