@@ -30,6 +30,9 @@ export interface Sidecar {
   close(): Promise<void>;
 }
 
+/** The bundled geo data's licences (CC BY 4.0) ask for this attribution wherever results are shown. */
+export const GEO_ATTRIBUTION = 'Country data: NRO (nro.net) via ip-location-db; ASN data: Route Views (routeviews.org) and DB-IP (db-ip.com), CC BY 4.0';
+
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
@@ -115,7 +118,7 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
 
   app.get('/health', { schema: { summary: 'Liveness, version and what is stored', security: [] } }, async () => {
     const c = await store.counts();
-    return { status: 'ok', version: VERSION, captures: c.captures, flows: c.flows, jobs: jobs.counts() };
+    return { status: 'ok', version: VERSION, captures: c.captures, flows: c.flows, jobs: jobs.counts(), attribution: GEO_ATTRIBUTION };
   });
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {

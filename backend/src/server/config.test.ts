@@ -1,0 +1,23 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, loadConfig } from './config';
+
+describe('sidecar configuration', () => {
+  it('takes flags over environment over file over defaults', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-cfg-')), 'c.json');
+    fs.writeFileSync(file, JSON.stringify({ port: 1111, concurrency: 3, importDirs: ['/a', '/b'], bucketNs: '100ms' }));
+    const c = loadConfig({ config: file, port: '3333' }, { CAPSIGHT_PORT: '2222', CAPSIGHT_CONCURRENCY: '5', CAPSIGHT_DEMO: 'no' });
+    expect(c).toMatchObject({ port: 3333, concurrency: 5, importDirs: ['/a', '/b'], bucketNs: 100_000_000, demo: false, dataDir: './data', allowHosts: ['*.blob.core.windows.net'] });
+    expect(loadConfig({}, { CAPSIGHT_MAX_UPLOAD_BYTES: '1GiB', CAPSIGHT_IMPORT_ALLOW: 'a:1, b' })).toMatchObject({ maxUploadBytes: 1024 ** 3, importAllow: ['a:1', 'b'] });
+  });
+
+  it('names the option and the problem for bad values', () => {
+    expect(() => loadConfig({ port: 'eighty' }, {})).toThrow(new ConfigError('--port: expected a whole number, got "eighty"'));
+    expect(() => loadConfig({}, { CAPSIGHT_DEMO: 'maybe' })).toThrow(/CAPSIGHT_DEMO: expected true or false/);
+    expect(() => loadConfig({ 'idle-timeout': '5 parsecs' }, {})).toThrow(/--idle-timeout/);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-cfg-')), 'c.json');
+    fs.writeFileSync(file, '{"prot": 1}');
+    expect(() => loadConfig({ config: file }, {})).toThrow(/unknown option "prot"/);
+  });
+});
