@@ -82,22 +82,36 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
 
   // gzip input goes through zlib, which reads ahead: its chunks are never handed to the hasher.
   let take = src.ownsChunks === true;
-  async function* feed(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of src.stream) {
-      if (bytes === 0 && chunk[0] === 0x1f && chunk[1] === 0x8b) take = false;
-      if (signal?.aborted) throw new IngestCancelled();
-      if (failure) throw failure;
-      bytes += chunk.length;
-      yield chunk;
-      // The engine is done with the chunk (it copies what it keeps), so it can go to the hasher.
-      await hash.update(chunk, take);
-      await pending;
-      opts.onProgress?.({ bytesDone: bytes, packets: 0, flows });
-    }
-  }
+  const source = (Symbol.asyncIterator in src.stream ? src.stream[Symbol.asyncIterator]() : (src.stream as Iterable<Uint8Array>)[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+  /** The chunk the engine has, hashed once the engine asks for the next (it keeps no reference). */
+  let held: Uint8Array | null = null;
+  const release = async (): Promise<void> => {
+    if (!held) return;
+    const chunk = held;
+    held = null;
+    await hash.update(chunk, take);
+    await pending;
+    opts.onProgress?.({ bytesDone: bytes, packets: 0, flows });
+  };
+  const pull = async (): Promise<IteratorResult<Uint8Array>> => {
+    await release();
+    if (signal?.aborted) throw new IngestCancelled();
+    if (failure) throw failure;
+    const r = await source.next();
+    if (r.done) return r;
+    if (bytes === 0 && r.value[0] === 0x1f && r.value[1] === 0x8b) take = false;
+    bytes += r.value.length;
+    held = r.value;
+    return r;
+  };
+  // The engine stops reading at damage; its return() must not close the source: the rest is still
+  // read below, so the SHA-256 and size are those of the whole file.
+  const feed: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => ({ next: pull, return: async () => ({ value: undefined, done: true }) }),
+  };
 
   try {
-    const result = await analyzeCapture(feed(), {
+    const result = await analyzeCapture(feed, {
       name: src.name,
       bucketNs: opts.bucketNs,
       idleTimeoutNs: opts.idleTimeoutNs,
@@ -110,6 +124,8 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
       },
     });
     flushFlows();
+    for (let r = await pull(); !r.done; r = await pull()); // after damage: hash the rest unparsed
+    await release();
     await pending;
     if (failure) throw failure;
     if (signal?.aborted) throw new IngestCancelled();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -159,11 +160,24 @@ describe('sidecar API on a generated capture', () => {
     expect(left.frames[0].schema.meta.custom).toMatchObject({ total: 0 });
   });
 
+  it('stores a truncated capture up to the damage, identified by the whole file', async () => {
+    const whole = generated({ bytes: 400_000, seed: 8 });
+    const cut = whole.subarray(0, 250_123);
+    const up = await upload(s, 'cut.pcap', cut);
+    expect(up.json).toMatchObject({ state: 'done', result: 'ingested' });
+    const c = (await (await s.call(`/api/captures/${String(up.json.captureId)}`)).json()) as Record<string, unknown>;
+    expect(c.sha256).toBe(createHash('sha256').update(cut).digest('hex'));
+    expect(c.size).toBe(cut.length);
+    expect(String(c.damage)).toMatch(/cut\.pcap: truncated/);
+    expect(Number(c.packets)).toBeGreaterThan(0);
+    expect((await s.call(`/api/captures/${String(up.json.captureId)}`, { method: 'DELETE' })).status).toBe(200);
+  });
+
   it('serves OpenAPI at /docs and Prometheus metrics', async () => {
     const doc = (await (await s.call('/docs/json')).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/query', '/api/imports', '/api/imports/upload', '/api/jobs/{id}', '/api/captures', '/api/watches']));
     const m = await (await s.call('/metrics')).text();
-    expect(m).toMatch(new RegExp(`capsight_ingest_bytes_total ${capture.length + smallSize}`));
+    expect(m).toMatch(new RegExp(`capsight_ingest_bytes_total ${capture.length + smallSize + 250_123}`));
     expect(m).toMatch(/capsight_query_duration_seconds_bucket\{le="0.1",kind="protocols"\}/);
   });
 });
