@@ -1,33 +1,24 @@
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  BIGINT, BOOLEAN, DOUBLE, DuckDBConnection, DuckDBInstance, UHUGEINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
-  type DuckDBAppender, type DuckDBType, type DuckDBValue,
-} from '@duckdb/node-api';
+import { BIGINT, DOUBLE, DuckDBConnection, DuckDBInstance, UINTEGER, type DuckDBAppender, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { BucketBatch } from '../../model/flow';
 import type { CheckedQuery } from '../../query/model';
 import type { CaptureInfo, FlowStore, IngestSink, JobRecord, ResultColumns, StoredFlow, WatchRecord } from '../flow-store';
 import { appendColumns } from './columns';
 import { ConnectionPool } from './pool';
 import { runQuery } from './queries';
-import { DDL, PUBLISH, SCHEMA_VERSION, STAGE_DDL } from './schema';
+import { FlowFile } from './flow-file';
+import { DDL, PUBLISH_BUCKETS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
 
-const FLOW_TYPES: DuckDBType[] = [
-  VARCHAR, UINTEGER,
-  UTINYINT, UTINYINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, USMALLINT, VARCHAR, VARCHAR, UHUGEINT, UHUGEINT, USMALLINT, USMALLINT,
-  VARCHAR, VARCHAR, UINTEGER, UINTEGER, VARCHAR, VARCHAR, BOOLEAN, BOOLEAN,
-  BIGINT, BIGINT, DOUBLE,
-  DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, VARCHAR, VARCHAR, VARCHAR, VARCHAR,
-  UTINYINT, UTINYINT, USMALLINT, VARCHAR, UINTEGER,
-];
 const BUCKET_TYPES: DuckDBType[] = [UINTEGER, BIGINT, DOUBLE, DOUBLE, DOUBLE, DOUBLE];
-
-const ns = (sec: number, nsec: number): bigint => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
 
 /** Embedded store: one DuckDB file in the data directory. */
 export class DuckDbStore implements FlowStore {
   private constructor(
     private readonly instance: DuckDBInstance,
+    /** Where ingests stage their flow files. */
+    private readonly stagingDir: string,
     /** Serialised writes (captures, jobs, watches): one connection, FIFO. */
     private readonly writes: ConnectionPool,
     /** Dashboard queries run side by side. */
@@ -49,7 +40,11 @@ export class DuckDbStore implements FlowStore {
       if (found === undefined) await db.run(`INSERT INTO meta VALUES ('schema_version', $1)`, [String(SCHEMA_VERSION)]);
       else if (Number(found) !== SCHEMA_VERSION) throw new Error(`${file}: schema version ${String(found)}, this Capsight expects ${SCHEMA_VERSION}`);
     });
-    return new DuckDbStore(instance, writes, await ConnectionPool.create(instance, 4));
+    // Flow files of ingests a killed process left behind belong to no capture.
+    const stagingDir = path.join(dataDir, 'staging');
+    fs.rmSync(stagingDir, { recursive: true, force: true });
+    fs.mkdirSync(stagingDir, { recursive: true });
+    return new DuckDbStore(instance, stagingDir, writes, await ConnectionPool.create(instance, 4));
   }
 
   async close(): Promise<void> {
@@ -69,9 +64,8 @@ export class DuckDbStore implements FlowStore {
   async openIngest(): Promise<IngestSink> {
     const conn = await this.instance.connect();
     for (const sql of STAGE_DDL) await conn.run(sql);
-    const flowAppender = await conn.createAppender('stage_flows', 'main', 'temp');
     const bucketAppender = await conn.createAppender('stage_buckets', 'main', 'temp');
-    return new DuckDbIngest(conn, flowAppender, bucketAppender);
+    return new DuckDbIngest(conn, new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender);
   }
 
   async findCapture(by: { sha256?: string; id?: string; etagOf?: { source: string; etag: string } }): Promise<CaptureInfo | null> {
@@ -179,27 +173,12 @@ class DuckDbIngest implements IngestSink {
 
   constructor(
     private readonly conn: DuckDBConnection,
-    private readonly flowAppender: DuckDBAppender,
+    private readonly flowFile: FlowFile,
     private readonly bucketAppender: DuckDBAppender,
   ) {}
 
   async addFlows(flows: readonly StoredFlow[]): Promise<void> {
-    const cols: DuckDBValue[][] = FLOW_TYPES.map(() => new Array<DuckDBValue>(flows.length));
-    for (let i = 0; i < flows.length; i++) {
-      const { flow: f, src, dst } = flows[i];
-      const first = ns(f.first_sec, f.first_nsec);
-      const last = ns(f.last_sec, f.last_nsec);
-      const values: DuckDBValue[] = [
-        '', f.id,
-        f.ip_version, f.proto, f.app, f.app_source, f.server_name, f.state, f.vlan, f.src, f.dst, src.num, dst.num, f.sport, f.dport,
-        src.country, dst.country, src.asn, dst.asn, src.asOrg, dst.asOrg, src.local, dst.local,
-        first, last, Number(last - first) / 1e6,
-        f.src_pkts, f.src_bytes, f.dst_pkts, f.dst_bytes, f.src_ip_bytes, f.dst_ip_bytes, f.src_payload_bytes, f.dst_payload_bytes,
-        f.alpn, f.http_method, f.dns_rcode, f.ssh_banner, f.src_tcp_flags, f.dst_tcp_flags, f.inner_vlan, f.tunnel, f.fragments,
-      ];
-      for (let c = 0; c < values.length; c++) cols[c][i] = values[c];
-    }
-    appendColumns(this.flowAppender, FLOW_TYPES, cols, flows.length);
+    this.flowFile.write(flows);
   }
 
   async addBuckets(b: BucketBatch): Promise<void> {
@@ -222,7 +201,7 @@ class DuckDbIngest implements IngestSink {
   }
 
   async commit(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {
-    this.flowAppender.closeSync();
+    this.flowFile.close();
     this.bucketAppender.closeSync();
     const c = this.conn;
     try {
@@ -238,7 +217,10 @@ class DuckDbIngest implements IngestSink {
         capture.packets, capture.bytes, capture.flows, JSON.stringify(capture.linkTypes), JSON.stringify(capture.problems), capture.damage,
         capture.azure?.subscription ?? null, capture.azure?.resourceGroup ?? null, capture.azure?.vm ?? null, capture.ingestedAt,
       ]);
-      for (const sql of PUBLISH) await c.run(sql, [capture.id]);
+      if (this.flowFile.rows > 0) {
+        await c.run(`INSERT INTO flows SELECT $1, * FROM ${readFlowFile(this.flowFile.path)}`, [capture.id]);
+        for (const sql of PUBLISH_BUCKETS) await c.run(sql, [capture.id]);
+      }
       await c.run('COMMIT');
       return 'ingested';
     } catch (err) {
@@ -254,7 +236,6 @@ class DuckDbIngest implements IngestSink {
   async abort(): Promise<void> {
     if (this.closed) return;
     try {
-      this.flowAppender.closeSync();
       this.bucketAppender.closeSync();
     } catch {
       // already closed by a failed commit
@@ -265,7 +246,7 @@ class DuckDbIngest implements IngestSink {
   private async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.conn.run('DROP TABLE IF EXISTS stage_flows').catch(() => undefined);
+    this.flowFile.remove();
     await this.conn.run('DROP TABLE IF EXISTS stage_buckets').catch(() => undefined);
     this.conn.closeSync();
   }

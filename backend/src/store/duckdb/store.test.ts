@@ -1,0 +1,51 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { EndpointInfo } from '../../enrich/enricher';
+import type { FlowRecord } from '../../model/flow';
+import { checkQuery } from '../../query/model';
+import type { CaptureInfo } from '../flow-store';
+import { DuckDbStore } from './duckdb-store';
+
+const end = (country: string, num: bigint): EndpointInfo => ({ country, asn: 64500, asOrg: 'Example, "Org"\tLtd', local: country === 'private', num });
+
+function flow(id: number, names: Partial<FlowRecord>): FlowRecord {
+  return {
+    id, ip_version: 4, proto: 6, src: '10.0.0.1', sport: 40000 + id, dst: '192.0.2.9', dport: 443, first_sec: 1_767_225_600 + id, first_nsec: 5, last_sec: 1_767_225_601 + id,
+    last_nsec: 999_999_999, src_pkts: 3, dst_pkts: 2, src_bytes: 2 ** 40 + id, dst_bytes: 100, src_ip_bytes: 1, dst_ip_bytes: 1, src_payload_bytes: 0, dst_payload_bytes: 0,
+    app: 'tls', app_source: 'payload', server_name: null, alpn: null, http_method: null, dns_rcode: null, ssh_banner: null, src_tcp_flags: 2, dst_tcp_flags: 18,
+    state: 'S1', vlan: null, inner_vlan: null, tunnel: null, tunnel_ip_version: null, fragments: 0, ...names,
+  };
+}
+
+const capture = (id: string): CaptureInfo => ({
+  id, sha256: id.padEnd(64, '0'), name: 'x', source: 'test', sourceKind: 'upload', etag: null, size: 1, format: 'pcap', compressed: false, firstNs: 1n, lastNs: 2n,
+  packets: 1, bytes: 1, flows: 3, linkTypes: {}, problems: {}, damage: null, azure: null, ingestedAt: new Date().toISOString(),
+});
+
+describe('DuckDB store', () => {
+  it('keeps every text byte of hostile names through the staging file, and exact large counters', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
+    const store = await DuckDbStore.open(dir);
+    try {
+      const odd = ['tab\there', 'quote"inside', 'back\\slash', '\\N', 'new\nline', 'cr\rlf', 'ünïcödé ✓', ''];
+      const flows = odd.map((s, i) => flow(i, { server_name: s, ssh_banner: `SSH-2.0-${s}`, alpn: i % 2 ? null : s }));
+      const sink = await store.openIngest();
+      await sink.addFlows(flows.map((f) => ({ flow: f, src: end('private', 0xffff0a000001n), dst: end('documentation', 0xffffc0000209n) })));
+      expect(await sink.commit(capture('c1'))).toBe('ingested');
+      expect(fs.readdirSync(path.join(dir, 'staging'))).toEqual([]);
+      const cols = await store.run(checkQuery({ kind: 'flows', limit: 100, sort: { by: 'flow_id', desc: false } }));
+      expect(cols.server_name).toEqual(odd);
+      expect(cols.ssh_banner).toEqual(odd.map((s) => `SSH-2.0-${s}`));
+      expect(cols.alpn).toEqual(odd.map((s, i) => (i % 2 ? null : s)));
+      expect(cols.src_as_org).toEqual(odd.map(() => 'Example, "Org"\tLtd'));
+      expect(cols.src_bytes).toEqual(odd.map((_, i) => 2 ** 40 + i));
+      expect(cols.first[0]).toBeCloseTo(1_767_225_600_000, 3); // ms with µs precision (5 ns rounds away)
+      expect(cols.duration_ms[0]).toBeCloseTo(1999.999994, 6);
+      const inRange = await store.run(checkQuery({ kind: 'flows', filters: [{ key: 'dst', operator: 'cidr', value: '192.0.2.0/24' }] }));
+      expect(inRange.flow_id).toHaveLength(odd.length);
+    } finally {
+      await store.close();
+    }
+  });
+});
