@@ -1,31 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generated } from '../testing/sidecar';
-
-const BIN = path.resolve(__dirname, '../../bin/capsight.js');
-
-/** The built sidecar as its own process (SIGKILL needs a process of its own). */
-async function spawnSidecar(dataDir: string, allow: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--import-allow', allow, '--demo', 'false'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`sidecar did not start: ${out}`)), 30_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`sidecar exited with ${code}: ${out}`)));
-  });
-  return { url, child };
-}
+import { spawnSidecar } from '../testing/sidecar-process';
 
 const json = async (url: string, init?: RequestInit): Promise<Record<string, unknown>> => (await (await fetch(url, init)).json()) as Record<string, unknown>;
 
@@ -48,11 +27,10 @@ describe('a sidecar killed mid-ingest', () => {
   });
 
   it('leaves nothing half-written, and the same import succeeds after a restart', async () => {
-    if (!fs.existsSync(BIN.replace('bin/capsight.js', 'dist/cli/main.js'))) throw new Error('build first: npm run build');
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-kill-'));
     const allow = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     const url = `http://${allow}/capture.pcap`;
-    const first = await spawnSidecar(dataDir, allow);
+    const first = await spawnSidecar(['--data-dir', dataDir, '--import-allow', allow]);
     const job = await json(`${first.url}/api/imports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url }) });
     for (;;) {
       const j = await json(`${first.url}/api/jobs/${String(job.id)}`);
@@ -64,7 +42,7 @@ describe('a sidecar killed mid-ingest', () => {
     await exited;
 
     stall = false;
-    const second = await spawnSidecar(dataDir, allow);
+    const second = await spawnSidecar(['--data-dir', dataDir, '--import-allow', allow]);
     try {
       expect(await json(`${second.url}/health`)).toMatchObject({ captures: 0, flows: 0 });
       const killed = await json(`${second.url}/api/jobs/${String(job.id)}`);
@@ -79,7 +57,7 @@ describe('a sidecar killed mid-ingest', () => {
       expect(done).toMatchObject({ state: 'done', result: 'ingested', bytesDone: capture.length });
       expect(await json(`${second.url}/health`)).toMatchObject({ captures: 1 });
     } finally {
-      second.child.kill('SIGTERM');
+      await second.stop();
     }
   });
 });

@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const BIN = path.resolve(__dirname, '../../bin/capsight.js');
+
+export interface SidecarProcess {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** The built sidecar (`capsight serve`) as its own process, on a random port of 127.0.0.1. */
+export async function spawnSidecar(args: string[]): Promise<SidecarProcess> {
+  if (!fs.existsSync(path.resolve(BIN, '../../dist/cli/main.js'))) throw new Error('build first: npm run build');
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--demo', 'false', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`sidecar did not start: ${out}`)), 30_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => reject(new Error(`sidecar exited with ${code}: ${out}`)));
+  });
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/**
+ * POSTs an import and waits for its job; returns the job and the seconds it took by the job's own
+ * clock (created to finished), so the polling (every 100 ms) neither pads nor disturbs the figure.
+ */
+export async function timedImport(url: string, body: Record<string, string>): Promise<{ job: Record<string, unknown>; seconds: number }> {
+  const r = (await (await fetch(`${url}/api/imports`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { id?: string; message?: string };
+  if (!r.id) throw new Error(`import refused: ${String(r.message)}`);
+  for (;;) {
+    const job = (await (await fetch(`${url}/api/jobs/${r.id}`)).json()) as Record<string, unknown>;
+    if (job.state !== 'queued' && job.state !== 'running') return { job, seconds: (Date.parse(String(job.finishedAt)) - Date.parse(String(job.createdAt))) / 1000 };
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
