@@ -143,12 +143,22 @@ function checkFilter(f: Filter, where: string): void {
   }
 }
 
-/** Flow-duration bins of kind "histogram" (upper bounds in ms). */
+/**
+ * Flow-duration bins of kind "histogram": CapAnalysis's "Duration vs Flows" bins (upper bounds in
+ * ms, inclusive). CapAnalysis counted whole seconds and left a flow of exactly 1 s in no bin; here
+ * the first bin takes it.
+ */
 export const DURATION_BINS: [string, number][] = [
-  ['< 1 s', 1000],
-  ['1-10 s', 10_000],
-  ['10-60 s', 60_000],
-  ['1-10 min', 600_000],
-  ['10-60 min', 3_600_000],
+  ['≤ 1 s', 1000],
+  ['1-2 s', 2000],
+  ['2-5 s', 5000],
+  ['5-10 s', 10_000],
+  ['10-30 s', 30_000],
+  ['30 s-1 min', 60_000],
+  ['1-2 min', 120_000],
+  ['2-3 min', 180_000],
+  ['3-10 min', 600_000],
+  ['10-30 min', 1_800_000],
+  ['30-60 min', 3_600_000],
   ['> 1 h', Infinity],
 ];

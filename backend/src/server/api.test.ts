@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
+import { DURATION_BINS } from '../query/model';
 import { column, generated, postJson, query, startSidecar, upload, waitForJob, type RunningSidecar } from '../testing/sidecar';
 
 const capture = generated({ bytes: 3_000_000, seed: 21 });
@@ -89,6 +90,18 @@ describe('sidecar API on a generated capture', () => {
     const remote = await query(s, { kind: 'countries', side: 'remote', topN: 300 });
     expect(sum(column(remote.frames[0], 'bytes'))).toBe(totalBytes);
     expect(column(remote.frames[0], 'name')).not.toContain('private');
+  });
+
+  it('bins flow durations like CapAnalysis', async () => {
+    const h = await query(s, { kind: 'histogram' });
+    const bins = column<string>(h.frames[0], 'duration');
+    expect(bins).toEqual(DURATION_BINS.map(([name]) => name));
+    const expected = DURATION_BINS.map(() => 0);
+    for (const f of flows) {
+      const ms = (f.last_sec - f.first_sec) * 1000 + (f.last_nsec - f.first_nsec) / 1e6;
+      expected[DURATION_BINS.findIndex(([, max]) => ms <= max)]++;
+    }
+    expect(column(h.frames[0], 'flows')).toEqual(expected);
   });
 
   it('pages the flow table and filters with every operator', async () => {

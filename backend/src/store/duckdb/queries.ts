@@ -175,7 +175,7 @@ function conversations(q: CheckedQuery, p: Params): string {
 function histogram(q: CheckedQuery, p: Params): string {
   const fw = flowWhere(q, p);
   const cases = DURATION_BINS.filter(([, max]) => Number.isFinite(max))
-    .map(([, max], i) => `WHEN duration_ms < ${max} THEN ${i}`)
+    .map(([, max], i) => `WHEN duration_ms <= ${max} THEN ${i}`)
     .join(' ');
   return `SELECT CASE ${cases} ELSE ${DURATION_BINS.length - 1} END AS bin, count(*)::DOUBLE AS flows, sum(src_bytes + dst_bytes)::DOUBLE AS bytes
     FROM flows WHERE ${fw} GROUP BY bin ORDER BY bin`;
