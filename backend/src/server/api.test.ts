@@ -153,6 +153,16 @@ describe('sidecar API on a generated capture', () => {
     }
   });
 
+  it('answers a list of queries with a status per refId (207 when one fails)', async () => {
+    const r = await postJson(s, '/api/query', { queries: [{ refId: 'ok', kind: 'protocols' }, { refId: 'bad', kind: 'flows', filters: [{ key: 'nope', operator: '=', value: 1 }] }] });
+    expect(r.status).toBe(207);
+    const results = r.json.results as Record<string, { status: number; error?: string; frames: unknown[] }>;
+    expect(results.ok.status).toBe(200);
+    expect(results.ok.frames).toHaveLength(1);
+    expect(results.bad).toMatchObject({ status: 400, frames: [], error: expect.stringMatching(/unknown filter key "nope"/) });
+    expect((await postJson(s, '/api/query', { queries: [{ refId: 'A', kind: 'keys' }, { refId: 'A', kind: 'keys' }] })).status).toBe(400);
+  });
+
   it('fails a job that is not a capture with the engine\'s message, and deletes captures with all their rows', async () => {
     const bad = await upload(s, 'notes.txt', Buffer.from('hello, this is not a packet capture at all\n'));
     expect(bad.status).toBe(422);

@@ -183,16 +183,26 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
 
   app.post('/api/query', { schema: { summary: 'Run one query or {"queries": [...]}; answers Grafana data frames', body: QueryRequestSchema } }, async (req, reply) => {
     const body = req.body as Query | { queries: Query[] };
-    const list = 'queries' in body ? body.queries : [body];
-    const results: Record<string, { status: number; frames: unknown[] }> = {};
+    const many = 'queries' in body;
+    const list = many ? body.queries : [body];
+    const results: Record<string, { status: number; frames: unknown[]; error?: string }> = {};
+    let failed = false;
     for (const [i, q] of list.entries()) {
+      const refId = q.refId ?? String.fromCharCode(65 + (i % 26));
+      if (results[refId]) throw new QueryError(`duplicate refId "${refId}"`);
       const end = metrics.queryLatency.startTimer({ kind: q.kind });
-      const r = await answer(store, q, i);
-      end();
-      if (results[r.refId]) throw new QueryError(`duplicate refId "${r.refId}"`);
-      results[r.refId] = { status: 200, frames: r.frames };
+      try {
+        results[refId] = { status: 200, frames: (await answer(store, q, i)).frames };
+      } catch (err) {
+        // One bad query of a list fails alone (as Grafana's /api/ds/query does: HTTP 207); a single query is a plain 400.
+        if (!(err instanceof QueryError) || !many) throw err;
+        results[refId] = { status: 400, frames: [], error: err.message };
+        failed = true;
+      } finally {
+        end();
+      }
     }
-    return reply.send({ results });
+    return reply.code(failed ? 207 : 200).send({ results });
   });
 
   let demoReady: Promise<void> = Promise.resolve();
