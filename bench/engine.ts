@@ -30,7 +30,10 @@ export function engineBench(capture: string, runs: number, withTshark: boolean):
   }
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-bench-'));
-  const tools: Tool[] = [{ name: 'capsight flows', cmd: [process.execPath, capsight, 'flows', capture] }];
+  const tools: Tool[] = [
+    { name: 'capsight flows', cmd: [process.execPath, capsight, 'flows', capture] },
+    { name: 'capsight flows --no-apps', cmd: [process.execPath, capsight, 'flows', '--no-apps', capture] },
+  ];
   // softflowd sends NetFlow to a discard port on loopback; nfpcapd writes nfcapd files to a scratch dir.
   if (installed('softflowd')) tools.push({ name: 'softflowd -r', cmd: ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'] });
   if (installed('nfpcapd')) tools.push({ name: 'nfpcapd -r', cmd: ['nfpcapd', '-r', capture, '-w', scratch] });

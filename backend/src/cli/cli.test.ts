@@ -41,6 +41,13 @@ describe('capsight CLI', () => {
     for (const k of ['src_bytes', 'dst_bytes', 'src_ip_bytes', 'dst_ip_bytes', 'src_payload_bytes', 'dst_payload_bytes']) expect(typeof flows[0][k]).toBe('number');
   });
 
+  it('names applications from ports only with --no-apps, counters unchanged', () => {
+    const full = JSON.parse(capsight(['flows', capture]).out);
+    const fast = JSON.parse(capsight(['flows', '--no-apps', capture]).out);
+    expect(fast).toMatchObject({ app: 'http', app_source: 'port', server_name: null, http_method: null });
+    for (const k of ['src_pkts', 'dst_pkts', 'src_bytes', 'dst_bytes', 'state', 'first', 'last']) expect(fast[k]).toEqual(full[k]);
+  });
+
   it('writes csv with a header and a readable table', () => {
     const csv = capsight(['flows', '--format', 'csv', capture]).out.trim().split('\n');
     expect(csv[0].startsWith('proto,src,sport,dst,dport,first,last,src_pkts,src_bytes,dst_pkts,dst_bytes')).toBe(true);

@@ -19,6 +19,8 @@ export interface AssemblerOptions {
   bucketNs?: number;
   /** Attribute non-first IP fragments to their flow (default true). */
   attributeFragments?: boolean;
+  /** Read payloads to name applications (default true); off, apps come from ports only. */
+  identifyApps?: boolean;
   /** Receives every finished flow. */
   onFlow: (flow: FlowRecord) => void;
   /** Receives per-flow, per-bucket counters in batches (omit when not needed). */
@@ -47,6 +49,7 @@ export class FlowAssembler implements PacketHandler {
   private nextSweepSec = -Infinity;
   private nextId = 0;
   private readonly onFlow: (flow: FlowRecord) => void;
+  private readonly identifyApps: boolean;
 
   // Per-slot columns (grown together with the table).
   private cnt = new Float64Array(0);
@@ -73,6 +76,7 @@ export class FlowAssembler implements PacketHandler {
     this.buckets = new BucketWriter(this.clock, options.onBuckets ?? null);
     this.decoder = new PacketDecoder({ attributeFragments: options.attributeFragments });
     this.onFlow = options.onFlow;
+    this.identifyApps = options.identifyApps ?? true;
     this.table = new FlowTable(INITIAL_CAPACITY, (cap) => this.grow(cap));
   }
 
@@ -187,7 +191,7 @@ export class FlowAssembler implements PacketHandler {
         if ((flags & (SYN | ACK)) === (SYN | ACK)) this.respSynAck[slot] = 1;
       }
     }
-    if (v.payloadCap > 0) this.apps.inspect(slot, fromInit, v, data);
+    if (v.payloadCap > 0 && this.identifyApps) this.apps.inspect(slot, fromInit, v, data);
   }
 
   private closed(slot: number): boolean {

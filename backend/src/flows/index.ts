@@ -12,6 +12,7 @@ export interface AnalyzeOptions {
   idleTimeoutNs?: number;
   bucketNs?: number;
   attributeFragments?: boolean;
+  identifyApps?: boolean;
   onFlow: (flow: FlowRecord) => void;
   onBuckets?: (batch: BucketBatch) => void;
   onProgress?: (inputBytes: number) => void;
