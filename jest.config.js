@@ -1,15 +1,34 @@
-/** Jest runs the TypeScript sources directly through @swc/jest (the transform Grafana plugins use). */
+/**
+ * Two jest projects: the sidecar/engine/CLI (Node, TypeScript through @swc/jest) and the Grafana
+ * plugin (jsdom, create-plugin's config from .config/, which is tool-owned).
+ */
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
+const plugin = require('./.config/jest.config');
 
 module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/backend/src'],
-  testMatch: ['**/*.test.ts'],
-  transform: {
-    '^.+\\.ts$': swc,
-    // ESM-only dependencies (content-disposition, via @fastify/swagger-ui) become CommonJS for jest.
-    '^.+\\.m?js$': swc,
-  },
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   testTimeout: 120000,
+  projects: [
+    {
+      displayName: 'backend',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/backend/src'],
+      testMatch: ['**/*.test.ts'],
+      transform: {
+        '^.+\\.ts$': swc,
+        // ESM-only dependencies (content-disposition, via @fastify/swagger-ui) become CommonJS for jest.
+        '^.+\\.m?js$': swc,
+      },
+      transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
+    },
+    {
+      ...plugin,
+      displayName: 'plugin',
+      rootDir: __dirname,
+      transform: {
+        ...plugin.transform,
+        // d3 and friends ship .mjs files (see ../shared/docs/toolchain-notes.md).
+        '^.+\\.mjs$': plugin.transform['^.+\\.(t|j)sx?$'],
+      },
+    },
+  ],
 };

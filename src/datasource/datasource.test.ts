@@ -1,0 +1,110 @@
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import { type DataSourceInstanceSettings, dateTime, type DataQueryRequest } from '@grafana/data';
+import { setBackendSrv, setTemplateSrv, type BackendSrv, type BackendSrvRequest, type FetchResponse, type TemplateSrv } from '@grafana/runtime';
+import { Observable } from 'rxjs';
+import { spawnSidecar, type SidecarProcess } from '../../backend/src/testing/sidecar-process';
+import { DataSource } from './datasource';
+import type { CapsightOptions, CapsightQuery } from './types';
+
+/**
+ * The data source against a real sidecar (the built one, with its generated demo capture). Grafana's
+ * data source proxy is played by a few lines: it strips the "sidecar" route prefix, exactly what
+ * the plugin.json route does, and forwards the request over HTTP.
+ */
+let sidecar: SidecarProcess;
+
+function proxyFetch(options: BackendSrvRequest): Observable<FetchResponse<unknown>> {
+  return new Observable((sub) => {
+    const url = new URL(options.url.replace(/^\/proxy\/sidecar/, ''), sidecar.url);
+    const body = options.data === undefined ? undefined : JSON.stringify(options.data);
+    const req = http.request(url, { method: options.method ?? 'GET', headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        const data = text ? JSON.parse(text) : undefined;
+        const status = res.statusCode ?? 0;
+        if (status >= 400) {
+          sub.error({ status, statusText: res.statusMessage, data });
+        } else {
+          sub.next({ data, status, statusText: res.statusMessage ?? '', ok: true, headers: new Headers(), redirected: false, type: 'basic', url: url.toString(), config: options });
+          sub.complete();
+        }
+      });
+    });
+    req.on('error', (e) => sub.error(e));
+    req.end(body);
+  });
+}
+
+const templateSrv = { replace: (s: string) => s.replace('$country', 'US,DE'), getVariables: () => [] } as unknown as TemplateSrv;
+
+const settings = { id: 1, uid: 'capsight', type: 'capsight-flows-datasource', name: 'Capsight', url: '/proxy', jsonData: {}, meta: {}, access: 'proxy', readOnly: false } as unknown as DataSourceInstanceSettings<CapsightOptions>;
+
+function request(targets: CapsightQuery[], filters = []): DataQueryRequest<CapsightQuery> {
+  const to = dateTime();
+  const from = dateTime(to.valueOf() - 3 * 3600_000);
+  return { targets, filters, range: { from, to, raw: { from: 'now-3h', to: 'now' } }, intervalMs: 60_000, maxDataPoints: 500, scopedVars: {} } as unknown as DataQueryRequest<CapsightQuery>;
+}
+
+beforeAll(async () => {
+  sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-ds-'))]);
+  for (let i = 0; i < 300; i++) {
+    const h = await new Promise<{ captures: number }>((resolve) => http.get(`${sidecar.url}/health`, (r) => { let t = ''; r.on('data', (c) => (t += c)); r.on('end', () => resolve(JSON.parse(t))); }));
+    if (h.captures > 0) {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  setBackendSrv({ fetch: proxyFetch } as unknown as BackendSrv);
+  setTemplateSrv(templateSrv);
+}, 120_000);
+
+afterAll(async () => {
+  await sidecar?.stop();
+});
+
+describe('Capsight data source', () => {
+  it('passes "Save & test" with the sidecar version and capture count', async () => {
+    const r = await new DataSource(settings).testDatasource();
+    expect(r).toMatchObject({ status: 'success', message: expect.stringMatching(/^Capsight sidecar \d+\.\d+\.\d+: 1 capture\(s\), \d+ flows$/) });
+  });
+
+  it('turns the sidecar frames into Grafana data frames, per refId', async () => {
+    const ds = new DataSource(settings);
+    const r = await ds.query(request([
+      { refId: 'A', kind: 'countries', side: 'remote', topN: 5 },
+      { refId: 'B', kind: 'timeseries', metric: 'bytes', groupBy: ['app'], topN: 3 },
+    ]));
+    const countries = r.data.filter((f) => f.refId === 'A');
+    expect(countries).toHaveLength(1);
+    expect(countries[0].fields.map((f: { name: string }) => f.name)).toEqual(['name', 'country_name', 'bytes', 'bytes_sent', 'bytes_received', 'packets', 'flows']);
+    expect(countries[0].length).toBe(6); // top 5 + (other)
+    const series = r.data.filter((f) => f.refId === 'B');
+    expect(series.length).toBe(4);
+    expect(series[0].fields[0].type).toBe('time');
+    expect(series[0].fields[1].config.unit).toBe('decbytes');
+    expect(series.map((f) => f.fields[1].labels?.app)).toContain('(other)');
+  });
+
+  it('applies template variables and ad-hoc filters, and reports a bad query by refId', async () => {
+    const ds = new DataSource(settings);
+    const r = await ds.query(request([
+      { refId: 'A', kind: 'flows', limit: 5, filters: [{ key: 'dst_country', operator: '=', value: '$country' }] },
+      { refId: 'B', kind: 'flows', filters: [{ key: 'nope', operator: '=', value: 1 }] },
+    ]));
+    const countries = new Set(r.data[0].fields.find((f: { name: string }) => f.name === 'dst_country').values);
+    expect([...countries].every((c) => c === 'US' || c === 'DE')).toBe(true);
+    expect(r.errors).toEqual([{ refId: 'B', message: expect.stringMatching(/unknown filter key "nope"/) }]);
+  });
+
+  it('lists variable values and ad-hoc keys', async () => {
+    const ds = new DataSource(settings);
+    const values = await ds.metricFindQuery('values app');
+    expect(values.map((v) => v.value)).toEqual(expect.arrayContaining(['tls', 'dns', 'http']));
+    const keys = await ds.getTagKeys();
+    expect(keys.map((k) => k.value)).toEqual(expect.arrayContaining(['country', 'ip', 'app', 'capture']));
+  });
+});

@@ -1,0 +1,12 @@
+/** Shared between the app, its data source and its panel: the sidecar's query model (docs/query-model.md). */
+export const DATASOURCE_UID = 'capsight';
+
+export type QueryKind = 'timeseries' | 'flows' | 'endpoints' | 'protocols' | 'countries' | 'conversations' | 'histogram' | 'captures' | 'values' | 'keys';
+export type Metric = 'bytes' | 'bytes_sent' | 'bytes_received' | 'packets' | 'packets_sent' | 'packets_received' | 'flows';
+export type Operator = '=' | '!=' | 'in' | '=~' | '!~' | 'cidr' | '>' | '<';
+
+export interface Filter {
+  key: string;
+  operator: Operator;
+  value: string | number | boolean | Array<string | number | boolean>;
+}
