@@ -4,6 +4,7 @@
  */
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
 const plugin = require('./.config/jest.config');
+const { grafanaESModules, nodeModulesToTransform } = require('./.config/jest/utils');
 
 module.exports = {
   testTimeout: 120000,
@@ -29,6 +30,8 @@ module.exports = {
         // d3 and friends ship .mjs files (see ../shared/docs/toolchain-notes.md).
         '^.+\\.mjs$': plugin.transform['^.+\\.(t|j)sx?$'],
       },
+      // The geomap's d3-geo (and its d3-array, internmap) are ESM-only as well.
+      transformIgnorePatterns: [nodeModulesToTransform([...grafanaESModules, 'd3-geo', 'd3-array', 'internmap'])],
     },
   ],
 };

@@ -8,7 +8,7 @@ import grafanaConfig from './.config/webpack/webpack.config';
  */
 const config = async (env: Record<string, unknown>): Promise<Configuration> => {
   const base = await grafanaConfig(env);
-  base.plugins = [...(base.plugins ?? []), new CopyWebpackPlugin({ patterns: [{ from: '*/img/**/*', to: '.' }] })];
+  base.plugins = [...(base.plugins ?? []), new CopyWebpackPlugin({ patterns: [{ from: '**/img/**/*', to: '.' }] })];
   return base;
 };
 

@@ -23,9 +23,9 @@ if (!fs.existsSync(SCHEMA)) {
 run('plugin.json files', () => {
   const files = pluginJsons(root);
 
-  it('are the app and its nested data source, with the names the dashboards use', () => {
+  it('are the app and its nested data source and panel, with the names the dashboards use', () => {
     const ids = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')).id).sort();
-    expect(ids).toEqual(['capsight-app', 'capsight-flows-datasource']);
+    expect(ids).toEqual(['capsight-app', 'capsight-flows-datasource', 'capsight-geomap-panel']);
   });
 
   it.each(files.map((f) => [path.relative(root, f), f]))('%s validates against Grafana\'s schema', (_name, file) => {

@@ -1,0 +1,86 @@
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import React from 'react';
+import { fireEvent, render, screen } from '@testing-library/react';
+import { dataFrameFromJSON, type DataFrameJSON, type PanelProps } from '@grafana/data';
+import { locationService } from '@grafana/runtime';
+import { spawnSidecar, type SidecarProcess } from '../../../backend/src/testing/sidecar-process';
+import { GeomapPanel, type GeomapOptions } from './GeomapPanel';
+
+/** The panel on real frames: a "countries" answer of the built sidecar for its demo capture. */
+let sidecar: SidecarProcess;
+let frames: ReturnType<typeof dataFrameFromJSON>[];
+
+function post(url: string, body: unknown): Promise<{ results: Record<string, { frames: DataFrameJSON[] }> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      let t = '';
+      res.on('data', (c) => (t += c));
+      res.on('end', () => resolve(JSON.parse(t)));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+beforeAll(async () => {
+  sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-geomap-'))]);
+  for (let i = 0; i < 300; i++) {
+    const answer = await post(`${sidecar.url}/api/query`, { refId: 'A', kind: 'countries', side: 'both', topN: 300 });
+    const f = answer.results.A.frames[0];
+    if (f.data && (f.data.values[0] as string[]).length > 0) {
+      frames = [dataFrameFromJSON(f)];
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the demo capture did not arrive');
+}, 120_000);
+
+afterAll(async () => {
+  await sidecar?.stop();
+});
+
+function props(selected: string | null): PanelProps<GeomapOptions> {
+  return {
+    data: { series: frames, state: 'Done' },
+    width: 900,
+    height: 450,
+    options: { metric: 'bytes', variable: 'country' },
+    replaceVariables: (s: string) => (s === '$country' && selected ? selected : s),
+  } as unknown as PanelProps<GeomapOptions>;
+}
+
+describe('GeomapPanel', () => {
+  it('fills the countries that have traffic and lists private addresses apart', () => {
+    const { container } = render(<GeomapPanel {...props(null)} />);
+    const filled = [...container.querySelectorAll('path[data-country]')].filter((p) => p.getAttribute('data-country'));
+    const codes = frames[0].fields[0].values.filter((c: string) => /^[A-Z]{2}$/.test(c));
+    expect(filled.length).toBeGreaterThan(10);
+    expect(filled.length).toBeLessThanOrEqual(codes.length);
+    expect(new Set(filled.map((p) => p.getAttribute('fill'))).size).toBeGreaterThan(3);
+    expect(screen.getByLabelText('Not on the map').textContent).toMatch(/Private \/ local: /);
+    expect(screen.getByLabelText('Legend').textContent).toMatch(/bytes/);
+  });
+
+  it('sets the country variable on click, clears it on a second click, and shows the details', () => {
+    const spy = jest.spyOn(locationService, 'partial');
+    const { container, rerender } = render(<GeomapPanel {...props(null)} />);
+    const us = container.querySelector('path[data-country="US"]') as Element;
+    fireEvent.mouseMove(us);
+    expect(screen.getByRole('tooltip').textContent).toMatch(/United States/);
+    fireEvent.click(us);
+    expect(spy).toHaveBeenLastCalledWith({ 'var-country': 'US' }, true);
+    rerender(<GeomapPanel {...props('US')} />);
+    expect(screen.getByLabelText('Country details').textContent).toMatch(/United States.*sent .*%.*received/s);
+    fireEvent.click(container.querySelector('path[data-country="US"]') as Element);
+    expect(spy).toHaveBeenLastCalledWith({ 'var-country': null }, true);
+  });
+
+  it('says so when there is no data', () => {
+    render(<GeomapPanel {...({ ...props(null), data: { series: [], state: 'Done' } } as unknown as PanelProps<GeomapOptions>)} />);
+    expect(screen.getByText(/No data/)).toBeInTheDocument();
+  });
+});
