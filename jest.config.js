@@ -12,7 +12,7 @@ module.exports = {
     {
       displayName: 'backend',
       testEnvironment: 'node',
-      roots: ['<rootDir>/backend/src'],
+      roots: ['<rootDir>/backend/src', '<rootDir>/dashboards', '<rootDir>/provisioning'],
       testMatch: ['**/*.test.ts'],
       transform: {
         '^.+\\.ts$': swc,

@@ -39,7 +39,8 @@ function proxyFetch(options: BackendSrvRequest): Observable<FetchResponse<unknow
   });
 }
 
-const templateSrv = { replace: (s: string) => s.replace('$country', 'US,DE'), getVariables: () => [] } as unknown as TemplateSrv;
+/** $country is multi-valued, $app is "All", $ip does not exist on this dashboard. */
+const templateSrv = { replace: (s: string) => s.replace('$country', 'US,DE').replace('$app', '*'), getVariables: () => [] } as unknown as TemplateSrv;
 
 const settings = { id: 1, uid: 'capsight', type: 'capsight-flows-datasource', name: 'Capsight', url: '/proxy', jsonData: {}, meta: {}, access: 'proxy', readOnly: false } as unknown as DataSourceInstanceSettings<CapsightOptions>;
 
@@ -92,7 +93,16 @@ describe('Capsight data source', () => {
   it('applies template variables and ad-hoc filters, and reports a bad query by refId', async () => {
     const ds = new DataSource(settings);
     const r = await ds.query(request([
-      { refId: 'A', kind: 'flows', limit: 5, filters: [{ key: 'dst_country', operator: '=', value: '$country' }] },
+      {
+        refId: 'A',
+        kind: 'flows',
+        limit: 5,
+        filters: [
+          { key: 'dst_country', operator: '=', value: '$country' },
+          { key: 'app', operator: 'in', value: '$app' },
+          { key: 'ip', operator: 'in', value: '$ip' },
+        ],
+      },
       { refId: 'B', kind: 'flows', filters: [{ key: 'nope', operator: '=', value: 1 }] },
     ]));
     const countries = new Set(r.data[0].fields.find((f: { name: string }) => f.name === 'dst_country').values);

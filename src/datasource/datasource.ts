@@ -57,14 +57,21 @@ export class DataSource extends DataSourceApi<CapsightQuery, CapsightOptions> {
       return { data: [] };
     }
     const queries = targets.map((t) => {
-      // Template variables in filter values ($country, ${ip}); multi-value ones become "in" lists.
-      const filters = (t.filters ?? []).map((f) => {
+      // Template variables in filter values ($country, ${ip}): "All" ("*") or an unknown variable drops
+      // the filter, "in" takes the values as a list, a multi-value "=" becomes "in".
+      const filters = (t.filters ?? []).flatMap((f): Filter[] => {
         if (typeof f.value !== 'string' || !f.value.includes('$')) {
-          return f;
+          return [f];
         }
         const replaced = tpl.replace(f.value, request.scopedVars, 'csv');
+        if (replaced === '*' || replaced === '' || replaced.includes('$')) {
+          return [];
+        }
         const values = replaced.split(',').filter((v) => v !== '');
-        return values.length > 1 && (f.operator === '=' || f.operator === 'in') ? { ...f, operator: 'in' as const, value: values } : { ...f, value: replaced };
+        if (f.operator === 'in' || (f.operator === '=' && values.length > 1)) {
+          return [{ ...f, operator: 'in', value: values }];
+        }
+        return [{ ...f, value: replaced }];
       });
       return toSidecarQuery({ ...t, filters }, { from: request.range.from.valueOf(), to: request.range.to.valueOf(), intervalMs: request.intervalMs, maxDataPoints: request.maxDataPoints }, adhoc);
     });

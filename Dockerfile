@@ -1,0 +1,12 @@
+# The sidecar (and the built plugin, in /app/dist) from the README's own commands.
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY . .
+# `npm ci` builds backend and plugin (the "prepare" script), as on a developer's machine.
+RUN npm ci --no-audit --no-fund
+ENV CAPSIGHT_HOST=0.0.0.0 \
+    CAPSIGHT_DATA_DIR=/data
+EXPOSE 9877
+VOLUME ["/data"]
+ENTRYPOINT ["node", "backend/bin/capsight.js"]
+CMD ["serve"]

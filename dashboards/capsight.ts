@@ -1,0 +1,106 @@
+/**
+ * The bundled dashboards, generated from TypeScript with @grafana/grafana-foundation-sdk:
+ * `npm run dashboards` writes src/dashboards/*.json (bundled in the app and provisioned by Docker).
+ * Every panel reads the provisioned data source (uid "capsight") and every query is one the
+ * sidecar accepts (dashboards.test.ts checks both).
+ */
+import * as barchart from '@grafana/grafana-foundation-sdk/barchart';
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as piechart from '@grafana/grafana-foundation-sdk/piechart';
+import * as table from '@grafana/grafana-foundation-sdk/table';
+import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+
+export const DATASOURCE = { type: 'capsight-flows-datasource', uid: 'capsight' };
+
+export const UIDS = {
+  overview: 'capsight-overview',
+  flows: 'capsight-flows',
+  endpoints: 'capsight-endpoints',
+  geography: 'capsight-geography',
+  protocols: 'capsight-protocols',
+};
+
+/** Filters every panel applies: the dashboard's variables ("*" = All drops the filter). */
+const VARIABLE_FILTERS = [
+  { key: 'capture', operator: 'in', value: '$capture' },
+  { key: 'app', operator: 'in', value: '$app' },
+  { key: 'proto', operator: 'in', value: '$proto' },
+  { key: 'ip', operator: 'in', value: '$ip' },
+  { key: 'country', operator: 'in', value: '$country' },
+  { key: 'port', operator: 'in', value: '$port' },
+];
+
+/** A Capsight query as a foundation-SDK target. */
+class CapsightQuery implements cog.Builder<cog.Dataquery> {
+  constructor(private readonly q: Record<string, unknown>) {}
+
+  build(): cog.Dataquery {
+    return { refId: 'A', datasource: DATASOURCE, filters: VARIABLE_FILTERS, ...this.q } as unknown as cog.Dataquery;
+  }
+}
+
+const query = (q: Record<string, unknown>) => new CapsightQuery(q);
+
+function variables(d: dashboard.DashboardBuilder): dashboard.DashboardBuilder {
+  const v = (name: string, label: string, key: string) =>
+    new dashboard.QueryVariableBuilder(name).label(label).datasource(DATASOURCE).query(`values ${key}`).multi(true).includeAll(true).allValue('*').refresh(dashboard.VariableRefresh.OnTimeRangeChanged);
+  return d
+    .withVariable(v('capture', 'Capture', 'capture'))
+    .withVariable(v('app', 'Application', 'app'))
+    .withVariable(v('proto', 'Protocol', 'proto'))
+    .withVariable(v('ip', 'IP', 'ip'))
+    .withVariable(v('country', 'Country', 'country'))
+    .withVariable(v('port', 'Port', 'port'))
+    .withVariable(new dashboard.AdHocVariableBuilder('filters').label('Filters').datasource(DATASOURCE));
+}
+
+function base(uid: string, title: string, description: string): dashboard.DashboardBuilder {
+  let d = new dashboard.DashboardBuilder(title).uid(uid).description(description).tags(['capsight']).time({ from: 'now-6h', to: 'now' }).refresh('').editable();
+  d = variables(d);
+  for (const [key, other] of Object.entries(UIDS)) {
+    if (other !== uid) {
+      d = d.link(new dashboard.DashboardLinkBuilder(key[0].toUpperCase() + key.slice(1)).type(dashboard.DashboardLinkType.Link).url(`/d/${other}`).keepTime(true).includeVars(true));
+    }
+  }
+  return d;
+}
+
+const series = (title: string, q: Record<string, unknown>, unit = 'decbytes') =>
+  new timeseries.PanelBuilder().title(title).datasource(DATASOURCE).withTarget(query({ kind: 'timeseries', ...q })).unit(unit).height(9).span(24);
+const tablePanel = (title: string, q: Record<string, unknown>, span = 24, height = 10) => new table.PanelBuilder().title(title).datasource(DATASOURCE).withTarget(query(q)).span(span).height(height);
+const pie = (title: string, q: Record<string, unknown>, span = 8) =>
+  new piechart.PanelBuilder().title(title).datasource(DATASOURCE).withTarget(query(q)).reduceOptions(new common.ReduceDataOptionsBuilder().values(true).calcs([]).fields('/^bytes$/')).unit('decbytes').span(span).height(9);
+const geomap = (title: string, side: string, span = 16) =>
+  new dashboard.PanelBuilder().type('capsight-geomap-panel').title(title).datasource(DATASOURCE).withTarget(query({ kind: 'countries', side, topN: 300 })).options({ metric: 'bytes', variable: 'country' }).span(span).height(12);
+const histogram = (span = 12) =>
+  new barchart.PanelBuilder().title('Flow duration (CapAnalysis bins)').datasource(DATASOURCE).withTarget(query({ kind: 'histogram' })).xField('duration').span(span).height(9);
+
+export function buildDashboards(): Record<string, unknown> {
+  const overview = base(UIDS.overview, 'Capsight / Overview', 'Traffic of the selected captures: timeline, protocols, countries, top talkers')
+    .withPanel(series('Traffic by application', { metric: 'bytes', groupBy: ['app'], topN: 8 }))
+    .withPanel(geomap('Remote countries', 'remote'))
+    .withPanel(pie('Applications', { kind: 'protocols', topN: 8 }))
+    .withPanel(tablePanel('Top talkers', { kind: 'endpoints', limit: 20, sort: { by: 'bytes', desc: true } }, 12))
+    .withPanel(tablePanel('Top conversations', { kind: 'conversations', limit: 20 }, 12))
+    .withPanel(tablePanel('Captures', { kind: 'captures', filters: [] }, 24, 6));
+  const flows = base(UIDS.flows, 'Capsight / Flows', 'Every flow, with filters; CapAnalysis\'s flow table')
+    .withPanel(series('Flows started by protocol', { metric: 'flows', groupBy: ['app'], topN: 8 }, 'short'))
+    .withPanel(tablePanel('Flows', { kind: 'flows', limit: 1000, sort: { by: 'first', desc: true } }, 24, 16));
+  const endpoints = base(UIDS.endpoints, 'Capsight / Endpoints', 'Per IP: sent and received, flows, peers, names (CapAnalysis\'s IP card)')
+    .withPanel(tablePanel('Endpoints', { kind: 'endpoints', limit: 200, sort: { by: 'bytes', desc: true } }, 24, 12))
+    .withPanel(series('Sent by the selected IPs (initiator to responder)', { metric: 'bytes_sent', groupBy: ['app'], topN: 8 }))
+    .withPanel(tablePanel('Conversations', { kind: 'conversations', limit: 200 }, 12))
+    .withPanel(histogram());
+  const geography = base(UIDS.geography, 'Capsight / Geography', 'Countries of both ends; click a country to filter')
+    .withPanel(geomap('Countries (both ends)', 'both', 24))
+    .withPanel(tablePanel('Countries', { kind: 'countries', side: 'both', topN: 300 }, 12))
+    .withPanel(new timeseries.PanelBuilder().title('Traffic by responder country').datasource(DATASOURCE).withTarget(query({ kind: 'timeseries', metric: 'bytes', groupBy: ['dst_country'], topN: 10 })).unit('decbytes').span(12).height(10));
+  const protocols = base(UIDS.protocols, 'Capsight / Protocols', 'Protocol shares by L4 protocol and by application')
+    .withPanel(pie('Applications', { kind: 'protocols', topN: 10 }, 12))
+    .withPanel(pie('L4 protocols', { kind: 'protocols', groupBy: ['proto'], topN: 10 }, 12))
+    .withPanel(series('Packets by application', { metric: 'packets', groupBy: ['app'], topN: 10 }, 'short'))
+    .withPanel(histogram(24));
+  return { overview: overview.build(), flows: flows.build(), endpoints: endpoints.build(), geography: geography.build(), protocols: protocols.build() };
+}

@@ -1,0 +1,71 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkQuery, type Query } from '../backend/src/query/model';
+import { generated, postJson, startSidecar, upload, type RunningSidecar } from '../backend/src/testing/sidecar';
+import { buildDashboards, DATASOURCE, UIDS } from './capsight';
+
+interface Panel {
+  type: string;
+  title: string;
+  datasource?: { uid: string; type: string };
+  targets?: Array<Record<string, unknown>>;
+}
+
+const committed = path.resolve(__dirname, '../src/dashboards');
+const dashboards = buildDashboards() as Record<string, { uid: string; panels: Panel[]; templating: { list: Array<{ datasource?: { uid: string } }> } }>;
+
+/** What the data source sends for a dashboard target when every variable is "All": $-filters dropped, no Grafana keys. */
+function asSent(t: Record<string, unknown>): Query {
+  const { datasource: _ds, ...rest } = t;
+  void _ds;
+  const filters = ((rest.filters as Array<{ value: unknown }>) ?? []).filter((f) => !(typeof f.value === 'string' && f.value.includes('$')));
+  return { ...rest, filters, from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 0, 2) } as Query;
+}
+
+describe('bundled dashboards', () => {
+  it('are the committed JSON (run npm run dashboards after changing capsight.ts)', () => {
+    for (const [name, d] of Object.entries(dashboards)) {
+      expect(JSON.parse(fs.readFileSync(path.join(committed, `${name}.json`), 'utf8'))).toEqual(JSON.parse(JSON.stringify(d)));
+    }
+    expect(Object.values(dashboards).map((d) => d.uid).sort()).toEqual(Object.values(UIDS).sort());
+  });
+
+  it('read every panel, target and variable from the provisioned data source', () => {
+    for (const d of Object.values(dashboards)) {
+      for (const p of d.panels) {
+        expect(p.datasource).toEqual(DATASOURCE);
+        for (const t of p.targets ?? []) {
+          expect(t.datasource).toEqual(DATASOURCE);
+        }
+      }
+      for (const v of d.templating.list) {
+        expect(v.datasource).toEqual(DATASOURCE);
+      }
+    }
+  });
+
+  describe('against a real sidecar', () => {
+    let s: RunningSidecar;
+    beforeAll(async () => {
+      s = await startSidecar();
+      await upload(s, 'g.pcap', generated({ bytes: 300_000, seed: 4 }));
+    });
+    afterAll(async () => s.close());
+
+    it('every query is one the sidecar accepts and answers', async () => {
+      let n = 0;
+      for (const d of Object.values(dashboards)) {
+        for (const p of d.panels) {
+          for (const t of p.targets ?? []) {
+            const q = asSent(t);
+            expect(() => checkQuery(q)).not.toThrow();
+            const r = await postJson(s, '/api/query', { queries: [q] });
+            expect({ panel: p.title, status: r.status }).toEqual({ panel: p.title, status: 200 });
+            n++;
+          }
+        }
+      }
+      expect(n).toBeGreaterThan(15);
+    });
+  });
+});
