@@ -1,43 +1,18 @@
 import * as fs from 'fs';
-import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { type DataSourceInstanceSettings, dateTime, type DataQueryRequest } from '@grafana/data';
-import { setBackendSrv, setTemplateSrv, type BackendSrv, type BackendSrvRequest, type FetchResponse, type TemplateSrv } from '@grafana/runtime';
-import { Observable } from 'rxjs';
+import { setTemplateSrv, type TemplateSrv } from '@grafana/runtime';
+import { getJson, useSidecarProxy } from '../testing/sidecarProxy';
 import { spawnSidecar, type SidecarProcess } from '../../backend/src/testing/sidecar-process';
 import { DataSource } from './datasource';
 import type { CapsightOptions, CapsightQuery } from './types';
 
 /**
- * The data source against a real sidecar (the built one, with its generated demo capture). Grafana's
- * data source proxy is played by a few lines: it strips the "sidecar" route prefix, exactly what
- * the plugin.json route does, and forwards the request over HTTP.
+ * The data source against a real sidecar (the built one, with its generated demo capture), through
+ * a stand-in for Grafana's data source proxy (testing/sidecarProxy.ts).
  */
 let sidecar: SidecarProcess;
-
-function proxyFetch(options: BackendSrvRequest): Observable<FetchResponse<unknown>> {
-  return new Observable((sub) => {
-    const url = new URL(options.url.replace(/^\/proxy\/sidecar/, ''), sidecar.url);
-    const body = options.data === undefined ? undefined : JSON.stringify(options.data);
-    const req = http.request(url, { method: options.method ?? 'GET', headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        const data = text ? JSON.parse(text) : undefined;
-        const status = res.statusCode ?? 0;
-        if (status >= 400) {
-          sub.error({ status, statusText: res.statusMessage, data });
-        } else {
-          sub.next({ data, status, statusText: res.statusMessage ?? '', ok: true, headers: new Headers(), redirected: false, type: 'basic', url: url.toString(), config: options });
-          sub.complete();
-        }
-      });
-    });
-    req.on('error', (e) => sub.error(e));
-    req.end(body);
-  });
-}
 
 /** $country is multi-valued, $app is "All", $ip does not exist on this dashboard. */
 const templateSrv = { replace: (s: string) => s.replace('$country', 'US,DE').replace('$app', '*'), getVariables: () => [] } as unknown as TemplateSrv;
@@ -53,13 +28,12 @@ function request(targets: CapsightQuery[], filters = []): DataQueryRequest<Capsi
 beforeAll(async () => {
   sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-ds-'))]);
   for (let i = 0; i < 300; i++) {
-    const h = await new Promise<{ captures: number }>((resolve) => http.get(`${sidecar.url}/health`, (r) => { let t = ''; r.on('data', (c) => (t += c)); r.on('end', () => resolve(JSON.parse(t))); }));
-    if (h.captures > 0) {
+    if ((await getJson<{ captures: number }>(`${sidecar.url}/health`)).captures > 0) {
       break;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  setBackendSrv({ fetch: proxyFetch } as unknown as BackendSrv);
+  useSidecarProxy(sidecar.url);
   setTemplateSrv(templateSrv);
 }, 120_000);
 

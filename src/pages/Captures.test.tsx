@@ -1,0 +1,65 @@
+import * as fs from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import React from 'react';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { spawnSidecar, type SidecarProcess } from '../../backend/src/testing/sidecar-process';
+import { generateCapture } from '../../backend/src/synth/generator';
+import { getJson, useSidecarProxy } from '../testing/sidecarProxy';
+import { Captures } from './Captures';
+
+/** The Captures page against the real sidecar, with a local web server as the "blob" to import. */
+let sidecar: SidecarProcess;
+let blobServer: http.Server;
+const parts: Buffer[] = [];
+generateCapture({ bytes: 400_000, seed: 61, hosts: 40, flows: 30, ipv6Share: 0.2 }, (c) => parts.push(Buffer.from(c)));
+const capture = Buffer.concat(parts);
+
+beforeAll(async () => {
+  blobServer = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': capture.length });
+    res.end(capture);
+  });
+  await new Promise<void>((r) => blobServer.listen(0, '127.0.0.1', r));
+  const allow = `127.0.0.1:${(blobServer.address() as AddressInfo).port}`;
+  sidecar = await spawnSidecar(['--demo', 'true', '--import-allow', allow, '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-page-'))]);
+  for (let i = 0; i < 300 && (await getJson<{ captures: number }>(`${sidecar.url}/health`)).captures === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  useSidecarProxy(sidecar.url);
+}, 120_000);
+
+afterAll(async () => {
+  await sidecar?.stop();
+  await new Promise((r) => blobServer.close(r));
+});
+
+describe('Captures page', () => {
+  it('lists captures, imports by URL with progress and a link to the Overview, shows refusals, deletes', async () => {
+    render(<Captures />);
+    expect(await screen.findByText('capsight-demo.pcap')).toBeInTheDocument();
+
+    fireEvent.change(screen.getByLabelText('Capture URL'), { target: { value: 'https://169.254.169.254/metadata/instance' } });
+    fireEvent.click(screen.getByText('Import'));
+    expect(await screen.findByText(/host "169\.254\.169\.254" is not allowed/)).toBeInTheDocument();
+
+    const port = (blobServer.address() as AddressInfo).port;
+    fireEvent.change(screen.getByLabelText('Capture URL'), { target: { value: `http://127.0.0.1:${port}/network-watcher-logs/vm1.cap?sig=SECRET` } });
+    fireEvent.click(screen.getByText('Import'));
+    const link = await screen.findByText('Open in Overview', {}, { timeout: 20_000 });
+    expect(link.closest('a')?.getAttribute('href')).toMatch(/^\/d\/capsight-overview\?var-capture=[0-9a-f]{16}$/);
+    expect(screen.getByTestId('capsight-job').textContent).toMatch(/vm1\.cap done: ingested/);
+    expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
+    expect(await screen.findByText('vm1.cap')).toBeInTheDocument();
+
+    const row = screen.getByText('capsight-demo.pcap').closest('tr') as HTMLElement;
+    fireEvent.click(row.querySelector('button') as HTMLElement);
+    // ConfirmButton: the row now offers Cancel and the destructive Delete.
+    const confirm = await within(row).findAllByRole('button', { name: /^Delete$/ });
+    fireEvent.click(confirm[confirm.length - 1]);
+    await waitFor(() => expect(screen.queryByText('capsight-demo.pcap')).not.toBeInTheDocument(), { timeout: 10_000 });
+    expect((await getJson<{ captures: number }>(`${sidecar.url}/health`)).captures).toBe(1);
+  }, 60_000);
+});
