@@ -59,6 +59,15 @@ function variables(d: dashboard.DashboardBuilder): dashboard.DashboardBuilder {
 function base(uid: string, title: string, description: string): dashboard.DashboardBuilder {
   let d = new dashboard.DashboardBuilder(title).uid(uid).description(description).tags(['capsight']).time({ from: 'now-6h', to: 'now' }).refresh('').editable();
   d = variables(d);
+  // Capture start and end as annotation regions (the data source turns "captures" rows into events).
+  d = d.annotation(
+    new dashboard.AnnotationQueryBuilder()
+      .name('Captures')
+      .datasource(DATASOURCE)
+      .enable(true)
+      .iconColor('purple')
+      .target(new CapsightQuery({ refId: 'Anno', kind: 'captures', filters: [] })),
+  );
   for (const [key, other] of Object.entries(UIDS)) {
     if (other !== uid) {
       d = d.link(new dashboard.DashboardLinkBuilder(key[0].toUpperCase() + key.slice(1)).type(dashboard.DashboardLinkType.Link).url(`/d/${other}`).keepTime(true).includeVars(true));

@@ -12,7 +12,10 @@ interface Panel {
 }
 
 const committed = path.resolve(__dirname, '../src/dashboards');
-const dashboards = buildDashboards() as Record<string, { uid: string; panels: Panel[]; templating: { list: Array<{ datasource?: { uid: string } }> } }>;
+const dashboards = buildDashboards() as Record<
+  string,
+  { uid: string; panels: Panel[]; templating: { list: Array<{ datasource?: { uid: string } }> }; annotations: { list: Array<{ datasource: unknown; target: Record<string, unknown> }> } }
+>;
 
 /** What the data source sends for a dashboard target when every variable is "All": $-filters dropped, no Grafana keys. */
 function asSent(t: Record<string, unknown>): Query {
@@ -40,6 +43,10 @@ describe('bundled dashboards', () => {
       }
       for (const v of d.templating.list) {
         expect(v.datasource).toEqual(DATASOURCE);
+      }
+      for (const a of d.annotations.list) {
+        expect(a.datasource).toEqual(DATASOURCE);
+        expect(a.target).toMatchObject({ kind: 'captures' });
       }
     }
   });

@@ -1,9 +1,9 @@
-import React from 'react';
+import React, { useEffect, useState } from 'react';
 import type { QueryEditorProps, SelectableValue } from '@grafana/data';
-import { InlineField, Input, Select, Stack } from '@grafana/ui';
+import { Button, InlineField, Input, MultiSelect, Select, Stack } from '@grafana/ui';
 import type { DataSource } from './datasource';
 import type { CapsightOptions, CapsightQuery } from './types';
-import type { Metric, QueryKind } from '../types';
+import type { Filter, Metric, Operator, QueryKind } from '../types';
 
 type Props = QueryEditorProps<DataSource, CapsightQuery, CapsightOptions>;
 
@@ -23,39 +23,120 @@ const METRICS: Array<SelectableValue<Metric>> = [
   { label: 'Bytes sent', value: 'bytes_sent' },
   { label: 'Bytes received', value: 'bytes_received' },
   { label: 'Packets', value: 'packets' },
+  { label: 'Packets sent', value: 'packets_sent' },
+  { label: 'Packets received', value: 'packets_received' },
   { label: 'Flows started', value: 'flows' },
 ];
 
-/** Visual editor for the sidecar's query model (the filter builder and capture picker come next). */
-export function QueryEditor({ query, onChange, onRunQuery }: Props) {
-  const set = (patch: Partial<CapsightQuery>) => {
+const OPERATORS: Array<SelectableValue<Operator>> = ['=', '!=', 'in', '=~', '!~', 'cidr', '>', '<'].map((o) => ({ label: o, value: o as Operator }));
+const SIDES: Array<SelectableValue<string>> = [
+  { label: 'Both ends', value: 'both' },
+  { label: 'Remote end', value: 'remote' },
+  { label: 'Initiator', value: 'src' },
+  { label: 'Responder', value: 'dst' },
+];
+
+const valueText = (v: Filter['value']) => (Array.isArray(v) ? v.join(',') : String(v));
+
+/**
+ * Visual editor for every kind the sidecar answers: metric, group by (any dimension), top N,
+ * limit, side, a capture picker and a filter builder with the sidecar's operators.
+ */
+export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) {
+  const [keys, setKeys] = useState<Array<SelectableValue<string>>>([]);
+  const [captures, setCaptures] = useState<Array<SelectableValue<string>>>([]);
+  useEffect(() => {
+    datasource.getTagKeys().then((k) => setKeys(k.map((x) => ({ label: String(x.text), value: String(x.value ?? x.text) })))).catch(() => setKeys([]));
+    datasource.metricFindQuery('values capture').then((c) => setCaptures(c.map((x) => ({ label: String(x.text), value: String(x.value ?? x.text) })))).catch(() => setCaptures([]));
+  }, [datasource]);
+
+  const set = (patch: Partial<CapsightQuery>, run = true) => {
     onChange({ ...query, ...patch });
-    onRunQuery();
+    if (run) {
+      onRunQuery();
+    }
   };
+  const filters = query.filters ?? [];
+  const captureFilter = filters.find((f) => f.key === 'capture' && f.operator === 'in');
+  const otherFilters = filters.filter((f) => f !== captureFilter);
+  const setFilters = (others: Filter[], picked = captureFilter) => set({ filters: picked ? [picked, ...others] : others });
+  const setFilter = (i: number, patch: Partial<Filter>) => setFilters(otherFilters.map((f, j) => (j === i ? { ...f, ...patch } : f)));
+  const kind = query.kind ?? 'timeseries';
+
   return (
-    <Stack direction="row" gap={1} wrap="wrap">
-      <InlineField label="Kind" labelWidth={10}>
-        <Select inputId="capsight-kind" width={24} options={KINDS} value={query.kind} onChange={(v) => set({ kind: v.value ?? 'timeseries' })} />
-      </InlineField>
-      {query.kind === 'timeseries' && (
-        <InlineField label="Metric" labelWidth={10}>
-          <Select inputId="capsight-metric" width={20} options={METRICS} value={query.metric ?? 'bytes'} onChange={(v) => set({ metric: v.value })} />
+    <Stack direction="column" gap={1}>
+      <Stack direction="row" gap={1} wrap="wrap">
+        <InlineField label="Kind" labelWidth={10}>
+          <Select inputId="capsight-kind" width={24} options={KINDS} value={kind} onChange={(v) => set({ kind: v.value ?? 'timeseries' })} />
         </InlineField>
-      )}
-      {(query.kind === 'timeseries' || query.kind === 'protocols') && (
-        <InlineField label="Group by" labelWidth={10} tooltip="A dimension key: app, proto, src_country, dst, dport, ...">
+        {kind === 'timeseries' && (
+          <InlineField label="Metric" labelWidth={10}>
+            <Select inputId="capsight-metric" width={20} options={METRICS} value={query.metric ?? 'bytes'} onChange={(v) => set({ metric: v.value })} />
+          </InlineField>
+        )}
+        {(kind === 'timeseries' || kind === 'protocols') && (
+          <InlineField label="Group by" labelWidth={10}>
+            <Select
+              inputId="capsight-groupby"
+              width={20}
+              isClearable
+              options={keys.filter((k) => !['ip', 'port', 'country', 'asn'].includes(String(k.value)))}
+              value={query.groupBy?.[0] ?? null}
+              onChange={(v) => set({ groupBy: v?.value ? [v.value] : [] })}
+            />
+          </InlineField>
+        )}
+        {kind === 'countries' && (
+          <InlineField label="Side" labelWidth={10}>
+            <Select inputId="capsight-side" width={16} options={SIDES} value={query.side ?? 'both'} onChange={(v) => set({ side: v.value as CapsightQuery['side'] })} />
+          </InlineField>
+        )}
+        {(kind === 'timeseries' || kind === 'protocols' || kind === 'countries') && (
+          <InlineField label="Top N" labelWidth={10}>
+            <Input id="capsight-topn" type="number" width={8} value={query.topN ?? 10} onChange={(e) => set({ topN: Number(e.currentTarget.value) || 10 }, false)} onBlur={onRunQuery} />
+          </InlineField>
+        )}
+        {(kind === 'flows' || kind === 'endpoints' || kind === 'conversations') && (
+          <InlineField label="Limit" labelWidth={10}>
+            <Input id="capsight-limit" type="number" width={8} value={query.limit ?? 100} onChange={(e) => set({ limit: Number(e.currentTarget.value) || 100 }, false)} onBlur={onRunQuery} />
+          </InlineField>
+        )}
+      </Stack>
+      <InlineField label="Captures" labelWidth={10} tooltip="Only these captures (none: all)">
+        <MultiSelect
+          inputId="capsight-captures"
+          width={60}
+          options={captures}
+          value={(captureFilter?.value as string[] | undefined) ?? []}
+          onChange={(v) => {
+            const ids = v.map((x) => String(x.value));
+            setFilters(otherFilters, ids.length > 0 ? { key: 'capture', operator: 'in', value: ids } : undefined);
+          }}
+        />
+      </InlineField>
+      {otherFilters.map((f, i) => (
+        <Stack key={i} direction="row" gap={1}>
+          <Select aria-label={`Filter ${i + 1} key`} width={20} options={keys} value={f.key} onChange={(v) => setFilter(i, { key: v.value ?? f.key })} />
+          <Select aria-label={`Filter ${i + 1} operator`} width={10} options={OPERATORS} value={f.operator} onChange={(v) => setFilter(i, { operator: v.value ?? '=' })} />
           <Input
-            id="capsight-groupby"
-            width={16}
-            value={query.groupBy?.[0] ?? ''}
-            onChange={(e) => onChange({ ...query, groupBy: e.currentTarget.value ? [e.currentTarget.value] : [] })}
+            aria-label={`Filter ${i + 1} value`}
+            width={30}
+            value={valueText(f.value)}
+            placeholder={f.operator === 'in' ? 'a,b,c' : f.operator === 'cidr' ? '10.0.0.0/8' : 'value or $variable'}
+            onChange={(e) => {
+              const text = e.currentTarget.value;
+              onChange({ ...query, filters: [...(captureFilter ? [captureFilter] : []), ...otherFilters.map((g, j) => (j === i ? { ...g, value: g.operator === 'in' && !text.includes('$') ? text.split(',') : text } : g))] });
+            }}
             onBlur={onRunQuery}
           />
-        </InlineField>
-      )}
-      <InlineField label="Top N" labelWidth={10}>
-        <Input id="capsight-topn" type="number" width={8} value={query.topN ?? 10} onChange={(e) => onChange({ ...query, topN: Number(e.currentTarget.value) || 10 })} onBlur={onRunQuery} />
-      </InlineField>
+          <Button aria-label={`Remove filter ${i + 1}`} icon="trash-alt" variant="secondary" onClick={() => setFilters(otherFilters.filter((_, j) => j !== i))} />
+        </Stack>
+      ))}
+      <div>
+        <Button icon="plus" variant="secondary" size="sm" onClick={() => onChange({ ...query, filters: [...filters, { key: 'app', operator: '=', value: '' }] })}>
+          Filter
+        </Button>
+      </div>
     </Stack>
   );
 }

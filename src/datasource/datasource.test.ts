@@ -5,7 +5,7 @@ import { type DataSourceInstanceSettings, dateTime, type DataQueryRequest } from
 import { setTemplateSrv, type TemplateSrv } from '@grafana/runtime';
 import { getJson, useSidecarProxy } from '../testing/sidecarProxy';
 import { spawnSidecar, type SidecarProcess } from '../../backend/src/testing/sidecar-process';
-import { DataSource } from './datasource';
+import { captureEvents, DataSource } from './datasource';
 import type { CapsightOptions, CapsightQuery } from './types';
 
 /**
@@ -82,6 +82,15 @@ describe('Capsight data source', () => {
     const countries = new Set(r.data[0].fields.find((f: { name: string }) => f.name === 'dst_country').values);
     expect([...countries].every((c) => c === 'US' || c === 'DE')).toBe(true);
     expect(r.errors).toEqual([{ refId: 'B', message: expect.stringMatching(/unknown filter key "nope"/) }]);
+  });
+
+  it('turns captures into annotation regions', async () => {
+    const ds = new DataSource(settings);
+    const r = await ds.query(request([{ refId: 'A', kind: 'captures' }]));
+    const events = captureEvents(r.data);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ isRegion: true, title: 'Capture capsight-demo.pcap', tags: ['capture'] });
+    expect(events[0].timeEnd! - events[0].time!).toBeGreaterThan(30 * 60_000);
   });
 
   it('lists variable values and ad-hoc keys', async () => {

@@ -2,6 +2,8 @@ import {
   DataSourceApi,
   dataFrameFromJSON,
   type AdHocVariableFilter,
+  type AnnotationEvent,
+  type DataFrame,
   type DataFrameJSON,
   type DataQueryRequest,
   type DataQueryResponse,
@@ -10,7 +12,7 @@ import {
   type TestDataSourceResponse,
 } from '@grafana/data';
 import { getBackendSrv, getTemplateSrv, type FetchError } from '@grafana/runtime';
-import { lastValueFrom } from 'rxjs';
+import { lastValueFrom, of } from 'rxjs';
 import type { Filter } from '../types';
 import { adhocOperator, toSidecarQuery } from './request';
 import { DEFAULT_QUERY, type CapsightOptions, type CapsightQuery } from './types';
@@ -29,6 +31,11 @@ export class DataSource extends DataSourceApi<CapsightQuery, CapsightOptions> {
   constructor(settings: DataSourceInstanceSettings<CapsightOptions>) {
     super(settings);
     this.base = `${settings.url ?? ''}/sidecar`;
+    // Capture start and end as annotations (a region per capture in the range).
+    this.annotations = {
+      getDefaultQuery: () => ({ kind: 'captures' }),
+      processEvents: (_anno, frames) => of(captureEvents(frames)),
+    };
   }
 
   getDefaultQuery(): Partial<CapsightQuery> {
@@ -60,6 +67,9 @@ export class DataSource extends DataSourceApi<CapsightQuery, CapsightOptions> {
       // Template variables in filter values ($country, ${ip}): "All" ("*") or an unknown variable drops
       // the filter, "in" takes the values as a list, a multi-value "=" becomes "in".
       const filters = (t.filters ?? []).flatMap((f): Filter[] => {
+        if (f.value === '' || (Array.isArray(f.value) && f.value.length === 0)) {
+          return []; // a filter still being written
+        }
         if (typeof f.value !== 'string' || !f.value.includes('$')) {
           return [f];
         }
@@ -153,4 +163,23 @@ export function sidecarMessage(err: unknown): string {
     return `HTTP ${e.status}${e.statusText ? ` ${e.statusText}` : ''}`;
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Annotation events from a "captures" frame: one region per capture, first to last packet. */
+export function captureEvents(frames: DataFrame[]): AnnotationEvent[] {
+  const events: AnnotationEvent[] = [];
+  for (const f of frames) {
+    const col = (n: string) => f.fields.find((x) => x.name === n)?.values ?? [];
+    const names = col('name');
+    const first = col('first');
+    const last = col('last');
+    const vms = col('azure_vm');
+    for (let i = 0; i < names.length; i++) {
+      if (first[i] == null) {
+        continue;
+      }
+      events.push({ time: Number(first[i]), timeEnd: Number(last[i] ?? first[i]), isRegion: true, title: `Capture ${names[i]}`, text: vms[i] ? `VM ${vms[i]}` : '', tags: ['capture'] });
+    }
+  }
+  return events;
 }

@@ -1,0 +1,54 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import React from 'react';
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import type { DataSourceInstanceSettings } from '@grafana/data';
+import { spawnSidecar, type SidecarProcess } from '../../backend/src/testing/sidecar-process';
+import { getJson, useSidecarProxy } from '../testing/sidecarProxy';
+import { DataSource } from './datasource';
+import { QueryEditor } from './QueryEditor';
+import type { CapsightOptions, CapsightQuery } from './types';
+
+/** The query editor with its key and capture lists from the real sidecar. */
+let sidecar: SidecarProcess;
+
+beforeAll(async () => {
+  sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-qe-'))]);
+  for (let i = 0; i < 300 && (await getJson<{ captures: number }>(`${sidecar.url}/health`)).captures === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  useSidecarProxy(sidecar.url);
+}, 120_000);
+
+afterAll(async () => {
+  await sidecar?.stop();
+});
+
+const settings = { id: 1, uid: 'capsight', type: 'capsight-flows-datasource', name: 'Capsight', url: '/proxy', jsonData: {}, meta: {}, access: 'proxy', readOnly: false } as unknown as DataSourceInstanceSettings<CapsightOptions>;
+
+describe('QueryEditor', () => {
+  it('builds filters with the sidecar keys and operators, and picks captures', async () => {
+    const onChange = jest.fn();
+    const onRunQuery = jest.fn();
+    const ds = new DataSource(settings);
+    const query: CapsightQuery = { refId: 'A', kind: 'flows', limit: 50 };
+    const { rerender } = render(<QueryEditor query={query} datasource={ds} onChange={onChange} onRunQuery={onRunQuery} />);
+    expect(screen.getByText('Flow table')).toBeInTheDocument();
+    expect(screen.getByDisplayValue('50')).toBeInTheDocument();
+
+    fireEvent.click(screen.getByText('Filter'));
+    const withFilter = onChange.mock.lastCall[0] as CapsightQuery;
+    expect(withFilter.filters).toEqual([{ key: 'app', operator: '=', value: '' }]);
+    rerender(<QueryEditor query={withFilter} datasource={ds} onChange={onChange} onRunQuery={onRunQuery} />);
+    fireEvent.change(screen.getByLabelText('Filter 1 value'), { target: { value: 'tls' } });
+    expect((onChange.mock.lastCall[0] as CapsightQuery).filters).toEqual([{ key: 'app', operator: '=', value: 'tls' }]);
+
+    // The capture picker lists the sidecar's captures by name.
+    fireEvent.keyDown(document.getElementById('capsight-captures') as HTMLElement, { key: 'ArrowDown' });
+    await waitFor(() => expect(screen.getByText('capsight-demo.pcap')).toBeInTheDocument());
+    fireEvent.click(screen.getByText('capsight-demo.pcap'));
+    const picked = (onChange.mock.lastCall[0] as CapsightQuery).filters ?? [];
+    expect(picked[0]).toMatchObject({ key: 'capture', operator: 'in', value: [expect.stringMatching(/^[0-9a-f]{16}$/)] });
+  });
+});
