@@ -12,7 +12,7 @@ module.exports = {
     {
       displayName: 'backend',
       testEnvironment: 'node',
-      roots: ['<rootDir>/backend/src', '<rootDir>/dashboards', '<rootDir>/provisioning'],
+      roots: ['<rootDir>/backend/src', '<rootDir>/dashboards', '<rootDir>/provisioning', '<rootDir>/browser'],
       testMatch: ['**/*.test.ts'],
       transform: {
         '^.+\\.ts$': swc,

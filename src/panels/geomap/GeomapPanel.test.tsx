@@ -3,9 +3,12 @@ import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import React from 'react';
-import { fireEvent, render, screen } from '@testing-library/react';
-import { dataFrameFromJSON, type DataFrameJSON, type PanelProps } from '@grafana/data';
-import { locationService } from '@grafana/runtime';
+import { fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { dataFrameFromJSON, dateTime, type DataFrameJSON, type PanelProps } from '@grafana/data';
+import { locationService, setDataSourceSrv } from '@grafana/runtime';
+import { DataSource } from '../../datasource/datasource';
+import { useSidecarProxy } from '../../testing/sidecarProxy';
+import type { DataSourceInstanceSettings } from '@grafana/data';
 import { spawnSidecar, type SidecarProcess } from '../../../backend/src/testing/sidecar-process';
 import { GeomapPanel, type GeomapOptions } from './GeomapPanel';
 
@@ -32,6 +35,10 @@ beforeAll(async () => {
     const f = answer.results.A.frames[0];
     if (f.data && (f.data.values[0] as string[]).length > 0) {
       frames = [dataFrameFromJSON(f)];
+      // The detail view asks the data source (through the proxy stand-in) for top IPs and applications.
+      useSidecarProxy(sidecar.url);
+      const ds = new DataSource({ uid: 'capsight', url: '/proxy', jsonData: {}, meta: {} } as unknown as DataSourceInstanceSettings);
+      setDataSourceSrv({ get: async () => ds } as never);
       return;
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -49,6 +56,7 @@ function props(selected: string | null): PanelProps<GeomapOptions> {
     width: 900,
     height: 450,
     options: { metric: 'bytes', variable: 'country' },
+    timeRange: { from: dateTime(0), to: dateTime(Date.now() + 86400_000), raw: { from: 'now-30d', to: 'now' } },
     replaceVariables: (s: string) => (s === '$country' && selected ? selected : s),
   } as unknown as PanelProps<GeomapOptions>;
 }
@@ -65,7 +73,7 @@ describe('GeomapPanel', () => {
     expect(screen.getByLabelText('Legend').textContent).toMatch(/bytes/);
   });
 
-  it('sets the country variable on click, clears it on a second click, and shows the details', () => {
+  it('sets the country variable on click, clears it on a second click, and shows the details', async () => {
     const spy = jest.spyOn(locationService, 'partial');
     const { container, rerender } = render(<GeomapPanel {...props(null)} />);
     const us = container.querySelector('path[data-country="US"]') as Element;
@@ -75,6 +83,8 @@ describe('GeomapPanel', () => {
     expect(spy).toHaveBeenLastCalledWith({ 'var-country': 'US' }, true);
     rerender(<GeomapPanel {...props('US')} />);
     expect(screen.getByLabelText('Country details').textContent).toMatch(/United States.*sent .*%.*received/s);
+    await waitFor(() => expect(screen.getByLabelText('Top IPs').textContent).toMatch(/\d+\.\d+\.\d+\.\d+ [\d.]+ [kMG]?B/));
+    expect(screen.getByLabelText('Top applications').textContent).toMatch(/tls|http|dns/);
     fireEvent.click(container.querySelector('path[data-country="US"]') as Element);
     expect(spy).toHaveBeenLastCalledWith({ 'var-country': null }, true);
   });

@@ -1,7 +1,9 @@
-import React, { useMemo, useRef, useState } from 'react';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
 import { css } from '@emotion/css';
-import { formattedValueToString, getValueFormat, type GrafanaTheme2, type PanelProps } from '@grafana/data';
-import { locationService } from '@grafana/runtime';
+import { formattedValueToString, getValueFormat, type DataFrame, type DataQueryRequest, type GrafanaTheme2, type PanelProps, type TimeRange } from '@grafana/data';
+import { getDataSourceSrv, locationService } from '@grafana/runtime';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { DATASOURCE_UID } from '../../types';
 import { useStyles2, useTheme2 } from '@grafana/ui';
 import { geoEqualEarth, geoPath } from 'd3-geo';
 import { countryRows, isCountryCode, numericId, type CountryRow, type MapMetric } from './countries';
@@ -12,6 +14,8 @@ export interface GeomapOptions {
   /** Dashboard variable a click sets (without "$"). */
   variable: string;
 }
+
+const showBytes = (v: number) => formattedValueToString(getValueFormat('decbytes')(v));
 
 const UNITS: Record<MapMetric, string> = { bytes: 'decbytes', bytes_sent: 'decbytes', bytes_received: 'decbytes', packets: 'short', flows: 'short' };
 
@@ -31,12 +35,52 @@ function toHex(color: string): string {
   return m ? `#${[m[1], m[2], m[3]].map((x) => Number(x).toString(16).padStart(2, '0')).join('')}` : '#808080';
 }
 
+interface Top {
+  name: string;
+  bytes: number;
+}
+
+/** Top rows (name column, bytes) of a frame. */
+function topOf(frame: DataFrame | undefined, nameField: string, n: number): Top[] {
+  if (!frame) {
+    return [];
+  }
+  const names = frame.fields.find((f) => f.name === nameField)?.values ?? [];
+  const bytes = frame.fields.find((f) => f.name === 'bytes')?.values ?? [];
+  return names.slice(0, n).map((name: unknown, i: number) => ({ name: String(name), bytes: Number(bytes[i] ?? 0) }));
+}
+
+/** Top IPs (both ends of the country's flows) and top applications for one country, through the Capsight data source. */
+async function countryDetail(code: string, range: TimeRange): Promise<{ ips: Top[]; apps: Top[] }> {
+  const ds = await getDataSourceSrv().get(DATASOURCE_UID);
+  const filters = [{ key: 'country', operator: '=', value: code }];
+  const request = {
+    targets: [
+      { refId: 'ips', kind: 'endpoints', limit: 5, sort: { by: 'bytes', desc: true }, filters },
+      { refId: 'apps', kind: 'protocols', topN: 5, filters },
+    ],
+    range,
+    scopedVars: {},
+    filters: [],
+    intervalMs: 60_000,
+    maxDataPoints: 100,
+    app: 'panel',
+    requestId: `capsight-geomap-${code}`,
+    timezone: 'utc',
+    startTime: Date.now(),
+  } as unknown as DataQueryRequest;
+  const answer = ds.query(request);
+  const r = isObservable(answer) ? await lastValueFrom(answer) : await answer;
+  const frame = (refId: string) => r.data.find((f: DataFrame) => f.refId === refId);
+  return { ips: topOf(frame('ips'), 'ip', 5), apps: topOf(frame('apps'), 'name', 5) };
+}
+
 /**
  * Countries filled by the chosen metric on a bundled world map. Clicking a country sets the
  * dashboard variable (every panel filters) and opens its details; clicking it again clears it.
  * Private and other non-country addresses are listed under the map instead of vanishing.
  */
-export function GeomapPanel({ data, width, height, options, replaceVariables }: PanelProps<GeomapOptions>) {
+export function GeomapPanel({ data, width, height, options, replaceVariables, timeRange }: PanelProps<GeomapOptions>) {
   const theme = useTheme2();
   const styles = useStyles2(getStyles);
   const metric = options.metric ?? 'bytes';
@@ -47,7 +91,21 @@ export function GeomapPanel({ data, width, height, options, replaceVariables }: 
   const drag = useRef<{ x: number; y: number } | null>(null);
 
   const selected = replaceVariables(`$${variable}`);
-  const selectedCode = selected && !selected.startsWith('$') && selected !== 'All' && selected !== '$__all' ? selected : null;
+  const selectedCode = selected && !selected.startsWith('$') && selected !== 'All' && selected !== '*' ? selected : null;
+  const [detailTop, setDetailTop] = useState<{ code: string; ips: Top[]; apps: Top[]; error?: string } | null>(null);
+  useEffect(() => {
+    if (!selectedCode) {
+      setDetailTop(null);
+      return;
+    }
+    let current = true;
+    countryDetail(selectedCode, timeRange)
+      .then((d) => current && setDetailTop({ code: selectedCode, ...d }))
+      .catch((e: Error) => current && setDetailTop({ code: selectedCode, ips: [], apps: [], error: e.message }));
+    return () => {
+      current = false;
+    };
+  }, [selectedCode, timeRange]);
   const byId = new Map<string, CountryRow>();
   for (const r of rows) {
     const id = isCountryCode(r.code) ? numericId(r.code) : undefined;
@@ -155,6 +213,27 @@ export function GeomapPanel({ data, width, height, options, replaceVariables }: 
           <div>
             {detail.values.flows} flows, {detail.values.packets} packets
           </div>
+          {detailTop?.code === detail.code && (
+            <div className={styles.tops}>
+              <div aria-label="Top IPs">
+                <div className={styles.metric}>Top IPs</div>
+                {detailTop.ips.map((t) => (
+                  <div key={t.name}>
+                    {t.name} {showBytes(t.bytes)}
+                  </div>
+                ))}
+              </div>
+              <div aria-label="Top applications">
+                <div className={styles.metric}>Top applications</div>
+                {detailTop.apps.map((t) => (
+                  <div key={t.name}>
+                    {t.name} {showBytes(t.bytes)}
+                  </div>
+                ))}
+              </div>
+              {detailTop.error && <div>{detailTop.error}</div>}
+            </div>
+          )}
         </div>
       )}
     </div>
@@ -162,7 +241,7 @@ export function GeomapPanel({ data, width, height, options, replaceVariables }: 
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
-  wrap: css({ position: 'relative', overflow: 'hidden' }),
+  wrap: css({ position: 'relative', overflow: 'hidden', color: theme.colors.text.primary, fontFamily: theme.typography.fontFamily }),
   empty: css({ padding: theme.spacing(2), color: theme.colors.text.secondary }),
   clickable: css({ cursor: 'pointer' }),
   tooltip: css({
@@ -178,6 +257,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
   ramp: css({ display: 'inline-block', width: 120, height: 10 }),
   metric: css({ color: theme.colors.text.secondary }),
   others: css({ display: 'flex', flexWrap: 'wrap', gap: theme.spacing(2), fontSize: theme.typography.bodySmall.fontSize, height: 24 }),
+  tops: css({ display: 'flex', gap: theme.spacing(2), marginTop: theme.spacing(1) }),
   detail: css({
     position: 'absolute',
     right: theme.spacing(1),

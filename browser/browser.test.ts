@@ -1,0 +1,140 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { build } from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { spawnSidecar, type SidecarProcess } from '../backend/src/testing/sidecar-process';
+
+/**
+ * The built plugin in a real browser (Debian's chromium, headless): dist/ modules loaded the way
+ * Grafana loads them (AMD, with Grafana's shared modules supplied by browser/host.tsx), against the
+ * built sidecar with its demo capture. Screenshots (light and dark) go to test-artifacts/.
+ */
+const root = path.resolve(__dirname, '..');
+const artifacts = path.join(root, 'test-artifacts');
+const CHROMIUM = '/usr/bin/chromium';
+const run = fs.existsSync(CHROMIUM) ? describe : describe.skip;
+if (!fs.existsSync(CHROMIUM)) process.stderr.write(`\n*** SKIPPED: browser test: ${CHROMIUM} not installed (apt-get install chromium; .ci/run does) ***\n\n`);
+
+let sidecar: SidecarProcess;
+let server: http.Server;
+let browser: Browser;
+let base = '';
+const hostDir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-host-'));
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.html': 'text/html' };
+
+function serveFile(res: http.ServerResponse, file: string): void {
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    res.writeHead(404).end('not found');
+    return;
+  }
+  res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+  fs.createReadStream(file).pipe(res);
+}
+
+run('the plugin in a real browser', () => {
+  beforeAll(async () => {
+    if (!fs.existsSync(path.join(root, 'dist/panels/geomap/module.js'))) throw new Error('build first: npm run build');
+    await build({
+      entryPoints: [path.join(__dirname, 'host.tsx')],
+      bundle: true,
+      outfile: path.join(hostDir, 'host.js'),
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2020',
+      define: { 'process.env.NODE_ENV': '"production"', global: 'window' },
+      loader: { '.svg': 'text', '.woff': 'empty', '.woff2': 'empty', '.png': 'empty', '.ttf': 'empty', '.eot': 'empty', '.gif': 'empty' },
+      logLevel: 'error',
+    });
+    fs.writeFileSync(path.join(hostDir, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/host.css"></head><body><div id="root"></div><script src="/host.js"></script></body></html>');
+    sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-browser-'))]);
+    const sidecarUrl = new URL(sidecar.url);
+    server = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname.startsWith('/api/datasources/proxy/uid/capsight/sidecar/')) {
+        // Grafana's data source proxy: strip the route, forward to the sidecar.
+        const up = http.request(
+          { host: sidecarUrl.hostname, port: sidecarUrl.port, method: req.method, path: url.pathname.replace('/api/datasources/proxy/uid/capsight/sidecar', '') + url.search, headers: { ...req.headers, host: sidecarUrl.host } },
+          (r) => {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.pipe(res);
+          },
+        );
+        up.on('error', () => res.writeHead(502).end());
+        req.pipe(up);
+        return;
+      }
+      if (url.pathname.startsWith('/public/plugins/capsight-app/')) return serveFile(res, path.join(root, 'dist', url.pathname.slice('/public/plugins/capsight-app/'.length)));
+      if (url.pathname === '/host.js' || url.pathname === '/host.css') return serveFile(res, path.join(hostDir, url.pathname));
+      return serveFile(res, path.join(hostDir, 'index.html'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    for (let i = 0; i < 300; i++) {
+      const h = (await (await fetch(`${sidecar.url}/health`)).json()) as { captures: number };
+      if (h.captures > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    });
+    fs.mkdirSync(artifacts, { recursive: true });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await sidecar?.stop();
+    await new Promise((r) => server?.close(r));
+  });
+
+  async function open(what: 'panel' | 'queryEditor' | 'captures', mode: 'light' | 'dark'): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 640 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/d/test`);
+    await page.waitForFunction(() => 'capsightHost' in window);
+    await page.evaluate(([w, m]) => (window as unknown as { capsightHost: Record<string, (m: string) => Promise<void>> }).capsightHost[w](m), [what, mode] as const);
+    expect(errors).toEqual([]);
+    return page;
+  }
+
+  it('draws the geomap with the demo capture\'s countries (light and dark), and a click sets and clears the country variable', async () => {
+    for (const mode of ['light', 'dark'] as const) {
+      const page = await open('panel', mode);
+      await page.waitForSelector('path[data-country="US"]');
+      const filled = await page.$$eval('path[data-country]', (ps) => ps.filter((p) => p.getAttribute('data-country')).length);
+      expect(filled).toBeGreaterThan(10);
+      await page.screenshot({ path: path.join(artifacts, `geomap-${mode}.png`) });
+      if (mode === 'light') {
+        await page.click('path[data-country="US"]');
+        await page.waitForSelector('[aria-label="Country details"]');
+        expect(new URL(page.url()).searchParams.get('var-country')).toBe('US');
+        expect(await page.textContent('[aria-label="Country details"]')).toMatch(/United States.*sent/s);
+        await page.waitForSelector('[aria-label="Top IPs"]');
+        expect(await page.textContent('[aria-label="Top applications"]')).toMatch(/tls|http|dns/);
+        await page.screenshot({ path: path.join(artifacts, 'geomap-selected-light.png') });
+        await page.click('path[data-country="US"]');
+        await page.waitForSelector('[aria-label="Country details"]', { state: 'detached' });
+        expect(new URL(page.url()).searchParams.get('var-country')).toBeNull();
+      }
+      await page.close();
+    }
+  });
+
+  it('renders the query editor and the Captures page from dist/', async () => {
+    for (const mode of ['light', 'dark'] as const) {
+      const qe = await open('queryEditor', mode);
+      await qe.waitForSelector('text=Time series');
+      await qe.screenshot({ path: path.join(artifacts, `query-editor-${mode}.png`) });
+      await qe.close();
+      const cp = await open('captures', mode);
+      await cp.waitForSelector('text=capsight-demo.pcap');
+      await cp.screenshot({ path: path.join(artifacts, `captures-${mode}.png`) });
+      await cp.close();
+    }
+  });
+});
