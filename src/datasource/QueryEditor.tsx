@@ -1,6 +1,6 @@
 import React, { useEffect, useState } from 'react';
 import type { QueryEditorProps, SelectableValue } from '@grafana/data';
-import { Button, InlineField, Input, MultiSelect, Select, Stack } from '@grafana/ui';
+import { Button, InlineField, InlineSwitch, Input, MultiSelect, Select, Stack } from '@grafana/ui';
 import type { DataSource } from './datasource';
 import type { CapsightOptions, CapsightQuery } from './types';
 import type { Filter, Metric, Operator, QueryKind } from '../types';
@@ -37,6 +37,17 @@ const SIDES: Array<SelectableValue<string>> = [
 ];
 
 const valueText = (v: Filter['value']) => (Array.isArray(v) ? v.join(',') : String(v));
+
+/** Sortable columns per table kind (the sidecar's names). */
+const SORTABLE: Record<string, string[]> = {
+  flows: ['first', 'last', 'bytes', 'src_bytes', 'dst_bytes', 'src_pkts', 'dst_pkts', 'duration_ms', 'src', 'dst', 'dport', 'app', 'server_name', 'src_country', 'dst_country'],
+  endpoints: ['bytes', 'bytes_sent', 'bytes_received', 'packets_sent', 'packets_received', 'flows', 'flows_initiated', 'peers', 'ip', 'country'],
+  conversations: ['bytes', 'src_bytes', 'dst_bytes', 'src_pkts', 'dst_pkts', 'flows', 'first', 'last', 'src', 'dst'],
+};
+const FLOW_COLUMNS = [
+  'first', 'last', 'duration_ms', 'proto', 'src', 'sport', 'dst', 'dport', 'app', 'server_name', 'state', 'src_pkts', 'src_bytes', 'dst_pkts', 'dst_bytes', 'bytes',
+  'src_country', 'dst_country', 'src_asn', 'dst_asn', 'src_as_org', 'dst_as_org', 'vlan', 'tunnel', 'alpn', 'http_method', 'dns_rcode', 'ssh_banner', 'capture_id',
+].map((c) => ({ label: c, value: c }));
 
 /**
  * Visual editor for every kind the sidecar answers: metric, group by (any dimension), top N,
@@ -97,11 +108,41 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
           </InlineField>
         )}
         {(kind === 'flows' || kind === 'endpoints' || kind === 'conversations') && (
-          <InlineField label="Limit" labelWidth={10}>
-            <Input id="capsight-limit" type="number" width={8} value={query.limit ?? 100} onChange={(e) => set({ limit: Number(e.currentTarget.value) || 100 }, false)} onBlur={onRunQuery} />
-          </InlineField>
+          <>
+            <InlineField label="Sort" labelWidth={10}>
+              <Select
+                inputId="capsight-sort"
+                width={18}
+                options={SORTABLE[kind].map((c) => ({ label: c, value: c }))}
+                value={query.sort?.by ?? (kind === 'flows' ? 'first' : 'bytes')}
+                onChange={(v) => set({ sort: { by: v.value ?? 'bytes', desc: query.sort?.desc ?? true } })}
+              />
+            </InlineField>
+            <InlineField label="Descending" labelWidth={12}>
+              <InlineSwitch id="capsight-desc" value={query.sort?.desc ?? true} onChange={(e) => set({ sort: { by: query.sort?.by ?? (kind === 'flows' ? 'first' : 'bytes'), desc: e.currentTarget.checked } })} />
+            </InlineField>
+            <InlineField label="Rows" labelWidth={8}>
+              <Input id="capsight-limit" type="number" width={8} value={query.limit ?? 100} onChange={(e) => set({ limit: Number(e.currentTarget.value) || 100 }, false)} onBlur={onRunQuery} />
+            </InlineField>
+            <InlineField label="Page" labelWidth={8} tooltip="Page of rows (first page: 1)">
+              <Input
+                id="capsight-page"
+                type="number"
+                width={8}
+                min={1}
+                value={Math.floor((query.offset ?? 0) / (query.limit ?? 100)) + 1}
+                onChange={(e) => set({ offset: (Math.max(1, Number(e.currentTarget.value) || 1) - 1) * (query.limit ?? 100) }, false)}
+                onBlur={onRunQuery}
+              />
+            </InlineField>
+          </>
         )}
       </Stack>
+      {kind === 'flows' && (
+        <InlineField label="Columns" labelWidth={10} tooltip="Columns to show (none: all)">
+          <MultiSelect inputId="capsight-columns" width={80} options={FLOW_COLUMNS} value={query.columns ?? []} onChange={(v) => set({ columns: v.map((x) => String(x.value)) })} />
+        </InlineField>
+      )}
       <InlineField label="Captures" labelWidth={10} tooltip="Only these captures (none: all)">
         <MultiSelect
           inputId="capsight-captures"

@@ -84,6 +84,19 @@ describe('Capsight data source', () => {
     expect(r.errors).toEqual([{ refId: 'B', message: expect.stringMatching(/unknown filter key "nope"/) }]);
   });
 
+  it('pages and sorts the flow table, and shows the chosen columns', async () => {
+    const ds = new DataSource(settings);
+    const page = async (offset: number) =>
+      (await ds.query(request([{ refId: 'A', kind: 'flows', limit: 10, offset, sort: { by: 'bytes', desc: true }, columns: ['src', 'dst', 'bytes'] }]))).data[0];
+    const p1 = await page(0);
+    const p2 = await page(10);
+    expect(p1.fields.map((f: { name: string }) => f.name)).toEqual(['src', 'dst', 'bytes']);
+    const b1 = p1.fields[2].values as number[];
+    const b2 = p2.fields[2].values as number[];
+    expect(b1).toHaveLength(10);
+    expect(Math.min(...b1)).toBeGreaterThanOrEqual(Math.max(...b2));
+  });
+
   it('turns captures into annotation regions', async () => {
     const ds = new DataSource(settings);
     const r = await ds.query(request([{ refId: 'A', kind: 'captures' }]));

@@ -98,7 +98,14 @@ export class DataSource extends DataSourceApi<CapsightQuery, CapsightOptions> {
           errors.push({ refId: t.refId, message: r.error });
         }
         for (const f of r.frames) {
-          data.push(dataFrameFromJSON(f));
+          const frame = dataFrameFromJSON(f);
+          // The flow table's column choice: the chosen fields, in the chosen order.
+          if (t.columns && t.columns.length > 0) {
+            const chosen = t.columns.map((c) => frame.fields.find((x) => x.name === c)).filter((x): x is (typeof frame.fields)[number] => !!x);
+            data.push({ ...frame, fields: chosen });
+          } else {
+            data.push(frame);
+          }
         }
       }
       return { data, errors: errors.length > 0 ? errors : undefined };

@@ -1,7 +1,7 @@
 import type { CapsightQuery } from './types';
 import type { Filter } from '../types';
 
-/** Keys of the sidecar's query model; everything else on a Grafana query (datasource, hide, ...) is dropped. */
+/** Keys of the sidecar's query model; everything else on a Grafana query (datasource, hide, columns, ...) is dropped. */
 const FIELDS = ['refId', 'kind', 'metric', 'groupBy', 'filters', 'topN', 'limit', 'offset', 'sort', 'key', 'side'] as const;
 
 export interface RangeInfo {

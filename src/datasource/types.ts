@@ -12,6 +12,8 @@ export interface CapsightQuery extends DataQuery {
   sort?: { by: string; desc?: boolean };
   key?: string;
   side?: 'both' | 'src' | 'dst' | 'remote';
+  /** Table kinds: the columns to show (all when empty); applied to the answer, not sent. */
+  columns?: string[];
 }
 
 export const DEFAULT_QUERY: Partial<CapsightQuery> = { kind: 'timeseries', metric: 'bytes', groupBy: ['app'], topN: 10 };

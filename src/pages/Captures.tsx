@@ -33,11 +33,25 @@ export function Captures() {
   }, []);
   useEffect(refresh, [refresh]);
 
+  // Jobs started elsewhere (container watches, other users, the API) appear with their progress too.
+  useEffect(() => {
+    const poll = () =>
+      call<Job[]>('GET', '/api/jobs')
+        .then((all) => {
+          const active = all.filter((j) => j.state === 'queued' || j.state === 'running');
+          setJobs((mine) => [...mine, ...active.filter((j) => !mine.some((m) => m.id === j.id))]);
+        })
+        .catch(() => undefined);
+    poll();
+    const timer = setInterval(poll, 2000);
+    return () => clearInterval(timer);
+  }, []);
+
   const importUrl = async () => {
     setActionError(null);
     try {
       const job = await call<Job>('POST', '/api/imports', { url: url.trim() });
-      setJobs((j) => [job, ...j]);
+      setJobs((j) => (j.some((x) => x.id === job.id) ? j : [job, ...j]));
       setUrl('');
     } catch (e) {
       setActionError(errorText(e));
@@ -72,7 +86,8 @@ export function Captures() {
         // not JSON: reported by status below
       }
       if (xhr.status >= 200 && xhr.status < 300) {
-        setJobs((j) => [body as Job, ...j]);
+        const job = body as Job;
+        setJobs((j) => (j.some((x) => x.id === job.id) ? j : [job, ...j]));
         refresh();
       } else {
         setActionError(body.message ?? body.error ?? `HTTP ${xhr.status}`);

@@ -113,7 +113,10 @@ export function GeomapPanel({ data, width, height, options, replaceVariables, ti
       byId.set(id, r);
     }
   }
-  const others = rows.filter((r) => !isCountryCode(r.code));
+  const features = countryFeatures();
+  const onMap = new Set(features.map((f) => String(f.id)));
+  // Labels (private, unknown, ...) and countries too small for the 1:110m map are listed under it.
+  const others = rows.filter((r) => !isCountryCode(r.code) || !onMap.has(numericId(r.code) ?? ''));
   const max = Math.max(0, ...rows.filter((r) => isCountryCode(r.code)).map((r) => r.values[metric]));
   const fmt = getValueFormat(UNITS[metric]);
   const show = (v: number) => formattedValueToString(fmt(v));
@@ -122,7 +125,6 @@ export function GeomapPanel({ data, width, height, options, replaceVariables, ti
   const fill = (r: CountryRow | undefined) => (r && max > 0 && r.values[metric] > 0 ? mix(low, high, 0.15 + 0.85 * (Math.log1p(r.values[metric]) / Math.log1p(max))) : low);
 
   const mapHeight = Math.max(60, height - 28 - (others.length > 0 ? 24 : 0));
-  const features = countryFeatures();
   const projection = geoEqualEarth().fitSize([width, mapHeight], { type: 'FeatureCollection', features } as never);
   const path = geoPath(projection);
 
