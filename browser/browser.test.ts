@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { build } from 'esbuild';
+import { build, stop as stopEsbuild } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { spawnSidecar, type SidecarProcess } from '../backend/src/testing/sidecar-process';
 
@@ -86,6 +86,8 @@ run('the plugin in a real browser', () => {
   }, 180_000);
 
   afterAll(async () => {
+    // esbuild keeps a service process for its async API; left running, it keeps jest from exiting.
+    await stopEsbuild();
     await browser?.close();
     await sidecar?.stop();
     await new Promise((r) => server?.close(r));
