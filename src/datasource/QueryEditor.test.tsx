@@ -1,11 +1,8 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import React from 'react';
 import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import type { DataSourceInstanceSettings } from '@grafana/data';
-import { spawnSidecar, type SidecarProcess } from '../../backend/src/testing/sidecar-process';
-import { getJson, useSidecarProxy } from '../testing/sidecarProxy';
+import type { SidecarProcess } from '../../backend/src/testing/sidecar-process';
+import { startDemoSidecar } from '../testing/sidecarProxy';
 import { DataSource } from './datasource';
 import { QueryEditor } from './QueryEditor';
 import type { CapsightOptions, CapsightQuery } from './types';
@@ -14,11 +11,7 @@ import type { CapsightOptions, CapsightQuery } from './types';
 let sidecar: SidecarProcess;
 
 beforeAll(async () => {
-  sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-qe-'))]);
-  for (let i = 0; i < 300 && (await getJson<{ captures: number }>(`${sidecar.url}/health`)).captures === 0; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  useSidecarProxy(sidecar.url);
+  sidecar = await startDemoSidecar();
 }, 120_000);
 
 afterAll(async () => {

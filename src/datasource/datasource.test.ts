@@ -1,10 +1,7 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { type DataSourceInstanceSettings, dateTime, type DataQueryRequest } from '@grafana/data';
 import { setTemplateSrv, type TemplateSrv } from '@grafana/runtime';
-import { getJson, useSidecarProxy } from '../testing/sidecarProxy';
-import { spawnSidecar, type SidecarProcess } from '../../backend/src/testing/sidecar-process';
+import { startDemoSidecar } from '../testing/sidecarProxy';
+import type { SidecarProcess } from '../../backend/src/testing/sidecar-process';
 import { captureEvents, DataSource } from './datasource';
 import type { CapsightOptions, CapsightQuery } from './types';
 
@@ -26,14 +23,7 @@ function request(targets: CapsightQuery[], filters = []): DataQueryRequest<Capsi
 }
 
 beforeAll(async () => {
-  sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-ds-'))]);
-  for (let i = 0; i < 300; i++) {
-    if ((await getJson<{ captures: number }>(`${sidecar.url}/health`)).captures > 0) {
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  useSidecarProxy(sidecar.url);
+  sidecar = await startDemoSidecar();
   setTemplateSrv(templateSrv);
 }, 120_000);
 

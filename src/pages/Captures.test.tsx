@@ -1,13 +1,10 @@
-import * as fs from 'fs';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import * as os from 'os';
-import * as path from 'path';
 import React from 'react';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { spawnSidecar, type SidecarProcess } from '../../backend/src/testing/sidecar-process';
+import type { SidecarProcess } from '../../backend/src/testing/sidecar-process';
 import { generateCapture } from '../../backend/src/synth/generator';
-import { getJson, useSidecarProxy } from '../testing/sidecarProxy';
+import { getJson, startDemoSidecar } from '../testing/sidecarProxy';
 import { Captures } from './Captures';
 
 /** The Captures page against the real sidecar, with a local web server as the "blob" to import. */
@@ -24,11 +21,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => blobServer.listen(0, '127.0.0.1', r));
   const allow = `127.0.0.1:${(blobServer.address() as AddressInfo).port}`;
-  sidecar = await spawnSidecar(['--demo', 'true', '--import-allow', allow, '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-page-'))]);
-  for (let i = 0; i < 300 && (await getJson<{ captures: number }>(`${sidecar.url}/health`)).captures === 0; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  useSidecarProxy(sidecar.url);
+  sidecar = await startDemoSidecar(['--import-allow', allow]);
 }, 120_000);
 
 afterAll(async () => {

@@ -1,6 +1,10 @@
+import * as fs from 'fs';
 import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
 import { setBackendSrv, type BackendSrv, type BackendSrvRequest, type FetchResponse } from '@grafana/runtime';
 import { Observable } from 'rxjs';
+import { spawnSidecar, type SidecarProcess } from '../../backend/src/testing/sidecar-process';
 
 /**
  * For tests against the real sidecar: Grafana's data source proxy played by a few lines. Like the
@@ -42,4 +46,17 @@ export function getJson<T>(url: string): Promise<T> {
       })
       .on('error', reject);
   });
+}
+
+/**
+ * The built sidecar with its generated demo capture stored (own process, temporary data directory),
+ * and the proxy stand-in pointed at it.
+ */
+export async function startDemoSidecar(args: string[] = []): Promise<SidecarProcess> {
+  const sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-plugin-test-')), ...args]);
+  for (let i = 0; i < 300 && (await getJson<{ captures: number }>(`${sidecar.url}/health`)).captures === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  useSidecarProxy(sidecar.url);
+  return sidecar;
 }

@@ -1,5 +1,5 @@
 import type { FlowRecord } from '../model/flow';
-import { isoNs } from './format';
+import { civilDate, isoNs } from './format';
 
 /**
  * Writes flows as ndjson straight into a reused byte buffer: same keys, order and values as
@@ -11,6 +11,7 @@ export class NdjsonEncoder {
   private buf: Buffer;
   private view: DataView;
   private pos = 0;
+  private readonly ymd = new Float64Array(3);
 
   /** sink receives full chunks; it must consume (or copy) the bytes before returning. */
   constructor(
@@ -174,14 +175,9 @@ export class NdjsonEncoder {
   /** "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" without building a string (years 0..9999). */
   private time(sec: number, nsec: number): void {
     const days = Math.floor(sec / 86400);
-    const z = days + 719468;
-    const era = Math.floor(z / 146097);
-    const doe = z - era * 146097;
-    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-    const mp = Math.floor((5 * doy + 2) / 153);
-    const month = mp < 10 ? mp + 3 : mp - 9;
-    const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+    const ymd = this.ymd;
+    civilDate(days, ymd);
+    const year = ymd[0];
     if (year < 0 || year > 9999) {
       this.str(isoNs(sec, nsec));
       return;
@@ -192,9 +188,9 @@ export class NdjsonEncoder {
     b[p++] = 0x22;
     p = digits(b, p, year, 4);
     b[p++] = 0x2d;
-    p = digits(b, p, month, 2);
+    p = digits(b, p, ymd[1], 2);
     b[p++] = 0x2d;
-    p = digits(b, p, doy - Math.floor((153 * mp + 2) / 5) + 1, 2);
+    p = digits(b, p, ymd[2], 2);
     b[p++] = 0x54;
     p = digits(b, p, Math.floor(rem / 3600), 2);
     b[p++] = 0x3a;
