@@ -53,7 +53,9 @@ export class CaptureParser {
   packets = 0;
 
   private mode: Mode = Mode.Detect;
-  private carry: Uint8Array = new Uint8Array(256 * 1024);
+  // Buffers like the read chunks, so every packet the decoder sees has the same element type
+  // (a mix makes every byte read in the decoder polymorphic).
+  private carry: Uint8Array = Buffer.alloc(256 * 1024);
   private carryLen = 0;
   /** Absolute offset of the next unconsumed byte (start of carry when carryLen > 0). */
   private offset = 0;
@@ -151,7 +153,7 @@ export class CaptureParser {
     if (size <= this.carry.length) return;
     let cap = this.carry.length;
     while (cap < size) cap *= 2;
-    const next = new Uint8Array(cap);
+    const next = Buffer.alloc(cap);
     next.set(this.carry.subarray(0, this.carryLen), 0);
     this.carry = next;
   }

@@ -129,7 +129,7 @@ export class AppIdentifier {
         return;
       }
       // ClientHello spans segments: collect them in sequence order.
-      const buf = new Uint8Array(Math.min(need, MAX_REASSEMBLY));
+      const buf = Buffer.alloc(Math.min(need, MAX_REASSEMBLY));
       const have = Math.min(end - p, buf.length);
       buf.set(b.subarray(p, p + have));
       this.app[slot] = 'tls';
@@ -210,7 +210,7 @@ export class AppIdentifier {
     if (!initial) return;
     this.app[slot] = 'quic';
     if (!asm) {
-      asm = { dcid: initial.dcid, buf: new Uint8Array(MAX_REASSEMBLY), got: new Uint8Array(MAX_REASSEMBLY) };
+      asm = { dcid: initial.dcid, buf: Buffer.alloc(MAX_REASSEMBLY), got: new Uint8Array(MAX_REASSEMBLY) };
       this.quic.set(slot, asm);
     }
     for (const frag of initial.fragments) place(asm, frag);
