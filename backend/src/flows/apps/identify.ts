@@ -68,8 +68,9 @@ export class AppIdentifier {
     this.httpMethod[slot] = null;
     this.dnsRcode[slot] = null;
     this.sshBanner[slot] = null;
-    this.tls.delete(slot);
-    this.quic.delete(slot);
+    // (Guarded: these maps are almost always empty, and this runs for every flow.)
+    if (this.tls.size > 0) this.tls.delete(slot);
+    if (this.quic.size > 0) this.quic.delete(slot);
   }
 
   /** Called for packets with captured payload. */
@@ -89,8 +90,8 @@ export class AppIdentifier {
 
   private finish(slot: number): void {
     this.state[slot] = State.Done;
-    this.tls.delete(slot);
-    this.quic.delete(slot);
+    if (this.tls.size > 0) this.tls.delete(slot);
+    if (this.quic.size > 0) this.quic.delete(slot);
   }
 
   private hello(slot: number, app: string, info: HelloInfo): void {
@@ -102,7 +103,7 @@ export class AppIdentifier {
 
   private tcp(slot: number, fromInit: boolean, v: PacketView, b: Uint8Array, p: number, end: number): void {
     const st = this.state[slot];
-    const asm = this.tls.get(slot);
+    const asm = this.tls.size > 0 ? this.tls.get(slot) : undefined;
     if (asm) {
       if (fromInit) this.continueTls(slot, asm, v, b, p, end);
       return;
