@@ -4,7 +4,8 @@ import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
 import { generateCapture } from '../synth/generator';
 import { CORPUS_DIR, corpusAvailable, notice } from '../testing/corpus';
-import { isoNs, publicFlow } from './format';
+import { isoNs } from '../model/time';
+import { publicFlow } from './format';
 import { NdjsonEncoder } from './ndjson-encoder';
 
 describe('isoNs', () => {

@@ -1,5 +1,5 @@
 import type { FlowRecord } from '../model/flow';
-import { civilDate, isoNs } from './format';
+import { civilDate, isoNs } from '../model/time';
 
 /**
  * Writes flows as ndjson straight into a reused byte buffer: same keys, order and values as

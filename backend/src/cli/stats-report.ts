@@ -1,6 +1,7 @@
 import type { AnalyzeResult } from '../flows';
 import { linkTypeName } from '../capture/link-types';
-import { isoNs, protoName } from './format';
+import { isoNs } from '../model/time';
+import { protoName } from './format';
 
 export interface StatsReport {
   capture: string;

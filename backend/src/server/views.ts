@@ -1,6 +1,7 @@
+import { isoFromNs } from '../model/time';
 import type { CaptureInfo } from '../store/flow-store';
 
-const iso = (ns: bigint | null): string | null => (ns === null ? null : new Date(Number(ns / 1_000_000n)).toISOString().replace('Z', `${String(ns % 1_000_000n).padStart(6, '0')}Z`));
+const iso = (ns: bigint | null): string | null => (ns === null ? null : isoFromNs(ns));
 
 /** A capture as the API answers it: JSON-safe times (ISO with ns, and epoch ms), no secrets. */
 export function captureView(c: CaptureInfo): Record<string, unknown> {
