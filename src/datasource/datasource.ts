@@ -11,8 +11,9 @@ import {
   type MetricFindValue,
   type TestDataSourceResponse,
 } from '@grafana/data';
-import { getBackendSrv, getTemplateSrv, type FetchError } from '@grafana/runtime';
+import { getBackendSrv, getTemplateSrv } from '@grafana/runtime';
 import { lastValueFrom, of } from 'rxjs';
+import { sidecarMessage } from '../sidecarMessage';
 import type { Filter } from '../types';
 import { adhocOperator, toSidecarQuery } from './request';
 import { DEFAULT_QUERY, type CapsightOptions, type CapsightQuery } from './types';
@@ -158,18 +159,6 @@ function valuesFrom(answer: QueryResults, refId: string): MetricFindValue[] {
   const values = frame.data.values[names.indexOf('value')] as string[];
   const texts = frame.data.values[names.indexOf('text')] as string[];
   return values.map((v, i) => ({ value: v, text: texts[i] ?? v }));
-}
-
-/** The sidecar's own message (it names the problem), or the HTTP status when there is none. */
-export function sidecarMessage(err: unknown): string {
-  const e = err as FetchError<{ message?: string }>;
-  if (e?.data?.message) {
-    return e.data.message;
-  }
-  if (e?.status) {
-    return `HTTP ${e.status}${e.statusText ? ` ${e.statusText}` : ''}`;
-  }
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Annotation events from a "captures" frame: one region per capture, first to last packet. */

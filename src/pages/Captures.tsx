@@ -3,7 +3,8 @@ import { css } from '@emotion/css';
 import { formattedValueToString, getValueFormat, type GrafanaTheme2 } from '@grafana/data';
 import { Alert, Button, ConfirmButton, Field, Input, LinkButton, LoadingPlaceholder, useStyles2 } from '@grafana/ui';
 import { JobProgress } from './JobProgress';
-import { call, errorText, SIDECAR, type Capture, type Job } from './sidecar';
+import { call, SIDECAR, type Capture, type Job } from './sidecar';
+import { sidecarMessage } from '../sidecarMessage';
 
 const bytes = getValueFormat('decbytes');
 
@@ -29,7 +30,7 @@ export function Captures() {
         setCaptures(c);
         setListError(null);
       })
-      .catch((e) => setListError(errorText(e)));
+      .catch((e) => setListError(sidecarMessage(e)));
   }, []);
   useEffect(refresh, [refresh]);
 
@@ -54,7 +55,7 @@ export function Captures() {
       setJobs((j) => (j.some((x) => x.id === job.id) ? j : [job, ...j]));
       setUrl('');
     } catch (e) {
-      setActionError(errorText(e));
+      setActionError(sidecarMessage(e));
     }
   };
 
@@ -65,7 +66,7 @@ export function Captures() {
       setNote(`Watching ${w.container}: new capture blobs are imported as they appear.`);
       setContainer('');
     } catch (e) {
-      setActionError(errorText(e));
+      setActionError(sidecarMessage(e));
     }
   };
 
@@ -105,7 +106,7 @@ export function Captures() {
       await call('DELETE', `/api/captures/${id}`);
       refresh();
     } catch (e) {
-      setActionError(errorText(e));
+      setActionError(sidecarMessage(e));
     }
   };
 

@@ -2,7 +2,8 @@ import React, { useEffect, useState } from 'react';
 import { css } from '@emotion/css';
 import { formattedValueToString, getValueFormat, type GrafanaTheme2 } from '@grafana/data';
 import { Alert, LinkButton, useStyles2 } from '@grafana/ui';
-import { call, errorText, type Job } from './sidecar';
+import { call, type Job } from './sidecar';
+import { sidecarMessage } from '../sidecarMessage';
 
 const bytes = getValueFormat('decbytes');
 const fmt = (n: number) => formattedValueToString(bytes(n));
@@ -24,7 +25,7 @@ export function JobProgress({ job: initial, onDone }: { job: Job; onDone?: (j: J
             return;
           }
         } catch (e) {
-          setError(errorText(e));
+          setError(sidecarMessage(e));
           return;
         }
         await new Promise((r) => setTimeout(r, 500));

@@ -38,9 +38,3 @@ export async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, d
   const r = await lastValueFrom(getBackendSrv().fetch<T>({ url: `${SIDECAR}${path}`, method, data, showErrorAlert: false, showSuccessAlert: false }));
   return r.data;
 }
-
-/** The sidecar's own message (it names the problem), or the HTTP status. */
-export function errorText(e: unknown): string {
-  const err = e as { data?: { message?: string }; status?: number; statusText?: string; message?: string };
-  return err?.data?.message ?? (err?.status ? `HTTP ${err.status}${err.statusText ? ` ${err.statusText}` : ''}` : String(err?.message ?? e));
-}
