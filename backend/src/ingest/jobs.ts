@@ -51,10 +51,8 @@ export class JobManager {
 
   /** Marks jobs a previous process left unfinished. */
   async recover(): Promise<void> {
-    for (const j of await this.store.listJobs(10_000)) {
-      if (j.state === 'queued' || j.state === 'running') {
-        await this.store.saveJob({ ...j, state: 'failed', finishedAt: new Date().toISOString(), error: 'interrupted by a restart of the sidecar; nothing of it was stored: import it again' });
-      }
+    for (const j of await this.store.unfinishedJobs()) {
+      await this.store.saveJob({ ...j, state: 'failed', finishedAt: new Date().toISOString(), error: 'interrupted by a restart of the sidecar; nothing of it was stored: import it again' });
     }
   }
 
@@ -106,7 +104,7 @@ export class JobManager {
   async get(id: string): Promise<JobView | null> {
     const l = this.live.get(id);
     if (l) return this.view(l);
-    const stored = (await this.store.listJobs(10_000)).find((j) => j.id === id);
+    const stored = await this.store.getJob(id);
     return stored ? { ...stored, bytesPerSec: null, etaSec: null } : null;
   }
 

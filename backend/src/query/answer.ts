@@ -35,7 +35,7 @@ function columnField(name: string): FrameField {
   if (/bytes/.test(name) || name === 'size') return field(name, 'number', { unit: 'decbytes' });
   if (name === 'duration_ms') return field(name, 'number', { unit: 'ms', displayName: 'Duration' });
   if (name === 'src' || name === 'dst' || name === 'ip') return field(name, 'string', { links: ipLinks });
-  if (/country$/.test(name) || name === 'name_country') return field(name, 'string', { links: countryLinks });
+  if (/country$/.test(name)) return field(name, 'string', { links: countryLinks });
   if (/local$/.test(name)) return field(name, 'boolean');
   if (/(pkts|packets|flows|peers|asn|port|proto|flow_id|ip_version|vlan|flags|fragments|total)/.test(name)) return field(name, 'number', { unit: /asn|port|proto|flow_id|ip_version|vlan|flags/.test(name) ? 'none' : 'short' });
   return field(name, 'string');

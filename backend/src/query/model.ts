@@ -77,8 +77,13 @@ function niceStep(ms: number): number {
   return Math.ceil(ms / 86_400_000) * 86_400_000;
 }
 
-/** A year, so a query without a range still sees every capture. */
+/** Epoch 0 to the year 2243: a query without a range sees every capture. */
 const ALL_TIME: [number, number] = [0, 8_640_000_000_000];
+
+/** The refId of the index-th query of a request that names none: A, B, ... */
+export function defaultRefId(index: number): string {
+  return String.fromCharCode(65 + (index % 26));
+}
 
 export function checkQuery(q: Query, index = 0): CheckedQuery {
   const where = q.refId ? `query ${q.refId}` : `query ${index}`;
@@ -102,7 +107,7 @@ export function checkQuery(q: Query, index = 0): CheckedQuery {
   const intervalMs = Math.max(q.intervalMs ?? minInterval, minInterval, 1);
   return {
     ...q,
-    refId: q.refId ?? String.fromCharCode(65 + (index % 26)),
+    refId: q.refId ?? defaultRefId(index),
     from,
     to,
     metric: q.metric ?? 'bytes',

@@ -8,7 +8,7 @@ import { demoCapture } from '../ingest/demo';
 import { Importer } from '../ingest/importer';
 import { JobManager } from '../ingest/jobs';
 import { answer } from '../query/answer';
-import { QueryError, QueryRequestSchema, type Query } from '../query/model';
+import { defaultRefId, QueryError, QueryRequestSchema, type Query } from '../query/model';
 import { redactText, redactUrl } from '../security/redact';
 import { ImportRefused, UrlPolicy } from '../security/url-policy';
 import type { FlowStore } from '../store/flow-store';
@@ -188,7 +188,7 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     const results: Record<string, { status: number; frames: unknown[]; error?: string }> = {};
     let failed = false;
     for (const [i, q] of list.entries()) {
-      const refId = q.refId ?? String.fromCharCode(65 + (i % 26));
+      const refId = q.refId ?? defaultRefId(i);
       if (results[refId]) throw new QueryError(`duplicate refId "${refId}"`);
       const end = metrics.queryLatency.startTimer({ kind: q.kind });
       try {

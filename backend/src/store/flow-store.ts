@@ -98,6 +98,9 @@ export interface FlowStore {
 
   saveJob(job: JobRecord): Promise<void>;
   listJobs(limit: number): Promise<JobRecord[]>;
+  getJob(id: string): Promise<JobRecord | null>;
+  /** Jobs recorded as queued or running (after a restart: the ones the old process left). */
+  unfinishedJobs(): Promise<JobRecord[]>;
 
   saveWatch(watch: WatchRecord): Promise<void>;
   listWatches(): Promise<WatchRecord[]>;

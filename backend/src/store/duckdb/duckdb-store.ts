@@ -135,6 +135,17 @@ export class DuckDbStore implements FlowStore {
     return r.getRowsJS().map((row) => JSON.parse(String(row[0])) as JobRecord);
   }
 
+  async getJob(id: string): Promise<JobRecord | null> {
+    const r = await this.read((db) => db.runAndReadAll(`SELECT record FROM jobs WHERE id = $1`, [id]));
+    const row = r.getRowsJS()[0];
+    return row ? (JSON.parse(String(row[0])) as JobRecord) : null;
+  }
+
+  async unfinishedJobs(): Promise<JobRecord[]> {
+    const r = await this.read((db) => db.runAndReadAll(`SELECT record FROM jobs WHERE json_extract_string(record, '$.state') IN ('queued', 'running')`));
+    return r.getRowsJS().map((row) => JSON.parse(String(row[0])) as JobRecord);
+  }
+
   async saveWatch(watch: WatchRecord): Promise<void> {
     await this.write((db) => db.run(`INSERT OR REPLACE INTO watches VALUES ($1, $2)`, [watch.id, JSON.stringify(watch)]));
   }
