@@ -3,16 +3,14 @@ import type { AddressInfo } from 'net';
 import React from 'react';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import type { SidecarProcess } from '../../backend/src/testing/sidecar-process';
-import { generateCapture } from '../../backend/src/synth/generator';
+import { generateCaptureBuffer } from '../../backend/src/synth/generator';
 import { getJson, startDemoSidecar } from '../testing/sidecarProxy';
 import { Captures } from './Captures';
 
 /** The Captures page against the real sidecar, with a local web server as the "blob" to import. */
 let sidecar: SidecarProcess;
 let blobServer: http.Server;
-const parts: Buffer[] = [];
-generateCapture({ bytes: 400_000, seed: 61, hosts: 40, flows: 30, ipv6Share: 0.2 }, (c) => parts.push(Buffer.from(c)));
-const capture = Buffer.concat(parts);
+const capture = generateCaptureBuffer({ bytes: 400_000, seed: 61, hosts: 40, flows: 30, ipv6Share: 0.2 });
 
 beforeAll(async () => {
   blobServer = http.createServer((_req, res) => {

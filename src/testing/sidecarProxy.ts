@@ -35,6 +35,19 @@ export function useSidecarProxy(sidecarUrl: string): void {
   setBackendSrv({ fetch } as unknown as BackendSrv);
 }
 
+/** POST a JSON body and read the JSON answer (test set-up, outside the data source). */
+export function postJson<T>(url: string, body: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (r) => {
+      let t = '';
+      r.on('data', (c) => (t += c));
+      r.on('end', () => resolve(JSON.parse(t)));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
 /** GET a JSON document (test set-up, outside the data source). */
 export function getJson<T>(url: string): Promise<T> {
   return new Promise((resolve, reject) => {

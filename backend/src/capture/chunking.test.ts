@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { analyzeCapture } from '../flows';
 import { publicFlow } from '../cli/format';
-import { generateCapture } from '../synth/generator';
+import { generateCaptureBuffer } from '../synth/generator';
 import { CORPUS_DIR, corpusAvailable, notice } from '../testing/corpus';
 
 /** Every flow line and bucket row, as text, for one way of feeding the capture. */
@@ -33,9 +33,7 @@ function split(buf: Buffer, cuts: number[]): Uint8Array[] {
 }
 
 const generated = ((): Buffer => {
-  const parts: Buffer[] = [];
-  generateCapture({ bytes: 400_000, seed: 7, hosts: 40, flows: 60, ipv6Share: 0.3 }, (c) => parts.push(Buffer.from(c)));
-  return Buffer.concat(parts);
+  return generateCaptureBuffer({ bytes: 400_000, seed: 7, hosts: 40, flows: 60, ipv6Share: 0.3 });
 })();
 
 const CORPUS_FILES = [

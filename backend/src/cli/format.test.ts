@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
-import { generateCapture } from '../synth/generator';
+import { generateCaptureBuffer } from '../synth/generator';
 import { CORPUS_DIR, corpusAvailable, notice } from '../testing/corpus';
 import { isoNs } from '../model/time';
 import { publicFlow } from './format';
@@ -19,9 +19,7 @@ describe('isoNs', () => {
 describe('NdjsonEncoder', () => {
   it('writes exactly JSON.stringify(publicFlow(f)) per line for real flows', async () => {
     const flows: FlowRecord[] = [];
-    const parts: Buffer[] = [];
-    generateCapture({ bytes: 300_000, seed: 11, hosts: 30, flows: 80, ipv6Share: 0.4 }, (c) => parts.push(Buffer.from(c)));
-    await analyzeCapture(Readable.from([Buffer.concat(parts)]), { onFlow: (f) => flows.push(f) });
+    await analyzeCapture(Readable.from([generateCaptureBuffer({ bytes: 300_000, seed: 11, hosts: 30, flows: 80, ipv6Share: 0.4 })]), { onFlow: (f) => flows.push(f) });
     if (corpusAvailable()) {
       // Captures with tunnels, VLANs, SNI/ALPN, HTTP, DNS rcode and SSH banners in their flows.
       for (const f of ['zeek/http__bro.org.pcap', 'zeek/tunnels__vxlan-encapsulated-http.pcap', 'zeek/q-in-q.pcap', 'zeek/tls__chrome-34-google.pcap', 'zeek/ssh__ssh.pcap', 'tcpdump/dns_tcp.pcap']) {

@@ -335,3 +335,10 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
   flush();
   return { bytes: written, packets, flows: flowsStarted, spanSec: sec - (opts.startSec ?? 1_767_225_600) };
 }
+
+/** The whole generated capture in memory (tests, the demo capture). */
+export function generateCaptureBuffer(opts: GenerateOptions): Buffer {
+  const parts: Buffer[] = [];
+  generateCapture(opts, (c) => parts.push(Buffer.from(c)));
+  return Buffer.concat(parts);
+}

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { CapsightError } from '../errors';
 import { analyzeCapture } from '../flows';
-import { generateCapture } from '../synth/generator';
+import { generateCaptureBuffer } from '../synth/generator';
 import { corpusAvailable, corpusEntries, notice } from './corpus';
 
 /**
@@ -11,9 +11,7 @@ import { corpusAvailable, corpusEntries, notice } from './corpus';
  * the engine may report damage or refuse the input with a CapsightError, and nothing else.
  */
 function seeds(): Buffer[] {
-  const parts: Buffer[] = [];
-  generateCapture({ bytes: 60_000, seed: 3, hosts: 20, flows: 30, ipv6Share: 0.5 }, (c) => parts.push(Buffer.from(c)));
-  const out = [Buffer.concat(parts)];
+  const out = [generateCaptureBuffer({ bytes: 60_000, seed: 3, hosts: 20, flows: 30, ipv6Share: 0.5 })];
   if (corpusAvailable()) {
     for (const e of corpusEntries()) {
       const size = fs.statSync(e.abs).size;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { createSidecar, type Sidecar } from '../server/app';
 import { loadConfig, type ServerConfig } from '../server/config';
-import { generateCapture, type GenerateOptions } from '../synth/generator';
+import { generateCaptureBuffer, type GenerateOptions } from '../synth/generator';
 
 export interface RunningSidecar extends Sidecar {
   url: string;
@@ -47,9 +47,7 @@ export async function startSidecar(overrides: Record<string, string> = {}, dataD
 
 /** A generated capture in memory. */
 export function generated(options: Partial<GenerateOptions> & { bytes: number; seed: number }): Buffer {
-  const parts: Buffer[] = [];
-  generateCapture({ hosts: 60, flows: Math.max(20, Math.round(options.bytes / 20_000)), ipv6Share: 0.2, ...options }, (c) => parts.push(Buffer.from(c)));
-  return Buffer.concat(parts);
+  return generateCaptureBuffer({ hosts: 60, flows: Math.max(20, Math.round(options.bytes / 20_000)), ipv6Share: 0.2, ...options });
 }
 
 export async function postJson(s: RunningSidecar, p: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {

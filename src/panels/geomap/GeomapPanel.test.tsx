@@ -1,49 +1,24 @@
-import * as fs from 'fs';
-import * as http from 'http';
-import * as os from 'os';
-import * as path from 'path';
 import React from 'react';
 import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { dataFrameFromJSON, dateTime, type DataFrameJSON, type PanelProps } from '@grafana/data';
 import { locationService, setDataSourceSrv } from '@grafana/runtime';
 import { DataSource } from '../../datasource/datasource';
-import { useSidecarProxy } from '../../testing/sidecarProxy';
+import { postJson, startDemoSidecar } from '../../testing/sidecarProxy';
 import type { DataSourceInstanceSettings } from '@grafana/data';
-import { spawnSidecar, type SidecarProcess } from '../../../backend/src/testing/sidecar-process';
+import type { SidecarProcess } from '../../../backend/src/testing/sidecar-process';
 import { GeomapPanel, type GeomapOptions } from './GeomapPanel';
 
 /** The panel on real frames: a "countries" answer of the built sidecar for its demo capture. */
 let sidecar: SidecarProcess;
 let frames: ReturnType<typeof dataFrameFromJSON>[];
 
-function post(url: string, body: unknown): Promise<{ results: Record<string, { frames: DataFrameJSON[] }> }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      let t = '';
-      res.on('data', (c) => (t += c));
-      res.on('end', () => resolve(JSON.parse(t)));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
-
 beforeAll(async () => {
-  sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-geomap-'))]);
-  for (let i = 0; i < 300; i++) {
-    const answer = await post(`${sidecar.url}/api/query`, { refId: 'A', kind: 'countries', side: 'both', topN: 300 });
-    const f = answer.results.A.frames[0];
-    if (f.data && (f.data.values[0] as string[]).length > 0) {
-      frames = [dataFrameFromJSON(f)];
-      // The detail view asks the data source (through the proxy stand-in) for top IPs and applications.
-      useSidecarProxy(sidecar.url);
-      const ds = new DataSource({ uid: 'capsight', url: '/proxy', jsonData: {}, meta: {} } as unknown as DataSourceInstanceSettings);
-      setDataSourceSrv({ get: async () => ds } as never);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the demo capture did not arrive');
+  sidecar = await startDemoSidecar();
+  const answer = await postJson<{ results: Record<string, { frames: DataFrameJSON[] }> }>(`${sidecar.url}/api/query`, { refId: 'A', kind: 'countries', side: 'both', topN: 300 });
+  frames = [dataFrameFromJSON(answer.results.A.frames[0])];
+  // The detail view asks the data source (through the proxy stand-in) for top IPs and applications.
+  const ds = new DataSource({ uid: 'capsight', url: '/proxy', jsonData: {}, meta: {} } as unknown as DataSourceInstanceSettings);
+  setDataSourceSrv({ get: async () => ds } as never);
 }, 120_000);
 
 afterAll(async () => {
