@@ -100,13 +100,14 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     }
   });
 
+  const tooLarge = `upload larger than the limit of ${config.maxUploadBytes} bytes (CAPSIGHT_MAX_UPLOAD_BYTES)`;
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     let status = err.statusCode ?? 500;
     let message = err.message;
     if (err instanceof QueryError || err instanceof ImportRefused) status = 400;
     if (err.code === 'FST_REQ_FILE_TOO_LARGE' || err.code === 'FST_FILES_LIMIT') {
       status = 413;
-      message = `upload larger than the limit of ${config.maxUploadBytes} bytes (CAPSIGHT_MAX_UPLOAD_BYTES)`;
+      message = tooLarge;
     }
     if (err.validation) message = `invalid request: ${err.message}`;
     if (status >= 500) req.log.error({ err: redactText(String(err.stack ?? err)) }, 'request failed');
@@ -143,7 +144,6 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     const part = await req.file();
     if (!part) throw new HttpError(400, 'no file in the upload (multipart field "file")');
     const length = Number(req.headers['content-length']);
-    const tooLarge = `upload larger than the limit of ${config.maxUploadBytes} bytes (CAPSIGHT_MAX_UPLOAD_BYTES)`;
     const job = importer.importStream('upload', part.filename || 'upload', part.file, Number.isFinite(length) ? length : null, () => {
       if (part.file.truncated) throw new HttpError(413, tooLarge);
     });
