@@ -176,7 +176,9 @@ describe('sidecar API on a generated capture', () => {
     const before = (await (await s.call('/health')).json()) as { flows: number };
     expect(before.flows).toBeGreaterThan(flows.length);
     expect((await s.call(`/api/captures/${id}`, { method: 'DELETE' })).status).toBe(200);
-    expect((await s.call(`/api/captures/${id}`, { method: 'DELETE' })).status).toBe(404);
+    const gone = await s.call(`/api/captures/${id}`, { method: 'DELETE' });
+    expect(gone.status).toBe(404);
+    expect(await gone.json()).toEqual({ statusCode: 404, error: 'Not Found', message: `no capture ${id}` });
     const after = (await (await s.call('/health')).json()) as { flows: number; captures: number };
     expect(after).toMatchObject({ flows: flows.length, captures: 1 });
     const left = await query(s, { kind: 'flows', filters: [{ key: 'capture', operator: '=', value: id }] });

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -111,7 +112,7 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     }
     if (err.validation) message = `invalid request: ${err.message}`;
     if (status >= 500) req.log.error({ err: redactText(String(err.stack ?? err)) }, 'request failed');
-    void reply.code(status).send({ statusCode: status, error: status >= 500 ? 'Internal Server Error' : 'Bad Request', message: redactText(status >= 500 ? 'internal error (see the sidecar log)' : message) });
+    void reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: redactText(status >= 500 ? 'internal error (see the sidecar log)' : message) });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
