@@ -22,7 +22,6 @@ export interface CaptureSource {
 
 export interface IngestProgress {
   bytesDone: number;
-  packets: number;
   flows: number;
 }
 
@@ -91,7 +90,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     held = null;
     await hash.update(chunk, take);
     await pending;
-    opts.onProgress?.({ bytesDone: bytes, packets: 0, flows });
+    opts.onProgress?.({ bytesDone: bytes, flows });
   };
   const pull = async (): Promise<IteratorResult<Uint8Array>> => {
     await release();
@@ -154,7 +153,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
       azure: src.azure ?? null,
       ingestedAt: new Date().toISOString(),
     };
-    opts.onProgress?.({ bytesDone: bytes, packets: s.packets, flows });
+    opts.onProgress?.({ bytesDone: bytes, flows });
     src.beforeCommit?.();
     const outcome = await sink.commit(capture);
     if (outcome === 'duplicate') {

@@ -117,7 +117,7 @@ export class WatchManager {
     }
     const watch: WatchRecord = {
       id: randomUUID(),
-      container: secret.containerUrl ? urlWithoutQuery(client.url) : `${urlWithoutQuery(client.url)}`,
+      container: urlWithoutQuery(client.url),
       prefix: body.prefix ?? '',
       intervalSec: body.intervalSec ?? this.config.watchIntervalSec,
       createdAt: new Date().toISOString(),
