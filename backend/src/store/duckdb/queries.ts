@@ -1,7 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DURATION_BINS, QueryError, type CheckedQuery } from '../../query/model';
 import type { ResultColumns } from '../flow-store';
-import { bucketMetric, bucketRows, flowWhere, groupColumn, Params } from './sql';
+import { bucketMetric, bucketRows, flowWhere, groupColumn, overlaps, Params } from './sql';
+import { dimension } from '../../query/dimensions';
 
 /**
  * SQL for each query kind (DuckDB dialect). Result columns per kind are documented in
@@ -185,23 +186,20 @@ function values(q: CheckedQuery, p: Params): string {
   const key = q.key as string;
   if (key === 'capture') {
     return `SELECT id AS value, name AS text, flows::DOUBLE AS flows FROM captures
-      WHERE first_ns IS NULL OR (first_ns < ${p.add(BigInt(Math.ceil(q.to)) * 1_000_000n)} AND last_ns >= ${p.add(BigInt(Math.floor(q.from)) * 1_000_000n)})
+      WHERE first_ns IS NULL OR (${overlaps(q, p)})
       ORDER BY first_ns NULLS LAST, name LIMIT ${p.add(q.limit)}`;
   }
-  const both = { ip: ['src', 'dst'], port: ['sport', 'dport'], country: ['src_country', 'dst_country'], asn: ['src_asn', 'dst_asn'] }[key];
-  const cols = both ?? [groupColumnName(key)];
+  const dim = dimension(key);
+  if (!dim) throw new QueryError(`unknown key "${key}"`);
+  const cols = Array.isArray(dim.column) ? dim.column : [dim.column];
   const fw = flowWhere(q, p);
   const union = cols.map((c) => `SELECT CAST(${c} AS VARCHAR) AS value FROM flows WHERE ${fw}`).join(' UNION ALL ');
   return `SELECT value, value AS text, count(*)::DOUBLE AS flows FROM (${union}) WHERE value IS NOT NULL GROUP BY value ORDER BY flows DESC, value LIMIT ${p.add(q.limit)}`;
 }
 
-function groupColumnName(key: string): string {
-  return key === 'duration' ? 'duration_ms' : key;
-}
-
 function captures(q: CheckedQuery, p: Params): string {
   const ids = q.filters.filter((f) => f.key === 'capture');
-  const conds = [`(first_ns IS NULL OR (first_ns < ${p.add(BigInt(Math.ceil(q.to)) * 1_000_000n)} AND last_ns >= ${p.add(BigInt(Math.floor(q.from)) * 1_000_000n)}))`];
+  const conds = [`(first_ns IS NULL OR (${overlaps(q, p)}))`];
   for (const f of ids) {
     if (f.operator === '=') conds.push(`id = ${p.add(String(f.value))}`);
     else if (f.operator === 'in') conds.push(`id IN (${(f.value as string[]).map((v) => p.add(String(v))).join(', ') || 'NULL'})`);

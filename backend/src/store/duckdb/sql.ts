@@ -73,9 +73,14 @@ export function filterCondition(f: Filter, p: Params): string {
   return parts.length === 1 ? parts[0] : `(${parts.join(negative ? ' AND ' : ' OR ')})`;
 }
 
+/** Rows (flows or captures, by their first_ns/last_ns) overlapping [from, to). */
+export function overlaps(q: CheckedQuery, p: Params): string {
+  return `first_ns < ${p.add(BigInt(Math.ceil(q.to)) * 1_000_000n)} AND last_ns >= ${p.add(BigInt(Math.floor(q.from)) * 1_000_000n)}`;
+}
+
 /** Conditions for the flows table: flows overlapping [from, to) and every filter. */
 export function flowWhere(q: CheckedQuery, p: Params): string {
-  const conds = [`first_ns < ${p.add(BigInt(Math.ceil(q.to)) * 1_000_000n)}`, `last_ns >= ${p.add(BigInt(Math.floor(q.from)) * 1_000_000n)}`];
+  const conds = [overlaps(q, p)];
   for (const f of q.filters) conds.push(filterCondition(f, p));
   return conds.join(' AND ');
 }
