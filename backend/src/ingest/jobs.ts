@@ -128,6 +128,16 @@ export class JobManager {
     return true;
   }
 
+  /**
+   * Cancels every queued and running job and waits until they have stopped (before the store
+   * closes: an ingest writing into a closed store would never finish). Their records say why.
+   */
+  async shutdown(): Promise<void> {
+    const open = [...this.live.values()].filter((l) => l.record.state === 'queued' || l.record.state === 'running').map((l) => l.record.id);
+    for (const id of open) this.cancel(id);
+    for (const id of open) await this.wait(id);
+  }
+
   counts(): Record<string, number> {
     const c: Record<string, number> = { queued: 0, running: 0 };
     for (const l of this.live.values()) c[l.record.state] = (c[l.record.state] ?? 0) + 1;

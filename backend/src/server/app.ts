@@ -226,6 +226,7 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     async close() {
       watches.stop();
       await app.close();
+      await jobs.shutdown();
       await store.close();
     },
   };
