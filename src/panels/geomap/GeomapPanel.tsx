@@ -50,6 +50,19 @@ function topOf(frame: DataFrame | undefined, nameField: string, n: number): Top[
   return names.slice(0, n).map((name: unknown, i: number) => ({ name: String(name), bytes: Number(bytes[i] ?? 0) }));
 }
 
+function TopList({ title, rows, titleClass }: { title: string; rows: Top[]; titleClass: string }) {
+  return (
+    <div aria-label={title}>
+      <div className={titleClass}>{title}</div>
+      {rows.map((t) => (
+        <div key={t.name}>
+          {t.name} {showBytes(t.bytes)}
+        </div>
+      ))}
+    </div>
+  );
+}
+
 /** Top IPs (both ends of the country's flows) and top applications for one country, through the Capsight data source. */
 async function countryDetail(code: string, range: TimeRange): Promise<{ ips: Top[]; apps: Top[] }> {
   const ds = await getDataSourceSrv().get(DATASOURCE_UID);
@@ -217,22 +230,8 @@ export function GeomapPanel({ data, width, height, options, replaceVariables, ti
           </div>
           {detailTop?.code === detail.code && (
             <div className={styles.tops}>
-              <div aria-label="Top IPs">
-                <div className={styles.metric}>Top IPs</div>
-                {detailTop.ips.map((t) => (
-                  <div key={t.name}>
-                    {t.name} {showBytes(t.bytes)}
-                  </div>
-                ))}
-              </div>
-              <div aria-label="Top applications">
-                <div className={styles.metric}>Top applications</div>
-                {detailTop.apps.map((t) => (
-                  <div key={t.name}>
-                    {t.name} {showBytes(t.bytes)}
-                  </div>
-                ))}
-              </div>
+              <TopList title="Top IPs" rows={detailTop.ips} titleClass={styles.metric} />
+              <TopList title="Top applications" rows={detailTop.apps} titleClass={styles.metric} />
               {detailTop.error && <div>{detailTop.error}</div>}
             </div>
           )}
