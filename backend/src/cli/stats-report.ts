@@ -1,6 +1,6 @@
 import type { AnalyzeResult } from '../flows';
 import { linkTypeName } from '../capture/link-types';
-import { isoNs } from '../model/time';
+import { isoNs, nsOf } from '../model/time';
 import { protoName } from './format';
 
 export interface StatsReport {
@@ -28,7 +28,7 @@ export interface StatsReport {
 export function statsReport(name: string, r: AnalyzeResult): StatsReport {
   const s = r.stats;
   const packets = s.packets;
-  const spanNs = packets > 0 ? (BigInt(s.lastSec) - BigInt(s.firstSec)) * 1_000_000_000n + BigInt(s.lastNs - s.firstNs) : 0n;
+  const spanNs = packets > 0 ? nsOf(s.lastSec, s.lastNs) - nsOf(s.firstSec, s.firstNs) : 0n;
   const share = (b: number): number => (s.bytes > 0 ? Math.round((b / s.bytes) * 10000) / 10000 : 0);
   const protocols: StatsReport['protocols'] = [];
   for (let p = 0; p < 256; p++) {

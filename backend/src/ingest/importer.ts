@@ -133,13 +133,14 @@ export class Importer {
 
   /** An upload runs at once (its client is sending now) and finishes with the request. */
   importStream(kind: 'upload' | 'demo', name: string, stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number | null, beforeCommit?: () => void): JobRecord {
+    const source = kind === 'upload' ? `upload ${name}` : 'generated demo capture';
     return this.jobs.submit(
       kind,
       name,
-      kind === 'upload' ? `upload ${name}` : 'generated demo capture',
+      source,
       async (ctx) => {
         ctx.progress({ bytesTotal: size });
-        const out = await this.ingest(ctx, { stream, name, source: kind === 'upload' ? `upload ${name}` : 'generated demo capture', sourceKind: kind, beforeCommit });
+        const out = await this.ingest(ctx, { stream, name, source, sourceKind: kind, beforeCommit });
         return outcome(out);
       },
       true,

@@ -2,6 +2,7 @@ import { linkTypeName } from '../capture/link-types';
 import type { Enricher } from '../enrich/enricher';
 import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
+import { nsOf } from '../model/time';
 import type { CaptureInfo, FlowStore, StoredFlow } from '../store/flow-store';
 import { ParallelHash } from './parallel-hash';
 
@@ -142,8 +143,8 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
       size: bytes,
       format: result.read.format,
       compressed: result.read.compressed,
-      firstNs: s.packets > 0 ? BigInt(s.firstSec) * 1_000_000_000n + BigInt(s.firstNs) : null,
-      lastNs: s.packets > 0 ? BigInt(s.lastSec) * 1_000_000_000n + BigInt(s.lastNs) : null,
+      firstNs: s.packets > 0 ? nsOf(s.firstSec, s.firstNs) : null,
+      lastNs: s.packets > 0 ? nsOf(s.lastSec, s.lastNs) : null,
       packets: s.packets,
       bytes: s.bytes,
       flows,

@@ -36,6 +36,11 @@ export function isoNs(sec: number, nsec: number): string {
   return `${year}-${two(month)}-${two(day)}T${two(hh)}:${two(mm)}:${two(ss)}.${'000000000'.slice(frac.length)}${frac}Z`;
 }
 
+/** Nanoseconds since the epoch of a (seconds, nanoseconds) timestamp, exact past 2^53. */
+export function nsOf(sec: number, nsec: number): bigint {
+  return BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+}
+
 /** The same for a bigint of nanoseconds since the epoch. */
 export function isoFromNs(ns: bigint): string {
   return isoNs(Number(ns / 1_000_000_000n), Number(ns % 1_000_000_000n));
