@@ -9,10 +9,13 @@ const { grafanaESModules, nodeModulesToTransform } = require('./.config/jest/uti
 module.exports = {
   testTimeout: 120000,
   // @duckdb/node-bindings keeps a native handle (its "ref reaper") alive until the garbage collector
-  // has finalized the query objects; with every suite in one process (two cores: jest runs in band)
-  // that can hold jest open for minutes after the last test. Our own handles are all closed in the
-  // tests (check with --detectOpenHandles: it lists only that one).
+  // has finalized the query objects, which can hold jest open for minutes after the last test.
   forceExit: true,
+  // Tests run in a worker process, not in jest's own (a memory limit makes jest use one even on two
+  // cores): if native code ever wedges a worker's exit, jest kills it and still reports, instead of
+  // the whole run hanging in process.exit. (That hang was real: closing a DuckDB connection under a
+  // running statement deadlocks a libuv thread; ConnectionPool.close now waits, see pool.test.ts.)
+  workerIdleMemoryLimit: '2GB',
   projects: [
     {
       displayName: 'backend',

@@ -15,6 +15,11 @@ const BUCKET_TYPES: DuckDBType[] = [UINTEGER, BIGINT, DOUBLE, DOUBLE, DOUBLE, DO
 
 /** Embedded store: one DuckDB file in the data directory. */
 export class DuckDbStore implements FlowStore {
+  /** Ingests in progress: closing the store aborts them before it closes their connections. */
+  private readonly ingests = new Set<DuckDbIngest>();
+  private readonly openings = new Set<Promise<DuckDbIngest>>();
+  private closing = false;
+
   private constructor(
     private readonly instance: DuckDBInstance,
     /** Where ingests stage their flow files. */
@@ -48,8 +53,10 @@ export class DuckDbStore implements FlowStore {
   }
 
   async close(): Promise<void> {
-    this.writes.close();
-    this.reads.close();
+    this.closing = true;
+    await Promise.allSettled([...this.openings]);
+    await Promise.all([...this.ingests].map((i) => i.abort()));
+    await Promise.all([this.writes.close(), this.reads.close()]);
     this.instance.closeSync();
   }
 
@@ -62,10 +69,23 @@ export class DuckDbStore implements FlowStore {
   }
 
   async openIngest(): Promise<IngestSink> {
+    if (this.closing) throw new Error('the store is closed');
+    const opening = this.stageIngest();
+    this.openings.add(opening);
+    try {
+      return await opening;
+    } finally {
+      this.openings.delete(opening);
+    }
+  }
+
+  private async stageIngest(): Promise<DuckDbIngest> {
     const conn = await this.instance.connect();
     for (const sql of STAGE_DDL) await conn.run(sql);
     const bucketAppender = await conn.createAppender('stage_buckets', 'main', 'temp');
-    return new DuckDbIngest(conn, new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender);
+    const ingest = new DuckDbIngest(conn, new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender, () => this.ingests.delete(ingest));
+    this.ingests.add(ingest);
+    return ingest;
   }
 
   async findCapture(by: { sha256?: string; id?: string; etagOf?: { source: string; etag: string } }): Promise<CaptureInfo | null> {
@@ -181,11 +201,13 @@ export class DuckDbStore implements FlowStore {
 
 class DuckDbIngest implements IngestSink {
   private closed = false;
+  private committing: Promise<unknown> | null = null;
 
   constructor(
     private readonly conn: DuckDBConnection,
     private readonly flowFile: FlowFile,
     private readonly bucketAppender: DuckDBAppender,
+    private readonly onClosed: () => void,
   ) {}
 
   async addFlows(flows: readonly StoredFlow[]): Promise<void> {
@@ -211,7 +233,13 @@ class DuckDbIngest implements IngestSink {
     appendColumns(this.bucketAppender, BUCKET_TYPES, [flowId, ts, sp, sb, dp, db], n);
   }
 
-  async commit(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {
+  commit(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {
+    const committing = this.publish(capture);
+    this.committing = committing;
+    return committing;
+  }
+
+  private async publish(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {
     this.flowFile.close();
     this.bucketAppender.closeSync();
     const c = this.conn;
@@ -245,6 +273,8 @@ class DuckDbIngest implements IngestSink {
   }
 
   async abort(): Promise<void> {
+    // A commit in flight finishes (or rolls back) and closes the connection itself.
+    if (this.committing) await this.committing.catch(() => undefined);
     if (this.closed) return;
     try {
       this.bucketAppender.closeSync();
@@ -260,5 +290,6 @@ class DuckDbIngest implements IngestSink {
     this.flowFile.remove();
     await this.conn.run('DROP TABLE IF EXISTS stage_buckets').catch(() => undefined);
     this.conn.closeSync();
+    this.onClosed();
   }
 }

@@ -8,6 +8,8 @@ export class ConnectionPool {
   private readonly idle: DuckDBConnection[] = [];
   private readonly all: DuckDBConnection[] = [];
   private readonly waiting: ((c: DuckDBConnection) => void)[] = [];
+  private closing = false;
+  private drained: (() => void) | null = null;
 
   private constructor() {}
 
@@ -22,17 +24,28 @@ export class ConnectionPool {
   }
 
   async use<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.closing) throw new Error('the store is closed');
     const c = this.idle.pop() ?? (await new Promise<DuckDBConnection>((r) => this.waiting.push(r)));
     try {
       return await fn(c);
     } finally {
       const next = this.waiting.shift();
       if (next) next(c);
-      else this.idle.push(c);
+      else {
+        this.idle.push(c);
+        if (this.idle.length === this.all.length) this.drained?.();
+      }
     }
   }
 
-  close(): void {
+  /**
+   * Waits for the operations in flight, then closes every connection. Closing a connection under a
+   * running statement is not safe: DuckDB then destroys the connection's context from inside that
+   * statement, which deadlocks a libuv worker thread, and with it the process's exit.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.idle.length < this.all.length) await new Promise<void>((r) => (this.drained = r));
     for (const c of this.all) c.closeSync();
   }
 }
