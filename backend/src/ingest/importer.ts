@@ -112,7 +112,7 @@ export class Importer {
       const failures: string[] = [];
       for (const [i, file] of files.entries()) {
         try {
-          last = await this.ingest(ctx, { stream: fs.createReadStream(file, { highWaterMark: 1 << 20 }), ownsChunks: true, name: files.length === 1 ? display : path.relative(resolved, file), source: file, sourceKind: 'path' }, done);
+          last = await this.ingest(ctx, { stream: { file }, name: files.length === 1 ? display : path.relative(resolved, file), source: file, sourceKind: 'path' }, done);
           if (last.result === 'ingested') ingested++;
           packets += last.capture.packets;
           flows += last.capture.flows;

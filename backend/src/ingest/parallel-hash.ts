@@ -4,23 +4,26 @@ import { Worker } from 'node:worker_threads';
  * SHA-256 of a capture on a second core. Hashing costs about as much CPU as parsing (2 GB/s vs
  * 1.7 GB/s here), so doing both on the ingest thread would halve its throughput. Chunks the caller
  * gives up (`take`) move to the worker without a copy; others are copied into batches that are
- * transferred. At most LIMIT bytes wait there, so a slow worker slows the reader instead of
- * growing memory.
+ * transferred. The worker hands every buffer back once hashed, and `spare()` lends them out again:
+ * writing a gigabyte into fresh allocations costs more in page faults than parsing it. At most
+ * LIMIT bytes wait in the worker, so a slow worker slows the reader instead of growing memory.
  */
 const WORKER = `
 const { parentPort } = require('node:worker_threads');
 const hash = require('node:crypto').createHash('sha256');
 parentPort.on('message', (m) => {
   if (m === 'digest') parentPort.postMessage({ digest: hash.digest('hex') });
-  else { hash.update(m); parentPort.postMessage({ done: m.length }); }
+  else { hash.update(m); parentPort.postMessage({ done: m }, [m.buffer]); }
 });`;
 
-const BATCH = 1 << 20;
+/** The size of the buffers lent by spare() and of the copied batches. */
+export const HASH_CHUNK = 4 << 20;
 const LIMIT = 64 << 20;
 
 export class ParallelHash {
   private readonly worker = new Worker(WORKER, { eval: true });
-  private batch = new Uint8Array(BATCH);
+  private readonly spares: Uint8Array<ArrayBuffer>[] = [];
+  private batch = new Uint8Array(HASH_CHUNK);
   private fill = 0;
   private outstanding = 0;
   private waiters: (() => void)[] = [];
@@ -28,9 +31,10 @@ export class ParallelHash {
   private failure: Error | null = null;
 
   constructor() {
-    this.worker.on('message', (m: { done?: number; digest?: string }) => {
+    this.worker.on('message', (m: { done?: Uint8Array<ArrayBuffer>; digest?: string }) => {
       if (m.done !== undefined) {
-        this.outstanding -= m.done;
+        this.outstanding -= m.done.length;
+        if (m.done.buffer.byteLength === HASH_CHUNK && this.spares.length < LIMIT / HASH_CHUNK) this.spares.push(new Uint8Array(m.done.buffer));
         if (this.outstanding <= LIMIT) for (const w of this.waiters.splice(0)) w();
       } else if (m.digest !== undefined) this.result?.(m.digest);
     });
@@ -38,6 +42,11 @@ export class ParallelHash {
       this.failure = e;
       for (const w of this.waiters.splice(0)) w();
     });
+  }
+
+  /** A HASH_CHUNK-sized buffer to read the next chunk into: one the worker gave back, or a new one. */
+  spare(): Uint8Array<ArrayBuffer> {
+    return this.spares.pop() ?? new Uint8Array(HASH_CHUNK);
   }
 
   /**
@@ -57,19 +66,19 @@ export class ParallelHash {
   private copy(chunk: Uint8Array): void {
     let off = 0;
     while (off < chunk.length) {
-      const n = Math.min(chunk.length - off, BATCH - this.fill);
+      const n = Math.min(chunk.length - off, HASH_CHUNK - this.fill);
       this.batch.set(chunk.subarray(off, off + n), this.fill);
       this.fill += n;
       off += n;
-      if (this.fill === BATCH) this.send();
+      if (this.fill === HASH_CHUNK) this.send();
     }
   }
 
   private send(): void {
-    const full = this.fill === this.batch.length ? this.batch : this.batch.slice(0, this.fill);
+    const full = this.batch.subarray(0, this.fill);
     this.outstanding += full.length;
     this.worker.postMessage(full, [full.buffer]);
-    this.batch = new Uint8Array(BATCH);
+    this.batch = this.spare();
     this.fill = 0;
   }
 

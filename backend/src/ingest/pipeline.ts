@@ -4,11 +4,12 @@ import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
 import { nsOf } from '../model/time';
 import type { CaptureInfo, FlowStore, StoredFlow } from '../store/flow-store';
+import { fileChunks } from './file-chunks';
 import { ParallelHash } from './parallel-hash';
 
 export interface CaptureSource {
-  /** The capture's bytes (any chunking). */
-  stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** The capture's bytes (any chunking), or a file the pipeline reads itself (into recycled buffers). */
+  stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | { file: string };
   name: string;
   /** Where it came from, already without secrets. */
   source: string;
@@ -81,8 +82,9 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
   };
 
   // gzip input goes through zlib, which reads ahead: its chunks are never handed to the hasher.
-  let take = src.ownsChunks === true;
-  const source = (Symbol.asyncIterator in src.stream ? src.stream[Symbol.asyncIterator]() : (src.stream as Iterable<Uint8Array>)[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+  let take = src.ownsChunks === true || 'file' in src.stream;
+  const input = 'file' in src.stream ? fileChunks(src.stream.file, () => hash.spare()) : src.stream;
+  const source = (Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
   /** The chunk the engine has, hashed once the engine asks for the next (it keeps no reference). */
   let held: Uint8Array | null = null;
   const release = async (): Promise<void> => {
@@ -163,7 +165,9 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     }
     return { result: 'ingested', capture };
   } catch (err) {
-    await Promise.all([sink.abort(), hash.destroy()]);
+    // A file the pipeline opened is closed here; a caller's stream stays the caller's to end.
+    const closeFile = 'file' in src.stream ? source.return?.() : undefined;
+    await Promise.all([sink.abort(), hash.destroy(), closeFile]);
     throw err;
   }
 }

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Enricher, bundledEnrichment } from '../enrich/enricher';
+import { analyzeCapture } from '../flows';
+import { DuckDbStore } from '../store/duckdb/duckdb-store';
+import { generateCaptureBuffer } from '../synth/generator';
+import { fileChunks } from './file-chunks';
+import { ingestCapture } from './pipeline';
+
+describe('path import reads into recycled buffers', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-file-chunks-'));
+  // Several of the hasher's 4 MiB buffers plus a partial one, so buffers come back and are reused.
+  const bytes = generateCaptureBuffer({ bytes: 19_000_000, seed: 21, hosts: 60, flows: 900, ipv6Share: 0.3 });
+  const file = path.join(dir, 'c.pcap');
+  fs.writeFileSync(file, bytes);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('yields the exact bytes when a buffer is lent again as soon as the consumer moves on', async () => {
+    const pool: Uint8Array[] = [];
+    let held: Uint8Array | null = null;
+    let created = 0;
+    const parts: Buffer[] = [];
+    for await (const chunk of fileChunks(file, () => pool.pop() ?? (created++, new Uint8Array(1_000_003)))) {
+      if (held) pool.push(held); // the previous chunk is free now
+      parts.push(Buffer.from(chunk));
+      held = new Uint8Array(chunk.buffer);
+    }
+    expect(Buffer.concat(parts).equals(bytes)).toBe(true);
+    expect(created).toBeLessThanOrEqual(3);
+  });
+
+  it('stores the SHA-256 of the whole file and the flows the CLI finds', async () => {
+    const store = await DuckDbStore.open(path.join(dir, 'store'));
+    try {
+      const enricher = await Enricher.load(bundledEnrichment([]));
+      const out = await ingestCapture({ stream: { file }, name: 'c.pcap', source: file, sourceKind: 'path' }, { store, enricher, bucketNs: 1e9, idleTimeoutNs: 120e9 });
+      let flows = 0;
+      const cli = await analyzeCapture(file, { onFlow: () => flows++ });
+      expect(out.capture.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(out.capture).toMatchObject({ size: bytes.length, packets: cli.stats.packets, bytes: cli.stats.bytes, flows });
+    } finally {
+      await store.close();
+    }
+  });
+});
