@@ -18,7 +18,7 @@ export class DuckDbStore implements FlowStore {
   /** Ingests in progress: closing the store aborts them before it closes their connections. */
   private readonly ingests = new Set<DuckDbIngest>();
   private readonly openings = new Set<Promise<DuckDbIngest>>();
-  private closing = false;
+  private closing: Promise<void> | null = null;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -52,12 +52,14 @@ export class DuckDbStore implements FlowStore {
     return new DuckDbStore(instance, stagingDir, writes, await ConnectionPool.create(instance, 4));
   }
 
-  async close(): Promise<void> {
-    this.closing = true;
-    await Promise.allSettled([...this.openings]);
-    await Promise.all([...this.ingests].map((i) => i.abort()));
-    await Promise.all([this.writes.close(), this.reads.close()]);
-    this.instance.closeSync();
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.openings]);
+      await Promise.all([...this.ingests].map((i) => i.abort()));
+      await Promise.all([this.writes.close(), this.reads.close()]);
+      this.instance.closeSync();
+    })();
+    return this.closing;
   }
 
   private read<T>(fn: (db: DuckDBConnection) => Promise<T>): Promise<T> {

@@ -10,7 +10,7 @@ describe('connection pool', () => {
     const order: string[] = [];
     const running = slow.then((n) => order.push(`query ${String(Number(n) > 0)}`));
     await new Promise((r) => setTimeout(r, 50));
-    await pool.close().then(() => order.push('closed'));
+    await Promise.all([pool.close(), pool.close()]).then(() => order.push('closed')); // a second close waits too
     await running;
     expect(order).toEqual(['query true', 'closed']);
     await expect(pool.use((c) => c.run('SELECT 1'))).rejects.toThrow('the store is closed');

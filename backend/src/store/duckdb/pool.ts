@@ -8,7 +8,7 @@ export class ConnectionPool {
   private readonly idle: DuckDBConnection[] = [];
   private readonly all: DuckDBConnection[] = [];
   private readonly waiting: ((c: DuckDBConnection) => void)[] = [];
-  private closing = false;
+  private closing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
 
   private constructor() {}
@@ -43,9 +43,11 @@ export class ConnectionPool {
    * running statement is not safe: DuckDB then destroys the connection's context from inside that
    * statement, which deadlocks a libuv worker thread, and with it the process's exit.
    */
-  async close(): Promise<void> {
-    this.closing = true;
-    if (this.idle.length < this.all.length) await new Promise<void>((r) => (this.drained = r));
-    for (const c of this.all) c.closeSync();
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.idle.length < this.all.length) await new Promise<void>((r) => (this.drained = r));
+      for (const c of this.all) c.closeSync();
+    })();
+    return this.closing;
   }
 }
