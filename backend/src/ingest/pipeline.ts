@@ -42,7 +42,9 @@ export interface IngestOutcome {
   capture: CaptureInfo;
 }
 
-const FLOW_BATCH = 4096;
+// Small on purpose: flow records written soon die young (cheap scavenges); held in thousands they
+// were promoted to the old generation first (1 GB path import: 1.26 s with 4096, 1.13 s with 256).
+const FLOW_BATCH = 256;
 
 export class IngestCancelled extends Error {
   constructor() {
