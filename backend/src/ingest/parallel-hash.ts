@@ -1,12 +1,12 @@
 import { Worker } from 'node:worker_threads';
+import type { BufferPool } from './buffer-pool';
 
 /**
  * SHA-256 of a capture on a second core. Hashing costs about as much CPU as parsing (2 GB/s vs
  * 1.7 GB/s here), so doing both on the ingest thread would halve its throughput. Chunks the caller
  * gives up (`take`) move to the worker without a copy; others are copied into batches that are
- * transferred. The worker hands every buffer back once hashed, and `spare()` lends them out again:
- * writing a gigabyte into fresh allocations costs more in page faults than parsing it. At most
- * LIMIT bytes wait in the worker, so a slow worker slows the reader instead of growing memory.
+ * transferred. The worker hands every buffer back, and those of the pool's size return to it.
+ * At most LIMIT bytes wait in the worker, so a slow worker slows the reader instead of growing memory.
  */
 const WORKER = `
 const { parentPort } = require('node:worker_threads');
@@ -16,25 +16,23 @@ parentPort.on('message', (m) => {
   else { hash.update(m); parentPort.postMessage({ done: m }, [m.buffer]); }
 });`;
 
-/** The size of the buffers lent by spare() and of the copied batches. */
-export const HASH_CHUNK = 4 << 20;
 const LIMIT = 64 << 20;
 
 export class ParallelHash {
   private readonly worker = new Worker(WORKER, { eval: true });
-  private readonly spares: Buffer<ArrayBuffer>[] = [];
-  private batch = new Uint8Array(HASH_CHUNK);
+  private batch: Uint8Array<ArrayBuffer>;
   private fill = 0;
   private outstanding = 0;
   private waiters: (() => void)[] = [];
   private result: ((hex: string) => void) | null = null;
   private failure: Error | null = null;
 
-  constructor() {
+  constructor(private readonly pool: BufferPool) {
+    this.batch = pool.take();
     this.worker.on('message', (m: { done?: Uint8Array<ArrayBuffer>; digest?: string }) => {
       if (m.done !== undefined) {
         this.outstanding -= m.done.length;
-        if (m.done.buffer.byteLength === HASH_CHUNK && this.spares.length < LIMIT / HASH_CHUNK) this.spares.push(Buffer.from(m.done.buffer));
+        pool.give(m.done.buffer);
         if (this.outstanding <= LIMIT) for (const w of this.waiters.splice(0)) w();
       } else if (m.digest !== undefined) this.result?.(m.digest);
     });
@@ -42,14 +40,6 @@ export class ParallelHash {
       this.failure = e;
       for (const w of this.waiters.splice(0)) w();
     });
-  }
-
-  /**
-   * A HASH_CHUNK-sized buffer to read the next chunk into: one the worker gave back, or a new one.
-   * A Buffer, not a plain Uint8Array: the engine's byte reads are tuned for that one element type.
-   */
-  spare(): Buffer<ArrayBuffer> {
-    return this.spares.pop() ?? Buffer.allocUnsafeSlow(HASH_CHUNK);
   }
 
   /**
@@ -69,11 +59,11 @@ export class ParallelHash {
   private copy(chunk: Uint8Array): void {
     let off = 0;
     while (off < chunk.length) {
-      const n = Math.min(chunk.length - off, HASH_CHUNK - this.fill);
+      const n = Math.min(chunk.length - off, this.batch.length - this.fill);
       this.batch.set(chunk.subarray(off, off + n), this.fill);
       this.fill += n;
       off += n;
-      if (this.fill === HASH_CHUNK) this.send();
+      if (this.fill === this.batch.length) this.send();
     }
   }
 
@@ -81,7 +71,7 @@ export class ParallelHash {
     const full = this.batch.subarray(0, this.fill);
     this.outstanding += full.length;
     this.worker.postMessage(full, [full.buffer]);
-    this.batch = this.spare();
+    this.batch = this.pool.take();
     this.fill = 0;
   }
 

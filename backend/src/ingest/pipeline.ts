@@ -4,6 +4,7 @@ import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
 import { nsOf } from '../model/time';
 import type { CaptureInfo, FlowStore, StoredFlow } from '../store/flow-store';
+import { BufferPool } from './buffer-pool';
 import { fileChunks } from './file-chunks';
 import { ParallelHash } from './parallel-hash';
 
@@ -45,6 +46,8 @@ export interface IngestOutcome {
 // Small on purpose: flow records written soon die young (cheap scavenges); held in thousands they
 // were promoted to the old generation first (1 GB path import: 1.26 s with 4096, 1.13 s with 256).
 const FLOW_BATCH = 256;
+/** Read size of a path import, and of the hash worker's copied batches. */
+const FILE_CHUNK = 4 << 20;
 
 export class IngestCancelled extends Error {
   constructor() {
@@ -60,7 +63,8 @@ export class IngestCancelled extends Error {
 export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Promise<IngestOutcome> {
   const { store, enricher, signal } = opts;
   const sink = await store.openIngest();
-  const hash = new ParallelHash();
+  const pool = new BufferPool(FILE_CHUNK);
+  const hash = new ParallelHash(pool);
   let bytes = 0;
   let flows = 0;
   let batch: StoredFlow[] = [];
@@ -85,7 +89,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
 
   // gzip input goes through zlib, which reads ahead: its chunks are never handed to the hasher.
   let take = src.ownsChunks === true || 'file' in src.stream;
-  const input = 'file' in src.stream ? fileChunks(src.stream.file, () => hash.spare()) : src.stream;
+  const input = 'file' in src.stream ? fileChunks(src.stream.file, () => pool.take()) : src.stream;
   const source = (Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
   /** The chunk the engine has, hashed once the engine asks for the next (it keeps no reference). */
   let held: Uint8Array | null = null;

@@ -1,0 +1,24 @@
+/**
+ * Large read buffers, lent out and handed back: a path import's file reads and a URL import's
+ * ranged segments are read into them, and the hash worker returns each once hashed. Writing a
+ * gigabyte into fresh allocations costs a page fault every 4 KiB, more than parsing it.
+ * Buffers (not plain Uint8Arrays): the engine's byte reads are tuned for that one element type.
+ */
+export class BufferPool {
+  private readonly free: Buffer<ArrayBuffer>[] = [];
+
+  constructor(
+    readonly size: number,
+    /** Free buffers kept at most; beyond, returned ones are left to the garbage collector. */
+    private readonly keep = 16,
+  ) {}
+
+  take(): Buffer<ArrayBuffer> {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+
+  /** Takes back the memory of a buffer from take() (other sizes are ignored). */
+  give(memory: ArrayBuffer): void {
+    if (memory.byteLength === this.size && this.free.length < this.keep) this.free.push(Buffer.from(memory));
+  }
+}
