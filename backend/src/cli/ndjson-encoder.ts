@@ -1,4 +1,5 @@
 import type { FlowRecord } from '../model/flow';
+import { ByteWriter, digits } from '../model/byte-writer';
 import { civilDate, isoNs } from '../model/time';
 
 /**
@@ -7,20 +8,8 @@ import { civilDate, isoNs } from '../model/time';
  * a JS string made output the largest allocator of `capsight flows` (about 2.5 KB of garbage per
  * flow); here a flow costs no allocation beyond its two address strings.
  */
-export class NdjsonEncoder {
-  private buf: Buffer;
-  private view: DataView;
-  private pos = 0;
+export class NdjsonEncoder extends ByteWriter {
   private readonly ymd = new Float64Array(3);
-
-  /** sink receives full chunks; it must consume (or copy) the bytes before returning. */
-  constructor(
-    private readonly sink: (bytes: Uint8Array) => void,
-    size = 256 * 1024,
-  ) {
-    this.buf = Buffer.allocUnsafe(size);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-  }
 
   flow(f: FlowRecord): void {
     this.reserve(
@@ -92,22 +81,6 @@ export class NdjsonEncoder {
     this.lit(K.end);
   }
 
-  /** Hands everything buffered to the sink. */
-  flush(): void {
-    if (this.pos === 0) return;
-    this.sink(this.buf.subarray(0, this.pos));
-    this.pos = 0;
-  }
-
-  private reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    this.flush();
-    if (n > this.buf.length) {
-      this.buf = Buffer.allocUnsafe(n);
-      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-    }
-  }
-
   /**
    * Copies a literal four bytes at a time (TypedArray.set costs more than the copy for these short
    * keys). The last word may write up to three bytes past the literal: the next write covers them,
@@ -119,26 +92,6 @@ export class NdjsonEncoder {
     let p = this.pos;
     for (let i = 0; i < w.length; i++, p += 4) v.setUint32(p, w[i], true);
     this.pos += l.length;
-  }
-
-  /** Non-negative integers up to 2^53 (every counter, port and flag field). */
-  private uint(n: number): void {
-    const b = this.buf;
-    let len = 1;
-    while (len < 16 && n >= POW10[len]) len++;
-    let p = this.pos + len;
-    this.pos = p;
-    while (n > 0x7fffffff) {
-      const q = Math.floor(n / 10);
-      b[--p] = 48 + (n - q * 10);
-      n = q;
-    }
-    // int32 arithmetic for the common case (the compiler keeps it in registers).
-    do {
-      const q = (n / 10) | 0;
-      b[--p] = 48 + n - q * 10;
-      n = q;
-    } while (n > 0);
   }
 
   private uintOrNull(n: number | null): void {
@@ -204,20 +157,6 @@ export class NdjsonEncoder {
     this.pos = p;
   }
 }
-
-/** Writes n (0 <= n < 2^31) zero-padded to width digits at p; returns the new position. */
-function digits(b: Buffer, p: number, n: number, width: number): number {
-  let q = p + width;
-  for (let i = 0; i < width; i++) {
-    const d = (n / 10) | 0;
-    b[--q] = 48 + n - d * 10;
-    n = d;
-  }
-  return p + width;
-}
-
-const POW10: number[] = [];
-for (let i = 0, x = 1; i <= 16; i++, x *= 10) POW10.push(x);
 
 interface Literal {
   /** The bytes as little-endian 32-bit words, zero-padded. */

@@ -1,0 +1,82 @@
+/**
+ * Text written straight into a reused byte buffer, for the per-flow encoders (the CLI's ndjson,
+ * the store's staging file). Hand-written because they run once per flow: building each line as
+ * a JS string made them the largest allocators of the process.
+ */
+export class ByteWriter {
+  protected buf: Buffer;
+  protected view: DataView;
+  protected pos = 0;
+
+  /** sink receives full chunks; it must consume (or copy) the bytes before returning. */
+  constructor(
+    private readonly sink: (bytes: Uint8Array) => void,
+    size = 256 * 1024,
+  ) {
+    this.buf = Buffer.allocUnsafe(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  /** Hands everything buffered to the sink. */
+  flush(): void {
+    if (this.pos === 0) return;
+    this.sink(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+  }
+
+  /** Makes room for n more bytes (callers reserve a bound once per record, then write freely). */
+  protected reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.flush();
+    if (n > this.buf.length) {
+      this.buf = Buffer.allocUnsafe(n);
+      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    }
+  }
+
+  /** Non-negative integers up to 2^53 (every counter, port and flag field). */
+  protected uint(n: number): void {
+    const b = this.buf;
+    let len = 1;
+    while (len < 16 && n >= POW10[len]) len++;
+    let p = this.pos + len;
+    this.pos = p;
+    while (n > 0x7fffffff) {
+      const q = Math.floor(n / 10);
+      b[--p] = 48 + (n - q * 10);
+      n = q;
+    }
+    // int32 arithmetic for the common case (the compiler keeps it in registers).
+    do {
+      const q = (n / 10) | 0;
+      b[--p] = 48 + n - q * 10;
+      n = q;
+    } while (n > 0);
+  }
+
+  /** A string known to be ASCII with nothing to escape, as is. */
+  protected ascii(s: string): void {
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  protected byte(c: number): void {
+    this.buf[this.pos++] = c;
+  }
+}
+
+/** Writes n (0 <= n < 2^31) zero-padded to width digits at p; returns the new position. */
+export function digits(b: Buffer, p: number, n: number, width: number): number {
+  let q = p + width;
+  for (let i = 0; i < width; i++) {
+    const d = (n / 10) | 0;
+    b[--q] = 48 + n - d * 10;
+    n = d;
+  }
+  return p + width;
+}
+
+const POW10: number[] = [];
+for (let i = 0, x = 1; i <= 16; i++, x *= 10) POW10.push(x);
