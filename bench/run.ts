@@ -46,8 +46,8 @@ async function main(): Promise<void> {
     parseSec = engineBench(capture, runs, !values['no-tshark']).capsightSec;
   }
   if (sections.has('ingest')) {
-    if (Number.isNaN(parseSec)) parseSec = engineBench(capture, 1, false).capsightSec;
-    process.stdout.write('\n## Ingest\n\n' + (await ingestBench(capture, parseSec)) + '\n');
+    if (Number.isNaN(parseSec)) parseSec = engineBench(capture, runs, false).capsightSec;
+    process.stdout.write('\n## Ingest\n\n' + (await ingestBench(capture, parseSec, runs)) + '\n');
   }
   if (sections.has('query')) {
     process.stdout.write('\n## Query latency\n\n' + (await queryBench(Number(values['bucket-rows']), Math.max(20, runs))) + '\n');

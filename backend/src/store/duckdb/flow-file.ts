@@ -33,12 +33,9 @@ class TsvWriter extends ByteWriter {
         textBound(s.country) + textBound(d.country) + textBound(s.asOrg) + textBound(d.asOrg) + textBound(f.alpn) + textBound(f.http_method) +
         textBound(f.dns_rcode) + textBound(f.ssh_banner) + textBound(f.tunnel),
     );
-    this.uint(f.id);
-    this.byte(TAB);
-    this.uint(f.ip_version);
-    this.byte(TAB);
-    this.uint(f.proto);
-    this.byte(TAB);
+    this.count(f.id);
+    this.count(f.ip_version);
+    this.count(f.proto);
     this.text(f.app);
     this.text(f.app_source);
     this.text(f.server_name);
@@ -48,10 +45,8 @@ class TsvWriter extends ByteWriter {
     this.text(f.dst);
     this.num(s.num);
     this.num(d.num);
-    this.uint(f.sport);
-    this.byte(TAB);
-    this.uint(f.dport);
-    this.byte(TAB);
+    this.count(f.sport);
+    this.count(f.dport);
     this.text(s.country);
     this.text(d.country);
     this.num(s.asn);
@@ -63,20 +58,20 @@ class TsvWriter extends ByteWriter {
     this.ns(f.first_sec, f.first_nsec);
     this.ns(f.last_sec, f.last_nsec);
     this.num((f.last_sec - f.first_sec) * 1000 + (f.last_nsec - f.first_nsec) / 1e6);
-    this.num(f.src_pkts);
-    this.num(f.src_bytes);
-    this.num(f.dst_pkts);
-    this.num(f.dst_bytes);
-    this.num(f.src_ip_bytes);
-    this.num(f.dst_ip_bytes);
-    this.num(f.src_payload_bytes);
-    this.num(f.dst_payload_bytes);
+    this.count(f.src_pkts);
+    this.count(f.src_bytes);
+    this.count(f.dst_pkts);
+    this.count(f.dst_bytes);
+    this.count(f.src_ip_bytes);
+    this.count(f.dst_ip_bytes);
+    this.count(f.src_payload_bytes);
+    this.count(f.dst_payload_bytes);
     this.text(f.alpn);
     this.text(f.http_method);
     this.text(f.dns_rcode);
     this.text(f.ssh_banner);
-    this.num(f.src_tcp_flags);
-    this.num(f.dst_tcp_flags);
+    this.count(f.src_tcp_flags);
+    this.count(f.dst_tcp_flags);
     this.num(f.inner_vlan);
     this.text(f.tunnel);
     this.uint(f.fragments);
@@ -98,6 +93,12 @@ class TsvWriter extends ByteWriter {
       }
     }
     this.ascii(s);
+    this.byte(TAB);
+  }
+
+  /** A field that is always a non-negative integer (ids, ports, counters, flags) and its tab. */
+  private count(n: number): void {
+    this.uint(n);
     this.byte(TAB);
   }
 
