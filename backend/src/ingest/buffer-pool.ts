@@ -1,7 +1,7 @@
 /**
- * Large read buffers, lent out and handed back: a path import's file reads and a URL import's
- * ranged segments are read into them, and the hash worker returns each once hashed. Writing a
- * gigabyte into fresh allocations costs a page fault every 4 KiB, more than parsing it.
+ * Large read buffers, lent out and handed back: a path import reads the file into them, and the
+ * hash worker returns each once hashed. Writing a gigabyte into fresh allocations costs a page
+ * fault every 4 KiB, more than parsing it.
  * Buffers (not plain Uint8Arrays): the engine's byte reads are tuned for that one element type.
  */
 export class BufferPool {

@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
  * already in flight while the consumer works on the current chunk. Hot path of a path import: a
  * read stream's fresh 1 MB buffers cost ~0.35 s of page faults per GB, which is most of the
  * difference between the import and the CLI's parse.
- * A chunk is the consumer's until it asks for the next one; only then is a further read started,
- * and never into a buffer the consumer still holds.
+ * A chunk is the consumer's until it asks for the next one: reads only go into buffers that
+ * nextBuffer() lends, never into one the consumer still holds.
  */
 export async function* fileChunks(file: string, nextBuffer: () => Uint8Array): AsyncGenerator<Uint8Array> {
   const fh = await fs.promises.open(file, 'r');

@@ -5,8 +5,8 @@ import type { StoredFlow } from '../flow-store';
 /**
  * Staged flows as a tab-separated file that DuckDB's CSV reader loads at commit, on its own
  * threads. Hand-written because it is the ingest hot path for flows: appending 40+ columns through
- * the node-api data chunks cost about 5 µs per flow on the JavaScript thread, a line built as a
- * string about 2.5 µs (with its garbage), these bytes about 1 µs.
+ * the node-api data chunks cost about 5 µs per flow on the JavaScript thread; bytes written into a
+ * reused buffer cost about 1 µs (~45 ms less per 41 k flows than building each line as a string).
  * Fields follow FLOW_COLUMNS in schema.ts; NULL is \N; text with a tab, newline, quote or
  * backslash is quoted with "" escapes.
  */
