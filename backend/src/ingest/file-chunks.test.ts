@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { Enricher, bundledEnrichment } from '../enrich/enricher';
 import { analyzeCapture } from '../flows';
 import { DuckDbStore } from '../store/duckdb/duckdb-store';
@@ -31,15 +32,25 @@ describe('path import reads into recycled buffers', () => {
     expect(created).toBeLessThanOrEqual(3);
   });
 
-  it('stores the SHA-256 of the whole file and the flows the CLI finds', async () => {
-    const store = await DuckDbStore.open(path.join(dir, 'store'));
+  // Plain, gzip-compressed (its chunks go through zlib, so they are copied to the hasher, never
+  // lent again) and cut short (read on after the damage, so the hash covers the whole file).
+  const cases: [string, Buffer][] = [
+    ['c.pcap', bytes],
+    ['c.pcap.gz', zlib.gzipSync(bytes, { level: 1 })],
+    ['cut.pcap', bytes.subarray(0, 13_000_001)],
+  ];
+  it.each(cases)('stores %s with the SHA-256 of the whole file and the flows the CLI finds', async (name, content) => {
+    const capture = path.join(dir, name);
+    fs.writeFileSync(capture, content);
+    const store = await DuckDbStore.open(path.join(dir, `store-${name}`));
     try {
       const enricher = await Enricher.load(bundledEnrichment([]));
-      const out = await ingestCapture({ stream: { file }, name: 'c.pcap', source: file, sourceKind: 'path' }, { store, enricher, bucketNs: 1e9, idleTimeoutNs: 120e9 });
+      const out = await ingestCapture({ stream: { file: capture }, name, source: capture, sourceKind: 'path' }, { store, enricher, bucketNs: 1e9, idleTimeoutNs: 120e9 });
       let flows = 0;
-      const cli = await analyzeCapture(file, { onFlow: () => flows++ });
-      expect(out.capture.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
-      expect(out.capture).toMatchObject({ size: bytes.length, packets: cli.stats.packets, bytes: cli.stats.bytes, flows });
+      const cli = await analyzeCapture(capture, { onFlow: () => flows++ });
+      expect(out.capture.sha256).toBe(createHash('sha256').update(content).digest('hex'));
+      expect(out.capture).toMatchObject({ size: content.length, packets: cli.stats.packets, bytes: cli.stats.bytes, flows, compressed: name.endsWith('.gz') });
+      expect(out.capture.damage === null).toBe(name !== 'cut.pcap');
     } finally {
       await store.close();
     }
