@@ -83,8 +83,14 @@ export class DuckDbStore implements FlowStore {
 
   private async stageIngest(): Promise<DuckDbIngest> {
     const conn = await this.instance.connect();
-    for (const sql of STAGE_DDL) await conn.run(sql);
-    const bucketAppender = await conn.createAppender('stage_buckets', 'main', 'temp');
+    let bucketAppender: DuckDBAppender;
+    try {
+      for (const sql of STAGE_DDL) await conn.run(sql);
+      bucketAppender = await conn.createAppender('stage_buckets', 'main', 'temp');
+    } catch (err) {
+      conn.closeSync();
+      throw err;
+    }
     const ingest = new DuckDbIngest(conn, new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender, () => this.ingests.delete(ingest));
     this.ingests.add(ingest);
     return ingest;
