@@ -1,12 +1,11 @@
 import React, { useCallback, useEffect, useState } from 'react';
 import { css } from '@emotion/css';
-import { formattedValueToString, getValueFormat, type GrafanaTheme2 } from '@grafana/data';
+import type { GrafanaTheme2 } from '@grafana/data';
 import { Alert, Button, ConfirmButton, Field, Input, LinkButton, LoadingPlaceholder, useStyles2 } from '@grafana/ui';
 import { JobProgress } from './JobProgress';
-import { call, SIDECAR, type Capture, type Job } from './sidecar';
+import { call, isActive, overviewUrl, SIDECAR, type Capture, type Job } from './sidecar';
+import { formatBytes } from '../formatBytes';
 import { sidecarMessage } from '../sidecarMessage';
-
-const bytes = getValueFormat('decbytes');
 
 /**
  * The Captures page: import by URL (a blob URL with SAS token: Network Watcher's workflow), upload,
@@ -33,13 +32,14 @@ export function Captures() {
       .catch((e) => setListError(sidecarMessage(e)));
   }, []);
   useEffect(refresh, [refresh]);
+  const addJob = (job: Job) => setJobs((j) => (j.some((x) => x.id === job.id) ? j : [job, ...j]));
 
   // Jobs started elsewhere (container watches, other users, the API) appear with their progress too.
   useEffect(() => {
     const poll = () =>
       call<Job[]>('GET', '/api/jobs')
         .then((all) => {
-          const active = all.filter((j) => j.state === 'queued' || j.state === 'running');
+          const active = all.filter(isActive);
           setJobs((mine) => [...mine, ...active.filter((j) => !mine.some((m) => m.id === j.id))]);
         })
         .catch(() => undefined);
@@ -51,8 +51,7 @@ export function Captures() {
   const importUrl = async () => {
     setActionError(null);
     try {
-      const job = await call<Job>('POST', '/api/imports', { url: url.trim() });
-      setJobs((j) => (j.some((x) => x.id === job.id) ? j : [job, ...j]));
+      addJob(await call<Job>('POST', '/api/imports', { url: url.trim() }));
       setUrl('');
     } catch (e) {
       setActionError(sidecarMessage(e));
@@ -87,8 +86,7 @@ export function Captures() {
         // not JSON: reported by status below
       }
       if (xhr.status >= 200 && xhr.status < 300) {
-        const job = body as Job;
-        setJobs((j) => (j.some((x) => x.id === job.id) ? j : [job, ...j]));
+        addJob(body as Job);
         refresh();
       } else {
         setActionError(body.message ?? body.error ?? `HTTP ${xhr.status}`);
@@ -126,7 +124,7 @@ export function Captures() {
         </Field>
         {upload && (
           <div role="progressbar" aria-valuenow={upload.total ? Math.round((100 * upload.sent) / upload.total) : 0} className={styles.meta}>
-            Uploading {upload.name}: {formattedValueToString(bytes(upload.sent))} of {formattedValueToString(bytes(upload.total))}
+            Uploading {upload.name}: {formatBytes(upload.sent)} of {formatBytes(upload.total)}
           </div>
         )}
         <Field label="Watch a container" description="A container SAS URL (read + list); every new capture blob is imported once">
@@ -168,12 +166,12 @@ export function Captures() {
             {captures.map((c) => (
               <tr key={c.id}>
                 <td>
-                  <a href={`/d/capsight-overview?var-capture=${c.id}${c.firstMs && c.lastMs ? `&from=${c.firstMs}&to=${c.lastMs + 1000}` : ''}`}>{c.name}</a>
+                  <a href={overviewUrl(c.id, c.firstMs && c.lastMs ? { from: c.firstMs, to: c.lastMs + 1000 } : undefined)}>{c.name}</a>
                 </td>
                 <td>{c.azure?.vm ?? ''}</td>
                 <td>{c.first ?? ''}</td>
                 <td>{c.last ?? ''}</td>
-                <td>{formattedValueToString(bytes(c.size))}</td>
+                <td>{formatBytes(c.size)}</td>
                 <td>{c.packets}</td>
                 <td>{c.flows}</td>
                 <td>
@@ -186,7 +184,7 @@ export function Captures() {
           </tbody>
         </table>
       )}
-      <LinkButton variant="secondary" href="/d/capsight-overview">
+      <LinkButton variant="secondary" href={overviewUrl()}>
         Overview dashboard
       </LinkButton>
     </div>

@@ -1,12 +1,10 @@
 import React, { useEffect, useState } from 'react';
 import { css } from '@emotion/css';
-import { formattedValueToString, getValueFormat, type GrafanaTheme2 } from '@grafana/data';
+import type { GrafanaTheme2 } from '@grafana/data';
 import { Alert, LinkButton, useStyles2 } from '@grafana/ui';
-import { call, type Job } from './sidecar';
+import { call, isActive, overviewUrl, type Job } from './sidecar';
+import { formatBytes } from '../formatBytes';
 import { sidecarMessage } from '../sidecarMessage';
-
-const bytes = getValueFormat('decbytes');
-const fmt = (n: number) => formattedValueToString(bytes(n));
 
 /** Live progress of one import job (polled), ending with a link to the Overview filtered to its capture. */
 export function JobProgress({ job: initial, onDone }: { job: Job; onDone?: (j: Job) => void }) {
@@ -20,7 +18,7 @@ export function JobProgress({ job: initial, onDone }: { job: Job; onDone?: (j: J
         try {
           const j = await call<Job>('GET', `/api/jobs/${initial.id}`);
           setJob(j);
-          if (j.state !== 'queued' && j.state !== 'running') {
+          if (!isActive(j)) {
             onDone?.(j);
             return;
           }
@@ -48,16 +46,16 @@ export function JobProgress({ job: initial, onDone }: { job: Job; onDone?: (j: J
         <div className={styles.bar} style={{ width: `${pct}%` }} />
       </div>
       <div className={styles.meta}>
-        {fmt(job.bytesDone)}
-        {job.bytesTotal ? ` of ${fmt(job.bytesTotal)}` : ''}
-        {job.bytesPerSec ? `, ${fmt(job.bytesPerSec)}/s` : ''}
+        {formatBytes(job.bytesDone)}
+        {job.bytesTotal ? ` of ${formatBytes(job.bytesTotal)}` : ''}
+        {job.bytesPerSec ? `, ${formatBytes(job.bytesPerSec)}/s` : ''}
         {job.etaSec !== null && job.state === 'running' ? `, ${Math.ceil(job.etaSec)} s left` : ''}
         {job.flows ? `, ${job.flows} flows` : ''}
       </div>
       {job.state === 'failed' && <Alert title="Import failed">{job.error}</Alert>}
       {error && <Alert title="Lost the job">{error}</Alert>}
       {job.state === 'done' && job.captureId && (
-        <LinkButton size="sm" variant="secondary" href={`/d/capsight-overview?var-capture=${job.captureId}`}>
+        <LinkButton size="sm" variant="secondary" href={overviewUrl(job.captureId)}>
           Open in Overview
         </LinkButton>
       )}

@@ -3,6 +3,7 @@ import { css } from '@emotion/css';
 import { formattedValueToString, getValueFormat, type DataFrame, type DataQueryRequest, type GrafanaTheme2, type PanelProps, type TimeRange } from '@grafana/data';
 import { getDataSourceSrv, locationService } from '@grafana/runtime';
 import { isObservable, lastValueFrom } from 'rxjs';
+import { formatBytes } from '../../formatBytes';
 import { DATASOURCE_UID } from '../../types';
 import { useStyles2, useTheme2 } from '@grafana/ui';
 import { geoEqualEarth, geoPath } from 'd3-geo';
@@ -15,7 +16,6 @@ export interface GeomapOptions {
   variable: string;
 }
 
-const showBytes = (v: number) => formattedValueToString(getValueFormat('decbytes')(v));
 
 const UNITS: Record<MapMetric, string> = { bytes: 'decbytes', bytes_sent: 'decbytes', bytes_received: 'decbytes', packets: 'short', flows: 'short' };
 
@@ -56,7 +56,7 @@ function TopList({ title, rows, titleClass }: { title: string; rows: Top[]; titl
       <div className={titleClass}>{title}</div>
       {rows.map((t) => (
         <div key={t.name}>
-          {t.name} {showBytes(t.bytes)}
+          {t.name} {formatBytes(t.bytes)}
         </div>
       ))}
     </div>
