@@ -1,18 +1,16 @@
 import { BlobSASPermissions, BlobServiceClient, SASProtocol, StorageSharedKeyCredential, generateBlobSASQueryParameters } from '@azure/storage-blob';
 import { demoCapture } from '../ingest/demo';
+import { ACCOUNT, KEY } from '../testing/azurite';
 
 /**
  * Docker demo: puts a generated capture into Azurite under Network Watcher's path layout and
  * prints a read SAS URL to paste into the Captures page ("import by URL").
  *   node backend/dist/tools/seed-azurite.js http://azurite:10000/devstoreaccount1
  */
-const ACCOUNT = 'devstoreaccount1';
-// Azurite's documented development key (not a secret).
-const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 const BLOB = 'subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/demo-rg/providers/microsoft.compute/virtualmachines/demo-vm/2026/01/01/packetcapture_00_00_00_000.cap';
 
 async function main(): Promise<void> {
-  const endpoint = process.argv[2] ?? 'http://127.0.0.1:10000/devstoreaccount1';
+  const endpoint = process.argv[2] ?? `http://127.0.0.1:10000/${ACCOUNT}`;
   const cred = new StorageSharedKeyCredential(ACCOUNT, KEY);
   const container = new BlobServiceClient(endpoint, cred).getContainerClient('network-watcher-logs');
   for (let attempt = 1; ; attempt++) {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { ByteWriter, digits } from '../../model/byte-writer';
+import { nsOf } from '../../model/time';
 import type { StoredFlow } from '../flow-store';
 
 /**
@@ -116,7 +117,7 @@ class TsvWriter extends ByteWriter {
       this.uint(sec);
       this.pos = digits(this.buf, this.pos, nsec, 9);
     } else if (sec === 0) this.uint(nsec);
-    else this.ascii(String(BigInt(sec) * 1_000_000_000n + BigInt(nsec)));
+    else this.ascii(String(nsOf(sec, nsec)));
     this.byte(TAB);
   }
 }
