@@ -70,9 +70,10 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
   const filters = query.filters ?? [];
   const captureFilter = filters.find((f) => f.key === 'capture' && f.operator === 'in');
   const otherFilters = filters.filter((f) => f !== captureFilter);
-  const setFilters = (others: Filter[], picked = captureFilter) => set({ filters: picked ? [picked, ...others] : others });
-  const setFilter = (i: number, patch: Partial<Filter>) => setFilters(otherFilters.map((f, j) => (j === i ? { ...f, ...patch } : f)));
+  const setFilters = (others: Filter[], picked = captureFilter, run = true) => set({ filters: picked ? [picked, ...others] : others }, run);
+  const setFilter = (i: number, patch: Partial<Filter>, run = true) => setFilters(otherFilters.map((f, j) => (j === i ? { ...f, ...patch } : f)), captureFilter, run);
   const kind = query.kind ?? 'timeseries';
+  const sortBy = query.sort?.by ?? (kind === 'flows' ? 'first' : 'bytes');
 
   return (
     <Stack direction="column" gap={1}>
@@ -114,12 +115,12 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
                 inputId="capsight-sort"
                 width={18}
                 options={SORTABLE[kind].map((c) => ({ label: c, value: c }))}
-                value={query.sort?.by ?? (kind === 'flows' ? 'first' : 'bytes')}
+                value={sortBy}
                 onChange={(v) => set({ sort: { by: v.value ?? 'bytes', desc: query.sort?.desc ?? true } })}
               />
             </InlineField>
             <InlineField label="Descending" labelWidth={12}>
-              <InlineSwitch id="capsight-desc" value={query.sort?.desc ?? true} onChange={(e) => set({ sort: { by: query.sort?.by ?? (kind === 'flows' ? 'first' : 'bytes'), desc: e.currentTarget.checked } })} />
+              <InlineSwitch id="capsight-desc" value={query.sort?.desc ?? true} onChange={(e) => set({ sort: { by: sortBy, desc: e.currentTarget.checked } })} />
             </InlineField>
             <InlineField label="Rows" labelWidth={8}>
               <Input id="capsight-limit" type="number" width={8} value={query.limit ?? 100} onChange={(e) => set({ limit: Number(e.currentTarget.value) || 100 }, false)} onBlur={onRunQuery} />
@@ -166,7 +167,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
             placeholder={f.operator === 'in' ? 'a,b,c' : f.operator === 'cidr' ? '10.0.0.0/8' : 'value or $variable'}
             onChange={(e) => {
               const text = e.currentTarget.value;
-              onChange({ ...query, filters: [...(captureFilter ? [captureFilter] : []), ...otherFilters.map((g, j) => (j === i ? { ...g, value: g.operator === 'in' && !text.includes('$') ? text.split(',') : text } : g))] });
+              setFilter(i, { value: f.operator === 'in' && !text.includes('$') ? text.split(',') : text }, false);
             }}
             onBlur={onRunQuery}
           />
