@@ -14,51 +14,44 @@ export function useSidecarProxy(sidecarUrl: string): void {
   const fetch = (options: BackendSrvRequest): Observable<FetchResponse<unknown>> =>
     new Observable((sub) => {
       const url = new URL(options.url.replace(/^.*\/sidecar(?=\/)/, ''), sidecarUrl);
-      const body = options.data === undefined ? undefined : JSON.stringify(options.data);
-      const req = http.request(url, { method: options.method ?? 'GET', headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => {
+      send(url, options.method ?? 'GET', options.data).then(
+        ({ status, statusText, text }) => {
           const data = text ? JSON.parse(text) : undefined;
-          const status = res.statusCode ?? 0;
           if (status >= 400) {
-            sub.error({ status, statusText: res.statusMessage, data });
+            sub.error({ status, statusText, data });
           } else {
-            sub.next({ data, status, statusText: res.statusMessage ?? '', ok: true, headers: new Headers(), redirected: false, type: 'basic', url: url.toString(), config: options });
+            sub.next({ data, status, statusText, ok: true, headers: new Headers(), redirected: false, type: 'basic', url: url.toString(), config: options });
             sub.complete();
           }
-        });
-      });
-      req.on('error', (e) => sub.error(e));
-      req.end(body);
+        },
+        (e) => sub.error(e),
+      );
     });
   setBackendSrv({ fetch } as unknown as BackendSrv);
 }
 
-/** POST a JSON body and read the JSON answer (test set-up, outside the data source). */
-export function postJson<T>(url: string, body: unknown): Promise<T> {
+/** One HTTP request with an optional JSON body; the answer as text. */
+function send(url: URL | string, method: string, data?: unknown): Promise<{ status: number; statusText: string; text: string }> {
+  const body = data === undefined ? undefined : JSON.stringify(data);
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (r) => {
-      let t = '';
-      r.on('data', (c) => (t += c));
-      r.on('end', () => resolve(JSON.parse(t)));
+    const req = http.request(url, { method, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text }));
     });
     req.on('error', reject);
-    req.end(JSON.stringify(body));
+    req.end(body);
   });
 }
 
+/** POST a JSON body and read the JSON answer (test set-up, outside the data source). */
+export async function postJson<T>(url: string, body: unknown): Promise<T> {
+  return JSON.parse((await send(url, 'POST', body)).text);
+}
+
 /** GET a JSON document (test set-up, outside the data source). */
-export function getJson<T>(url: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, (r) => {
-        let t = '';
-        r.on('data', (c) => (t += c));
-        r.on('end', () => resolve(JSON.parse(t)));
-      })
-      .on('error', reject);
-  });
+export async function getJson<T>(url: string): Promise<T> {
+  return JSON.parse((await send(url, 'GET')).text);
 }
 
 /**
