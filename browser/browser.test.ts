@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { build, stop as stopEsbuild } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { spawnSidecar, type SidecarProcess } from '../backend/src/testing/sidecar-process';
+import { spawnDemoSidecar, type SidecarProcess } from '../backend/src/testing/sidecar-process';
 
 /**
  * The built plugin in a real browser (Debian's chromium, headless): dist/ modules loaded the way
@@ -50,7 +50,7 @@ run('the plugin in a real browser', () => {
       logLevel: 'error',
     });
     fs.writeFileSync(path.join(hostDir, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/host.css"></head><body><div id="root"></div><script src="/host.js"></script></body></html>');
-    sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-browser-'))]);
+    sidecar = await spawnDemoSidecar();
     const sidecarUrl = new URL(sidecar.url);
     server = http.createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -73,11 +73,6 @@ run('the plugin in a real browser', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    for (let i = 0; i < 300; i++) {
-      const h = (await (await fetch(`${sidecar.url}/health`)).json()) as { captures: number };
-      if (h.captures > 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],

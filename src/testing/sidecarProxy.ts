@@ -1,10 +1,6 @@
-import * as fs from 'fs';
-import * as http from 'http';
-import * as os from 'os';
-import * as path from 'path';
 import { setBackendSrv, type BackendSrv, type BackendSrvRequest, type FetchResponse } from '@grafana/runtime';
 import { Observable } from 'rxjs';
-import { spawnSidecar, type SidecarProcess } from '../../backend/src/testing/sidecar-process';
+import { send, spawnDemoSidecar, type SidecarProcess } from '../../backend/src/testing/sidecar-process';
 
 /**
  * For tests against the real sidecar: Grafana's data source proxy played by a few lines. Like the
@@ -30,20 +26,6 @@ export function useSidecarProxy(sidecarUrl: string): void {
   setBackendSrv({ fetch } as unknown as BackendSrv);
 }
 
-/** One HTTP request with an optional JSON body; the answer as text. */
-function send(url: URL | string, method: string, data?: unknown): Promise<{ status: number; statusText: string; text: string }> {
-  const body = data === undefined ? undefined : JSON.stringify(data);
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** POST a JSON body and read the JSON answer (test set-up, outside the data source). */
 export async function postJson<T>(url: string, body: unknown): Promise<T> {
   return JSON.parse((await send(url, 'POST', body)).text);
@@ -54,15 +36,9 @@ export async function getJson<T>(url: string): Promise<T> {
   return JSON.parse((await send(url, 'GET')).text);
 }
 
-/**
- * The built sidecar with its generated demo capture stored (own process, temporary data directory),
- * and the proxy stand-in pointed at it.
- */
+/** The built sidecar with its demo capture stored, and the proxy stand-in pointed at it. */
 export async function startDemoSidecar(args: string[] = []): Promise<SidecarProcess> {
-  const sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-plugin-test-')), ...args]);
-  for (let i = 0; i < 300 && (await getJson<{ captures: number }>(`${sidecar.url}/health`)).captures === 0; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const sidecar = await spawnDemoSidecar(args);
   useSidecarProxy(sidecar.url);
   return sidecar;
 }

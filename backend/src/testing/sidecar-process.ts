@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const BIN = path.resolve(__dirname, '../../bin/capsight.js');
@@ -41,6 +43,34 @@ export async function spawnSidecar(args: string[]): Promise<SidecarProcess> {
       await exited;
     },
   };
+}
+
+/**
+ * One HTTP request with an optional JSON body; the answer as text. node:http rather than fetch:
+ * the plugin's tests use it too, and they run in jsdom, which has no fetch.
+ */
+export function send(url: URL | string, method: string, data?: unknown): Promise<{ status: number; statusText: string; text: string }> {
+  const body = data === undefined ? undefined : JSON.stringify(data);
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The built sidecar with its generated demo capture stored (temporary data directory). */
+export async function spawnDemoSidecar(args: string[] = []): Promise<SidecarProcess> {
+  const sidecar = await spawnSidecar(['--demo', 'true', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-demo-')), ...args]);
+  for (let i = 0; i < 300; i++) {
+    if ((JSON.parse((await send(`${sidecar.url}/health`, 'GET')).text) as { captures: number }).captures > 0) return sidecar;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await sidecar.stop();
+  throw new Error('the demo capture was not stored within 30 s');
 }
 
 /**
