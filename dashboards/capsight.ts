@@ -11,14 +11,17 @@ import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as piechart from '@grafana/grafana-foundation-sdk/piechart';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import { DASHBOARDS } from '../backend/src/query/answer';
+import { OVERVIEW_UID } from '../src/links';
 
 export const DATASOURCE = { type: 'capsight-flows-datasource', uid: 'capsight' };
 
+/** Uids: the ones the sidecar's data links and the plugin's Overview links point at come from there. */
 export const UIDS = {
-  overview: 'capsight-overview',
-  flows: 'capsight-flows',
-  endpoints: 'capsight-endpoints',
-  geography: 'capsight-geography',
+  overview: OVERVIEW_UID,
+  flows: DASHBOARDS.flows,
+  endpoints: DASHBOARDS.endpoints,
+  geography: DASHBOARDS.geography,
   protocols: 'capsight-protocols',
 };
 

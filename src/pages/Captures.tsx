@@ -3,7 +3,8 @@ import { css } from '@emotion/css';
 import type { GrafanaTheme2 } from '@grafana/data';
 import { Alert, Button, ConfirmButton, Field, Input, LinkButton, LoadingPlaceholder, useStyles2 } from '@grafana/ui';
 import { JobProgress } from './JobProgress';
-import { call, isActive, overviewUrl, SIDECAR, type Capture, type Job } from './sidecar';
+import { call, isActive, SIDECAR, type Capture, type Job } from './sidecar';
+import { overviewUrl } from '../links';
 import { formatBytes } from '../formatBytes';
 import { sidecarMessage } from '../sidecarMessage';
 

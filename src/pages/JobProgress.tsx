@@ -2,7 +2,8 @@ import React, { useEffect, useState } from 'react';
 import { css } from '@emotion/css';
 import type { GrafanaTheme2 } from '@grafana/data';
 import { Alert, LinkButton, useStyles2 } from '@grafana/ui';
-import { call, isActive, overviewUrl, type Job } from './sidecar';
+import { call, isActive, type Job } from './sidecar';
+import { overviewUrl } from '../links';
 import { formatBytes } from '../formatBytes';
 import { sidecarMessage } from '../sidecarMessage';
 

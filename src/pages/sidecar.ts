@@ -39,15 +39,6 @@ export function isActive(job: Job): boolean {
   return job.state === 'queued' || job.state === 'running';
 }
 
-/** The Overview dashboard, filtered to one capture (and its time span, when known). */
-export function overviewUrl(captureId?: string, range?: { from: number; to: number }): string {
-  const base = '/d/capsight-overview';
-  if (!captureId) {
-    return base;
-  }
-  return `${base}?var-capture=${captureId}${range ? `&from=${range.from}&to=${range.to}` : ''}`;
-}
-
 export async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, data?: unknown): Promise<T> {
   const r = await lastValueFrom(getBackendSrv().fetch<T>({ url: `${SIDECAR}${path}`, method, data, showErrorAlert: false, showSuccessAlert: false }));
   return r.data;
