@@ -12,6 +12,12 @@ export interface ReadOptions {
   onProgress?: (inputBytes: number) => void;
   /** Size of the read buffer for file input. */
   chunkSize?: number;
+  /**
+   * Called after each input chunk is parsed. A returned promise holds reading until it settles:
+   * how a slow consumer of flows (a full stdout pipe) slows the reader down instead of letting
+   * output pile up in memory.
+   */
+  pace?: () => Promise<void> | undefined;
 }
 
 export interface ReadResult {
@@ -102,16 +108,18 @@ async function readFile(path: string, handler: PacketHandler, options: ReadOptio
     const parser = new CaptureParser(handler, name);
     const buf = Buffer.allocUnsafe(options.chunkSize ?? DEFAULT_CHUNK);
     let total = 0;
-    const damage = guard(() => {
-      for (;;) {
-        const n = fs.readSync(fd, buf, 0, buf.length, null);
-        if (n === 0) break;
-        total += n;
-        parser.push(n === buf.length ? buf : buf.subarray(0, n));
-        options.onProgress?.(total);
-      }
-      parser.finish();
-    });
+    let damage: CapsightError | null = null;
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      total += n;
+      damage = guard(() => parser.push(n === buf.length ? buf : buf.subarray(0, n)));
+      if (damage) break;
+      options.onProgress?.(total);
+      const wait = options.pace?.();
+      if (wait) await wait;
+    }
+    if (!damage) damage = guard(() => parser.finish());
     return result(parser, total, damage);
   } finally {
     if (fd >= 0) fs.closeSync(fd);
@@ -160,6 +168,8 @@ async function readStream(stream: CaptureInput, handler: PacketHandler, options:
     for await (const chunk of rest()) {
       damage = guard(() => parser.push(chunk));
       if (damage) break;
+      const wait = options.pace?.();
+      if (wait) await wait;
     }
     if (!damage) damage = guard(() => parser.finish());
     if (damage) await drainQuietly(iterator);
@@ -176,6 +186,8 @@ async function readStream(stream: CaptureInput, handler: PacketHandler, options:
     for await (const chunk of gunzip as AsyncIterable<Uint8Array>) {
       damage = guard(() => parser.push(chunk));
       if (damage) break;
+      const wait = options.pace?.();
+      if (wait) await wait;
     }
   } catch (err) {
     if (err instanceof CapsightError) throw err;

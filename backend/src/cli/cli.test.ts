@@ -1,8 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { generateCaptureBuffer } from '../synth/generator';
 import { pcapFile, ipv4Frame } from '../testing/capture-writer';
 
 /** The real `capsight` binary (built by `npm run build`, which `npm ci` runs), as a user runs it. */
@@ -11,7 +12,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-cli-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function capsight(args: string[], input?: Buffer) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -100,6 +101,38 @@ describe('capsight CLI', () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain('nope.pcap: cannot read: no such file');
   });
+
+  it('stops reading while nobody reads its output, then prints every flow', async () => {
+    // ~12 k flows ending along the capture's 15 s (idle timeout 1 s): ~7 MB of ndjson for 20 MB in.
+    const input = generateCaptureBuffer({ bytes: 20_000_000, seed: 3, hosts: 500, flows: 40_000, ipv6Share: 0.2 });
+    const expected = capsight(['flows', '--idle-timeout', '1s', '-'], input).out;
+    const child = spawn(process.execPath, [BIN, 'flows', '--idle-timeout', '1s', '-'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    child.stdout.pause();
+    let accepted = 0;
+    const pump = (): void => {
+      while (accepted < input.length) {
+        const chunk = input.subarray(accepted, accepted + 65536);
+        accepted += chunk.length;
+        if (!child.stdin.write(chunk)) return void child.stdin.once('drain', pump);
+      }
+      child.stdin.end();
+    };
+    pump();
+    // Wait until the CLI stops taking input (or has taken all of it, which is the failure).
+    let last = -1;
+    for (let waited = 0; accepted !== last && accepted < input.length && waited < 10_000; waited += 500) {
+      last = accepted;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(accepted).toBeLessThan(input.length * 0.5);
+    const out: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stdout.resume();
+    const code = await new Promise((r) => child.on('close', r));
+    expect(code).toBe(0);
+    expect(Buffer.concat(out).toString('utf8')).toBe(expected);
+    expect(expected.split('\n').length).toBeGreaterThan(10_000);
+  }, 60_000);
 
   it('generates the same capture for the same seed, which it then reads back completely', () => {
     const a = path.join(dir, 'a.pcap');

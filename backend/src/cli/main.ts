@@ -91,6 +91,7 @@ async function flowsCommand(args: string[], out: OutputBuffer, err: (s: string) 
     attributeFragments: !values['no-fragments'],
     identifyApps: !values['no-apps'],
     onFlow: write,
+    pace: () => out.pace(),
   });
   finishOutput();
   out.flush();

@@ -1,14 +1,20 @@
+import { once } from 'node:events';
+
 /**
- * Buffered stdout writer: lines are joined into ~64 KiB writes. On Linux, writes to pipes and
- * files are synchronous in Node, so memory stays bounded however slow the reader is.
- * A closed pipe (EPIPE, e.g. "| head") ends output quietly.
+ * Buffered stdout writer: lines are joined into ~64 KiB writes. Writes to files, /dev/null and
+ * terminals complete at once; a pipe to a slow reader queues them in memory, so the engine asks
+ * pace() between input chunks and waits while more than queueLimit bytes are queued, instead of
+ * reading on and letting output pile up. A closed pipe (EPIPE, e.g. "| head") ends output quietly.
  */
 export class OutputBuffer {
   private parts: string[] = [];
   private size = 0;
   closed = false;
 
-  constructor(private readonly limit = 64 * 1024) {
+  constructor(
+    private readonly limit = 64 * 1024,
+    private readonly queueLimit = 1024 * 1024,
+  ) {
     process.stdout.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') this.closed = true;
     });
@@ -21,11 +27,21 @@ export class OutputBuffer {
     if (this.size >= this.limit) this.flush();
   }
 
-  /** Raw bytes (the ndjson encoder's chunks); copied, so the caller may reuse its buffer. */
-  bytes(b: Uint8Array): void {
+  /**
+   * Raw bytes (the ndjson encoder's chunks), written without a copy. Returns true when stdout
+   * still holds them (queued for a slow reader): the caller must not reuse that buffer then.
+   */
+  bytes(b: Uint8Array): boolean {
     if (this.closed) throw Object.assign(new Error('output closed'), { code: 'EPIPE' });
     this.flush();
-    process.stdout.write(Buffer.from(b));
+    process.stdout.write(b);
+    return process.stdout.writableLength > 0;
+  }
+
+  /** The engine's pace hook: resolves once stdout has drained, while too much output is queued. */
+  pace(): Promise<void> | undefined {
+    if (process.stdout.writableLength <= this.queueLimit) return undefined;
+    return once(process.stdout, 'drain').then(() => undefined);
   }
 
   flush(): void {

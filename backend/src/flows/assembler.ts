@@ -262,13 +262,21 @@ export class FlowAssembler implements PacketHandler {
 
   /** Emits every remaining flow (in creation order) and the last bucket rows. Call at end of input. */
   finish(): void {
+    const steps = this.finishing(Infinity);
+    while (!steps.next().done);
+  }
+
+  /** finish() in steps: pauses after every `batch` flows, so a caller can wait for a slow consumer. */
+  *finishing(batch: number): Generator<void, void, void> {
     const table = this.table;
     const rest: number[] = [];
     for (let s = 0; s < table.highWater; s++) if (table.live[s]) rest.push(s);
     rest.sort((a, b) => this.ids[a] - this.ids[b]);
+    let n = 0;
     for (const s of rest) {
       this.emit(s);
       table.remove(s);
+      if (++n % batch === 0) yield;
     }
     this.buckets.flush();
   }

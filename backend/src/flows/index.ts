@@ -16,7 +16,15 @@ export interface AnalyzeOptions {
   onFlow: (flow: FlowRecord) => void;
   onBuckets?: (batch: BucketBatch) => void;
   onProgress?: (inputBytes: number) => void;
+  /**
+   * Called between input chunks and between batches of the flows emitted at the end; a returned
+   * promise holds the engine until it settles (back-pressure from a slow consumer of onFlow).
+   */
+  pace?: () => Promise<void> | undefined;
 }
+
+/** Flows emitted at the end of input between two pace() calls. */
+const FINISH_BATCH = 2048;
 
 export interface AnalyzeResult {
   read: ReadResult;
@@ -30,8 +38,13 @@ export interface AnalyzeResult {
 /** The engine in one call: capture (path, "-", or stream) -> flows and bucket rows. */
 export async function analyzeCapture(input: string | CaptureInput, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const assembler = new FlowAssembler(options);
-  const read = await readCapture(input, assembler, { name: options.name, onProgress: options.onProgress });
-  assembler.finish();
+  const { pace } = options;
+  const read = await readCapture(input, assembler, { name: options.name, onProgress: options.onProgress, pace });
+  const steps = assembler.finishing(pace ? FINISH_BATCH : Infinity);
+  while (!steps.next().done) {
+    const wait = pace?.();
+    if (wait) await wait;
+  }
   const problems = new Map(read.problems);
   for (const [k, v] of assembler.problemCounts()) problems.set(k, v);
   return { read, stats: assembler.stats, problems, damage: read.damage };

@@ -8,9 +8,12 @@ export class ByteWriter {
   protected view: DataView;
   protected pos = 0;
 
-  /** sink receives full chunks; it must consume (or copy) the bytes before returning. */
+  /**
+   * sink receives full chunks. It returns true when it keeps a reference to them (the writer then
+   * goes on in a fresh buffer); otherwise it must be done with the bytes when it returns.
+   */
   constructor(
-    private readonly sink: (bytes: Uint8Array) => void,
+    private readonly sink: (bytes: Uint8Array) => boolean | void,
     size = 256 * 1024,
   ) {
     this.buf = Buffer.allocUnsafe(size);
@@ -20,18 +23,21 @@ export class ByteWriter {
   /** Hands everything buffered to the sink. */
   flush(): void {
     if (this.pos === 0) return;
-    this.sink(this.buf.subarray(0, this.pos));
+    const kept = this.sink(this.buf.subarray(0, this.pos));
     this.pos = 0;
+    if (kept === true) this.replaceBuffer(this.buf.length);
   }
 
   /** Makes room for n more bytes (callers reserve a bound once per record, then write freely). */
   protected reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     this.flush();
-    if (n > this.buf.length) {
-      this.buf = Buffer.allocUnsafe(n);
-      this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
-    }
+    if (n > this.buf.length) this.replaceBuffer(n);
+  }
+
+  private replaceBuffer(size: number): void {
+    this.buf = Buffer.allocUnsafe(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** Non-negative integers up to 2^53 (every counter, port and flag field). */
