@@ -145,4 +145,20 @@ describe('capsight CLI', () => {
     expect(stats.problems).toEqual({});
     expect(stats.apps.map((x: { app: string }) => x.app)).toEqual(expect.arrayContaining(['tls', 'http', 'dns', 'ssh']));
   });
+
+  it('generates to stdout for a reader that falls behind', async () => {
+    const file = path.join(dir, 'gen.pcap');
+    capsight(['generate', '--size', '5MB', '--seed', '4', '-o', file]);
+    const child = spawn(process.execPath, [BIN, 'generate', '--size', '5MB', '--seed', '4', '-o', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pause();
+    await new Promise((r) => setTimeout(r, 500));
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    child.stdout.resume();
+    expect(await new Promise((r) => child.on('close', r))).toBe(0);
+    expect(err).toBe('');
+    expect(Buffer.concat(out).equals(fs.readFileSync(file))).toBe(true);
+  }, 30_000);
 });

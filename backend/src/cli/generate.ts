@@ -26,10 +26,30 @@ export async function generateCommand(args: string[], parseSize: (t: string, o: 
   try {
     generateCapture(
       { bytes: parseSize(values.size, '--size'), seed: int(values.seed, 'seed'), hosts: int(values.hosts, 'hosts'), flows: int(values.flows, 'flows'), ipv6Share: ipv6 },
-      (chunk) => fs.writeSync(fd, chunk),
+      (chunk) => writeAll(fd, chunk),
     );
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e; // the reader of stdout went away (e.g. "| head -c 100")
   } finally {
     if (fd !== 1) fs.closeSync(fd);
   }
   return 0;
+}
+
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes every byte with blocking writes (the generator produces synchronously; process.stdout is
+ * never touched, so fd 1 keeps the mode the shell gave it). Partial writes continue; a pipe that
+ * its creator made non-blocking answers EAGAIN when full: wait a moment and retry.
+ */
+function writeAll(fd: number, chunk: Uint8Array): void {
+  for (let off = 0; off < chunk.length; ) {
+    try {
+      off += fs.writeSync(fd, chunk, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(pauseCell, 0, 0, 2);
+    }
+  }
 }
