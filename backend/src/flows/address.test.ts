@@ -1,0 +1,44 @@
+import * as fc from 'fast-check';
+import { formatAddress } from './address';
+
+/** Node's URL parser serialises IPv6 hosts the RFC 5952 way (lower case, first longest run of 2+ zero groups as ::). */
+function urlForm(words: number[]): string {
+  const hex = words.flatMap((w) => [w >>> 16, w & 0xffff]).map((g) => g.toString(16)).join(':');
+  return new URL(`http://[${hex}]/`).hostname.slice(1, -1);
+}
+
+/** 32-bit words made mostly of zero and 0xffff groups, so zero runs of every length and position occur. */
+const word = fc.oneof(fc.constant(0), fc.constant(0xffff), fc.constant(0xffff0000), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffffffff }));
+
+describe('formatAddress', () => {
+  it('writes dotted quads', () => {
+    expect(formatAddress(4, 0, 0, 0, 0)).toBe('0.0.0.0');
+    expect(formatAddress(4, 0, 0, 0, 0xffffffff)).toBe('255.255.255.255');
+    expect(formatAddress(4, 0, 0, 0, 0x0a09630c)).toBe('10.9.99.12');
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), (w) => {
+        expect(formatAddress(4, 0, 0, 0, w)).toBe([w >>> 24, (w >>> 16) & 255, (w >>> 8) & 255, w & 255].join('.'));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('writes IPv6 the RFC 5952 way, as the URL parser does', () => {
+    expect(formatAddress(6, 0x20010db8, 0, 0, 1)).toBe('2001:db8::1');
+    expect(formatAddress(6, 0, 0, 0, 0)).toBe('::');
+    expect(formatAddress(6, 0, 0, 0, 1)).toBe('::1');
+    expect(formatAddress(6, 0x20010db8, 0, 0x10000, 0)).toBe('2001:db8:0:0:1::');
+    expect(formatAddress(6, 0x20010db8, 0x10000, 0x10001, 0x10001)).toBe('2001:db8:1:0:1:1:1:1'); // a single zero group stays
+    fc.assert(
+      fc.property(fc.tuple(word, word, word, word), ([a, b, c, d]) => {
+        fc.pre(!(a === 0 && b === 0 && c === 0xffff)); // IPv4-mapped: below
+        expect(formatAddress(6, a, b, c, d)).toBe(urlForm([a, b, c, d]));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('keeps the dotted tail of IPv4-mapped addresses', () => {
+    expect(formatAddress(6, 0, 0, 0xffff, 0xc0000201)).toBe('::ffff:192.0.2.1');
+  });
+});
