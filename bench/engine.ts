@@ -2,7 +2,9 @@
  * Engine benchmark: `capsight flows` side by side with whichever of softflowd, nfpcapd, tshark and
  * tcpdump are installed, on the same generated capture. Each command runs under GNU time
  * (/usr/bin/time) for wall time and peak RSS; the median of --runs runs is reported. Output goes
- * to /dev/null (flows are still formatted).
+ * to /dev/null (flows are still formatted). With taskset, capsight and softflowd also run pinned
+ * to one core (V8's compiler and GC threads then share it), and Node's bare start-up and the
+ * engine's warm in-process pass are measured, to show where a whole-process difference comes from.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -27,6 +29,8 @@ export function engineBench(capture: string, runs: number, withTshark: boolean):
   interface Tool {
     name: string;
     cmd: string[];
+    /** Reads no capture (a reference time): no throughput columns. */
+    reference?: boolean;
   }
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-bench-'));
@@ -39,6 +43,12 @@ export function engineBench(capture: string, runs: number, withTshark: boolean):
   if (installed('nfpcapd')) tools.push({ name: 'nfpcapd -r', cmd: ['nfpcapd', '-r', capture, '-w', scratch] });
   if (installed('tshark') && withTshark) tools.push({ name: 'tshark -z conv', cmd: ['tshark', '-n', '-q', '-r', capture, '-z', 'conv,tcp', '-z', 'conv,udp'] });
   if (installed('tcpdump')) tools.push({ name: 'tcpdump -w /dev/null', cmd: ['tcpdump', '-r', capture, '-w', '/dev/null'] });
+  const pinned = installed('taskset');
+  if (pinned) {
+    tools.push({ name: ONE_CORE_CAPSIGHT, cmd: ['taskset', '-c', '0', process.execPath, capsight, 'flows', capture] });
+    if (installed('softflowd')) tools.push({ name: ONE_CORE_SOFTFLOWD, cmd: ['taskset', '-c', '0', 'softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'] });
+  }
+  tools.push({ name: 'node -e 0 (Node start-up alone)', cmd: [process.execPath, '-e', '0'], reference: true });
 
   const haveTime = fs.existsSync('/usr/bin/time');
   if (!haveTime) process.stdout.write('note: /usr/bin/time (Debian package "time") is missing: peak RSS is not measured\n');
@@ -58,21 +68,48 @@ export function engineBench(capture: string, runs: number, withTshark: boolean):
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
   process.stdout.write(`capture: ${(size / 1e6).toFixed(0)} MB, ${stats.packets} packets (${(size / stats.packets).toFixed(0)} B mean), ${stats.flows} flows; ${runs} runs each, median; ${os.cpus()[0]?.model ?? 'cpu'}\n\n`);
-  const rows: { name: string; wall: number; rss: number }[] = [];
+  const rows: { name: string; wall: number; rss: number; reference: boolean }[] = [];
   for (const t of tools) {
     const results = [];
     for (let i = 0; i < (t.name.startsWith('tshark') ? 1 : runs); i++) results.push(once(t));
-    rows.push({ name: t.name, wall: median(results.map((r) => r.wall)), rss: median(results.map((r) => r.rssKiB)) / 1024 });
+    rows.push({ name: t.name, wall: median(results.map((r) => r.wall)), rss: median(results.map((r) => r.rssKiB)) / 1024, reference: t.reference ?? false });
   }
   fs.rmSync(scratch, { recursive: true, force: true });
 
   const mine = rows[0].wall;
   const lines = ['| tool | wall s | MB/s | packets/s | peak RSS MiB | capsight speed ÷ tool speed |', '|---|---:|---:|---:|---:|---:|'];
   for (const r of rows) {
-    lines.push(
-      `| ${r.name} | ${r.wall.toFixed(2)} | ${(size / 1e6 / r.wall).toFixed(0)} | ${(stats.packets / r.wall / 1e6).toFixed(2)} M | ${Number.isNaN(r.rss) ? '-' : r.rss.toFixed(0)} | ${(r.wall / mine).toFixed(2)} |`,
-    );
+    const speed = r.reference ? '- | - | ' : `${(size / 1e6 / r.wall).toFixed(0)} | ${(stats.packets / r.wall / 1e6).toFixed(2)} M | `;
+    const rss = Number.isNaN(r.rss) ? '-' : r.rss.toFixed(0);
+    lines.push(`| ${r.name} | ${r.wall.toFixed(2)} | ${speed}${rss} | ${r.reference ? '-' : (r.wall / mine).toFixed(2)} |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
+  const one = (name: string): number | undefined => rows.find((r) => r.name === name)?.wall;
+  const [c1, s1] = [one(ONE_CORE_CAPSIGHT), one(ONE_CORE_SOFTFLOWD)];
+  if (c1 !== undefined && s1 !== undefined) process.stdout.write(`\none core: capsight speed ÷ softflowd speed = ${(s1 / c1).toFixed(2)}\n`);
+  const warm = warmPass(root, capture, runs);
+  process.stdout.write(`engine alone, in-process, warm (pass ${runs + 1} over the same file, ndjson encoded): ${warm.toFixed(2)} s, ${(size / 1e6 / warm).toFixed(0)} MB/s\n`);
   return { capsightSec: mine };
+}
+
+const ONE_CORE_CAPSIGHT = 'capsight flows, one core (taskset -c 0)';
+const ONE_CORE_SOFTFLOWD = 'softflowd -r, one core (taskset -c 0)';
+
+/** Seconds of the last of passes+1 in-process passes of the built engine (JIT warm, no process start). */
+function warmPass(root: string, capture: string, passes: number): number {
+  const script = `
+    const { analyzeCapture } = require(${JSON.stringify(path.join(root, 'backend/dist/flows'))});
+    const { NdjsonEncoder } = require(${JSON.stringify(path.join(root, 'backend/dist/cli/ndjson-encoder'))});
+    (async () => {
+      let last = 0;
+      for (let i = 0; i <= ${passes}; i++) {
+        const encoder = new NdjsonEncoder(() => undefined);
+        const started = process.hrtime.bigint();
+        await analyzeCapture(${JSON.stringify(capture)}, { onFlow: (f) => encoder.flow(f) });
+        encoder.flush();
+        last = Number(process.hrtime.bigint() - started) / 1e9;
+      }
+      process.stdout.write(String(last));
+    })();`;
+  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
 }
