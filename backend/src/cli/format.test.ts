@@ -32,7 +32,7 @@ describe('NdjsonEncoder', () => {
     flows.push(odd);
     const chunks: Buffer[] = [];
     // A small buffer, so chunk boundaries fall inside the run.
-    const encoder = new NdjsonEncoder((b) => chunks.push(Buffer.from(b)), 4096);
+    const encoder = new NdjsonEncoder((b) => void chunks.push(Buffer.from(b)), 4096);
     for (const f of flows) encoder.flow(f);
     encoder.flush();
     const lines = Buffer.concat(chunks).toString('utf8').split('\n');
