@@ -1,5 +1,5 @@
 # The sidecar (and the built plugin, in /app/dist) from the README's own commands.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 COPY . .
 # `npm ci` builds backend and plugin (the "prepare" script), as on a developer's machine.
