@@ -6,7 +6,8 @@ import type { Enricher } from '../enrich/enricher';
 import { redactUrl, urlWithoutQuery } from '../security/redact';
 import { ImportRefused, type UrlPolicy } from '../security/url-policy';
 import type { FlowStore, JobRecord } from '../store/flow-store';
-import { openDownload } from './http-download';
+import { BufferPool } from './buffer-pool';
+import { DEFAULT_SEGMENT, openDownload } from './http-download';
 import type { JobContext, JobManager, JobOutcome } from './jobs';
 import { captureFiles, resolveImportPath } from './local-files';
 import { parseNetworkWatcherPath } from './network-watcher';
@@ -81,7 +82,8 @@ export class Importer {
     const blobPath = url.pathname.split('/').slice(2).join('/'); // drop the container segment
     const display = name ?? decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? url.hostname);
     return this.jobs.submit('url', display, shown, async (ctx) => {
-      const dl = await openDownload(url.toString(), this.policy, { parallelism: this.config.downloadParallelism, signal: ctx.signal });
+      const pool = new BufferPool(DEFAULT_SEGMENT);
+      const dl = await openDownload(url.toString(), this.policy, { parallelism: this.config.downloadParallelism, signal: ctx.signal, pool });
       ctx.progress({ bytesTotal: dl.size });
       if (dl.etag) {
         const known = await this.store.findCapture({ etagOf: { source, etag: dl.etag } });
@@ -91,7 +93,7 @@ export class Importer {
         }
       }
       const nw = parseNetworkWatcherPath(blobPath) ?? parseNetworkWatcherPath(url.pathname);
-      const out = await this.ingest(ctx, { stream: dl.body, ownsChunks: true, name: display, source, sourceKind: 'url', etag: dl.etag, azure: nw ? { subscription: nw.subscription, resourceGroup: nw.resourceGroup, vm: nw.vm } : null });
+      const out = await this.ingest(ctx, { stream: dl.body, ownsChunks: true, pool, name: display, source, sourceKind: 'url', etag: dl.etag, azure: nw ? { subscription: nw.subscription, resourceGroup: nw.resourceGroup, vm: nw.vm } : null });
       return outcome(out);
     });
   }

@@ -21,6 +21,8 @@ export interface CaptureSource {
   beforeCommit?: () => void;
   /** The chunks are the pipeline's once read (fresh buffers from a file or download): they may be moved to the hash worker. */
   ownsChunks?: boolean;
+  /** The pool the chunks were taken from: the hash worker's returns go back to it. */
+  pool?: BufferPool;
 }
 
 export interface IngestProgress {
@@ -63,7 +65,7 @@ export class IngestCancelled extends Error {
 export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Promise<IngestOutcome> {
   const { store, enricher, signal } = opts;
   const sink = await store.openIngest();
-  const pool = new BufferPool(FILE_CHUNK);
+  const pool = src.pool ?? new BufferPool(FILE_CHUNK);
   const hash = new ParallelHash(pool);
   let bytes = 0;
   let flows = 0;
