@@ -63,6 +63,12 @@ function guard(fn: () => void): CapsightError | null {
   }
 }
 
+/** Waits for the consumer when its pace hook asks for it (see ReadOptions.pace). */
+export async function keepPace(pace: (() => Promise<void> | undefined) | undefined): Promise<void> {
+  const wait = pace?.();
+  if (wait) await wait;
+}
+
 /** Byte input the reader takes besides a path: a Node stream or any async iterable of chunks. */
 export type CaptureInput = NodeJS.ReadableStream | Readable | AsyncIterable<Uint8Array>;
 
@@ -116,8 +122,7 @@ async function readFile(path: string, handler: PacketHandler, options: ReadOptio
       damage = guard(() => parser.push(n === buf.length ? buf : buf.subarray(0, n)));
       if (damage) break;
       options.onProgress?.(total);
-      const wait = options.pace?.();
-      if (wait) await wait;
+      await keepPace(options.pace);
     }
     if (!damage) damage = guard(() => parser.finish());
     return result(parser, total, damage);
@@ -168,8 +173,7 @@ async function readStream(stream: CaptureInput, handler: PacketHandler, options:
     for await (const chunk of rest()) {
       damage = guard(() => parser.push(chunk));
       if (damage) break;
-      const wait = options.pace?.();
-      if (wait) await wait;
+      await keepPace(options.pace);
     }
     if (!damage) damage = guard(() => parser.finish());
     if (damage) await drainQuietly(iterator);
@@ -186,8 +190,7 @@ async function readStream(stream: CaptureInput, handler: PacketHandler, options:
     for await (const chunk of gunzip as AsyncIterable<Uint8Array>) {
       damage = guard(() => parser.push(chunk));
       if (damage) break;
-      const wait = options.pace?.();
-      if (wait) await wait;
+      await keepPace(options.pace);
     }
   } catch (err) {
     if (err instanceof CapsightError) throw err;

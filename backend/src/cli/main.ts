@@ -118,17 +118,16 @@ async function statsCommand(args: string[], out: OutputBuffer, err: (s: string) 
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  // Only the commands that print through it create stdout's stream (which makes a pipe non-blocking).
-  const out = command === 'flows' || command === 'stats' ? new OutputBuffer() : null;
+  const out = new OutputBuffer();
   const err = (s: string): void => {
     process.stderr.write(s + '\n');
   };
   try {
     switch (command) {
       case 'flows':
-        return await flowsCommand(rest, out!, err);
+        return await flowsCommand(rest, out, err);
       case 'stats':
-        return await statsCommand(rest, out!, err);
+        return await statsCommand(rest, out, err);
       case 'generate':
         return await generateCommand(rest, parseSize);
       case 'serve':
@@ -143,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
         fail(`unknown command "${command}"`);
     }
   } catch (e) {
-    if (out?.closed) return EXIT_OK; // downstream closed the pipe (e.g. "| head"): not an error
+    if (out.closed) return EXIT_OK; // downstream closed the pipe (e.g. "| head"): not an error
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       err(`capsight: ${(e as Error).message}\n\n${USAGE}`);
       return EXIT_USAGE;

@@ -11,13 +11,21 @@ export class OutputBuffer {
   private size = 0;
   closed = false;
 
+  private opened: NodeJS.WriteStream | null = null;
+
   constructor(
     private readonly limit = 64 * 1024,
     private readonly queueLimit = 1024 * 1024,
-  ) {
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  ) {}
+
+  /** process.stdout, opened on first use: opening it makes a pipe non-blocking (see generate). */
+  private get stdout(): NodeJS.WriteStream {
+    if (this.opened) return this.opened;
+    this.opened = process.stdout;
+    this.opened.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') this.closed = true;
     });
+    return this.opened;
   }
 
   line(s: string): void {
@@ -34,20 +42,20 @@ export class OutputBuffer {
   bytes(b: Uint8Array): boolean {
     if (this.closed) throw Object.assign(new Error('output closed'), { code: 'EPIPE' });
     this.flush();
-    process.stdout.write(b);
-    return process.stdout.writableLength > 0;
+    this.stdout.write(b);
+    return this.stdout.writableLength > 0;
   }
 
   /** The engine's pace hook: resolves once stdout has drained, while too much output is queued. */
   pace(): Promise<void> | undefined {
-    if (process.stdout.writableLength <= this.queueLimit) return undefined;
-    return once(process.stdout, 'drain').then(() => undefined);
+    if (this.stdout.writableLength <= this.queueLimit) return undefined;
+    return once(this.stdout, 'drain').then(() => undefined);
   }
 
   flush(): void {
     if (this.parts.length === 0 || this.closed) return;
     this.parts.push('');
-    process.stdout.write(this.parts.join('\n'));
+    this.stdout.write(this.parts.join('\n'));
     this.parts = [];
     this.size = 0;
   }

@@ -1,4 +1,4 @@
-import { readCapture, type CaptureInput, type ReadResult } from '../capture/source';
+import { keepPace, readCapture, type CaptureInput, type ReadResult } from '../capture/source';
 import type { CapsightError } from '../errors';
 import type { BucketBatch, FlowRecord } from '../model/flow';
 import { FlowAssembler } from './assembler';
@@ -41,10 +41,7 @@ export async function analyzeCapture(input: string | CaptureInput, options: Anal
   const { pace } = options;
   const read = await readCapture(input, assembler, { name: options.name, onProgress: options.onProgress, pace });
   const steps = assembler.finishing(pace ? FINISH_BATCH : Infinity);
-  while (!steps.next().done) {
-    const wait = pace?.();
-    if (wait) await wait;
-  }
+  while (!steps.next().done) await keepPace(pace);
   const problems = new Map(read.problems);
   for (const [k, v] of assembler.problemCounts()) problems.set(k, v);
   return { read, stats: assembler.stats, problems, damage: read.damage };
