@@ -35,8 +35,8 @@ export interface DownloadOptions {
   segmentBytes?: number;
   /**
    * Segments are read into this pool's buffers, for a consumer that hands them back (the ingest
-   * pipeline's hash worker does): a gigabyte of fresh segment memory made Node 24 run a major GC
-   * every ~25 MB of download.
+   * pipeline's hash worker does): a gigabyte of fresh segment memory costs page faults and, on
+   * Node 24, full GCs (1 GB URL import 2.5 -> 2.35 s, peak RSS -120 MB).
    */
   pool?: BufferPool;
   signal?: AbortSignal;
