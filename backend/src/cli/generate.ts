@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
+import { writeAllSync } from '../model/byte-writer';
 import { generateCapture } from '../synth/generator';
 
 export async function generateCommand(args: string[], parseSize: (t: string, o: string) => number): Promise<number> {
@@ -39,17 +40,10 @@ export async function generateCommand(args: string[], parseSize: (t: string, o: 
 const pauseCell = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Writes every byte with blocking writes (the generator produces synchronously; process.stdout is
- * never touched, so fd 1 keeps the mode the shell gave it). Partial writes continue; a pipe that
- * its creator made non-blocking answers EAGAIN when full: wait a moment and retry.
+ * Blocking writes (the generator produces synchronously; process.stdout is never touched, so fd 1
+ * keeps the mode the shell gave it). A pipe that its creator made non-blocking answers EAGAIN when
+ * full: wait a moment and go on.
  */
 function writeAll(fd: number, chunk: Uint8Array): void {
-  for (let off = 0; off < chunk.length; ) {
-    try {
-      off += fs.writeSync(fd, chunk, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-      Atomics.wait(pauseCell, 0, 0, 2);
-    }
-  }
+  writeAllSync(fd, chunk, () => Atomics.wait(pauseCell, 0, 0, 2));
 }

@@ -1,5 +1,5 @@
 import type { FlowRecord } from '../model/flow';
-import { ByteWriter, digits } from '../model/byte-writer';
+import { ByteWriter, digits, isPlainAscii } from '../model/byte-writer';
 import { civilDate, isoNs } from '../model/time';
 
 /**
@@ -114,15 +114,8 @@ export class NdjsonEncoder extends ByteWriter {
       this.lit(NULL);
       return;
     }
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
-        // Escapes or non-ASCII: let JSON.stringify decide (rare: names from hostile payloads).
-        this.pos += this.buf.write(JSON.stringify(s), this.pos, 'utf8');
-        return;
-      }
-    }
-    this.quotedAscii(s);
+    if (isPlainAscii(s)) this.quotedAscii(s);
+    else this.pos += this.buf.write(JSON.stringify(s), this.pos, 'utf8'); // escapes or non-ASCII: JSON.stringify decides
   }
 
   /** "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" without building a string (years 0..9999). */

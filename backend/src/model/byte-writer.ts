@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+
 /**
  * Text written straight into a reused byte buffer, for the per-flow encoders (the CLI's ndjson,
  * the store's staging file). Hand-written because they run once per flow: building each line as
@@ -70,6 +72,34 @@ export class ByteWriter {
 
   protected byte(c: number): void {
     this.buf[this.pos++] = c;
+  }
+}
+
+/**
+ * Printable ASCII without a quote or backslash: text both encoders copy as is (anything else takes
+ * their escaping path: names from hostile payloads).
+ */
+export function isPlainAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/**
+ * Writes every byte of bytes to fd with synchronous writes, continuing after partial writes. A
+ * non-blocking pipe that is full answers EAGAIN: with whenFull, that is called (to wait a moment)
+ * and the write goes on where it stopped; without, the error is thrown.
+ */
+export function writeAllSync(fd: number, bytes: Uint8Array, whenFull?: () => void): void {
+  for (let done = 0; done < bytes.length; ) {
+    try {
+      done += fs.writeSync(fd, bytes, done);
+    } catch (e) {
+      if (!whenFull || (e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      whenFull();
+    }
   }
 }
 

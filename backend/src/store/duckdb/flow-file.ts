@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { ByteWriter, digits } from '../../model/byte-writer';
+import { ByteWriter, digits, isPlainAscii, writeAllSync } from '../../model/byte-writer';
 import { nsOf } from '../../model/time';
 import type { StoredFlow } from '../flow-store';
 
@@ -85,15 +85,8 @@ class TsvWriter extends ByteWriter {
       this.ascii('\\N\t');
       return;
     }
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
-        this.pos += this.buf.write(quotedText(s), this.pos, 'utf8');
-        this.byte(TAB);
-        return;
-      }
-    }
-    this.ascii(s);
+    if (isPlainAscii(s)) this.ascii(s);
+    else this.pos += this.buf.write(quotedText(s), this.pos, 'utf8');
     this.byte(TAB);
   }
 
@@ -130,9 +123,7 @@ export class FlowFile {
   constructor(readonly path: string) {
     const fd = fs.openSync(path, 'w', 0o600);
     this.fd = fd;
-    this.writer = new TsvWriter((bytes) => {
-      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
-    });
+    this.writer = new TsvWriter((bytes) => writeAllSync(fd, bytes));
   }
 
   write(flows: readonly StoredFlow[]): void {
