@@ -16,7 +16,13 @@ export interface EngineResult {
   capsightSec: number;
 }
 
-export function engineBench(capture: string, runs: number, withTshark: boolean): EngineResult {
+export interface EngineOptions {
+  /** The peers, the one-core rows, Node's bare start-up and the warm pass (off: capsight's own rows only). */
+  peers: boolean;
+  tshark: boolean;
+}
+
+export function engineBench(capture: string, runs: number, opts: EngineOptions): EngineResult {
   const root = path.resolve(__dirname, '..');
   const size = fs.statSync(capture).size;
   const capsight = path.join(root, 'backend', 'bin', 'capsight.js');
@@ -38,17 +44,19 @@ export function engineBench(capture: string, runs: number, withTshark: boolean):
     { name: 'capsight flows', cmd: [process.execPath, capsight, 'flows', capture] },
     { name: 'capsight flows --no-apps', cmd: [process.execPath, capsight, 'flows', '--no-apps', capture] },
   ];
-  // softflowd sends NetFlow to a discard port on loopback; nfpcapd writes nfcapd files to a scratch dir.
-  if (installed('softflowd')) tools.push({ name: 'softflowd -r', cmd: ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'] });
-  if (installed('nfpcapd')) tools.push({ name: 'nfpcapd -r', cmd: ['nfpcapd', '-r', capture, '-w', scratch] });
-  if (installed('tshark') && withTshark) tools.push({ name: 'tshark -z conv', cmd: ['tshark', '-n', '-q', '-r', capture, '-z', 'conv,tcp', '-z', 'conv,udp'] });
-  if (installed('tcpdump')) tools.push({ name: 'tcpdump -w /dev/null', cmd: ['tcpdump', '-r', capture, '-w', '/dev/null'] });
-  const pinned = installed('taskset');
-  if (pinned) {
-    tools.push({ name: ONE_CORE_CAPSIGHT, cmd: ['taskset', '-c', '0', process.execPath, capsight, 'flows', capture] });
-    if (installed('softflowd')) tools.push({ name: ONE_CORE_SOFTFLOWD, cmd: ['taskset', '-c', '0', 'softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'] });
+  if (opts.peers) {
+    // softflowd sends NetFlow to a discard port on loopback; nfpcapd writes nfcapd files to a scratch dir.
+    const softflowd = installed('softflowd') ? ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'] : null;
+    if (softflowd) tools.push({ name: 'softflowd -r', cmd: softflowd });
+    if (installed('nfpcapd')) tools.push({ name: 'nfpcapd -r', cmd: ['nfpcapd', '-r', capture, '-w', scratch] });
+    if (installed('tshark') && opts.tshark) tools.push({ name: 'tshark -z conv', cmd: ['tshark', '-n', '-q', '-r', capture, '-z', 'conv,tcp', '-z', 'conv,udp'] });
+    if (installed('tcpdump')) tools.push({ name: 'tcpdump -w /dev/null', cmd: ['tcpdump', '-r', capture, '-w', '/dev/null'] });
+    if (installed('taskset')) {
+      tools.push({ name: ONE_CORE_CAPSIGHT, cmd: ['taskset', '-c', '0', ...tools[0].cmd] });
+      if (softflowd) tools.push({ name: ONE_CORE_SOFTFLOWD, cmd: ['taskset', '-c', '0', ...softflowd] });
+    }
+    tools.push({ name: 'node -e 0 (Node start-up alone)', cmd: [process.execPath, '-e', '0'], reference: true });
   }
-  tools.push({ name: 'node -e 0 (Node start-up alone)', cmd: [process.execPath, '-e', '0'], reference: true });
 
   const haveTime = fs.existsSync('/usr/bin/time');
   if (!haveTime) process.stdout.write('note: /usr/bin/time (Debian package "time") is missing: peak RSS is not measured\n');
@@ -87,6 +95,7 @@ export function engineBench(capture: string, runs: number, withTshark: boolean):
   const one = (name: string): number | undefined => rows.find((r) => r.name === name)?.wall;
   const [c1, s1] = [one(ONE_CORE_CAPSIGHT), one(ONE_CORE_SOFTFLOWD)];
   if (c1 !== undefined && s1 !== undefined) process.stdout.write(`\none core: capsight speed ÷ softflowd speed = ${(s1 / c1).toFixed(2)}\n`);
+  if (!opts.peers) return { capsightSec: mine };
   const warm = warmPass(root, capture, runs);
   process.stdout.write(`engine alone, in-process, warm (pass ${runs + 1} over the same file, ndjson encoded): ${warm.toFixed(2)} s, ${(size / 1e6 / warm).toFixed(0)} MB/s\n`);
   return { capsightSec: mine };

@@ -43,10 +43,10 @@ async function main(): Promise<void> {
   let parseSec = NaN;
   if (sections.has('engine')) {
     process.stdout.write('\n## Engine\n\n');
-    parseSec = engineBench(capture, runs, !values['no-tshark']).capsightSec;
+    parseSec = engineBench(capture, runs, { peers: true, tshark: !values['no-tshark'] }).capsightSec;
   }
   if (sections.has('ingest')) {
-    if (Number.isNaN(parseSec)) parseSec = engineBench(capture, runs, false).capsightSec;
+    if (Number.isNaN(parseSec)) parseSec = engineBench(capture, runs, { peers: false, tshark: false }).capsightSec;
     process.stdout.write('\n## Ingest\n\n' + (await ingestBench(capture, parseSec, runs)) + '\n');
   }
   if (sections.has('query')) {
