@@ -34,7 +34,7 @@ export function formatAddress(version: number, w0: number, w1: number, w2: numbe
   let p = 0;
   // IPv4-mapped addresses keep their dotted tail (::ffff:192.0.2.1).
   if (bestStart === 0 && bestLen === 5 && g[5] === 0xffff) {
-    p = ascii(b, p, '::ffff:');
+    p += b.write('::ffff:', p, 'latin1');
     return b.toString('latin1', 0, dottedQuad(b, p, w3));
   }
   for (let i = 0; i < 8; i++) {
@@ -79,10 +79,5 @@ function hexGroup(b: Buffer, p: number, x: number): number {
   if (x >= 0x100) b[p++] = HEX[(x >>> 8) & 15];
   if (x >= 0x10) b[p++] = HEX[(x >>> 4) & 15];
   b[p++] = HEX[x & 15];
-  return p;
-}
-
-function ascii(b: Buffer, p: number, s: string): number {
-  for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
   return p;
 }
