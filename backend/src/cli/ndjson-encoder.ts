@@ -10,6 +10,9 @@ import { civilDate, isoNs } from '../model/time';
  */
 export class NdjsonEncoder extends ByteWriter {
   private readonly ymd = new Float64Array(3);
+  private readonly scratch = Buffer.alloc(24);
+  private readonly firstSecond = new SecondText();
+  private readonly lastSecond = new SecondText();
 
   flow(f: FlowRecord): void {
     this.reserve(
@@ -27,9 +30,9 @@ export class NdjsonEncoder extends ByteWriter {
     this.lit(K.dport);
     this.uint(f.dport);
     this.lit(K.first);
-    this.time(f.first_sec, f.first_nsec);
+    this.time(f.first_sec, f.first_nsec, this.firstSecond);
     this.lit(K.last);
-    this.time(f.last_sec, f.last_nsec);
+    this.time(f.last_sec, f.last_nsec, this.lastSecond);
     this.lit(K.src_pkts);
     this.uint(f.src_pkts);
     this.lit(K.src_bytes);
@@ -118,19 +121,35 @@ export class NdjsonEncoder extends ByteWriter {
     else this.pos += this.buf.write(JSON.stringify(s), this.pos, 'utf8'); // escapes or non-ASCII: JSON.stringify decides
   }
 
-  /** "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" without building a string (years 0..9999). */
-  private time(sec: number, nsec: number): void {
+  /**
+   * "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" without building a string. The text up to the seconds is kept
+   * per field (first, last) and redone only when the second changes: flows come out in creation
+   * order, so neighbours mostly share it.
+   */
+  private time(sec: number, nsec: number, second: SecondText): void {
+    if (sec !== second.sec && !this.spell(second, sec)) {
+      this.str(isoNs(sec, nsec)); // years outside 0..9999
+      return;
+    }
+    this.lit(second);
+    const b = this.buf;
+    let p = digits(b, this.pos, nsec, 9);
+    b[p++] = 0x5a;
+    b[p++] = 0x22;
+    this.pos = p;
+  }
+
+  /** Writes `"YYYY-MM-DDTHH:MM:SS.` for sec into second; false when the year is outside 0..9999. */
+  private spell(second: SecondText, sec: number): boolean {
     const days = Math.floor(sec / 86400);
     const ymd = this.ymd;
     civilDate(days, ymd);
     const year = ymd[0];
-    if (year < 0 || year > 9999) {
-      this.str(isoNs(sec, nsec));
-      return;
-    }
+    second.sec = NaN;
+    if (year < 0 || year > 9999) return false;
     const rem = sec - days * 86400;
-    const b = this.buf;
-    let p = this.pos;
+    const b = this.scratch;
+    let p = 0;
     b[p++] = 0x22;
     p = digits(b, p, year, 4);
     b[p++] = 0x2d;
@@ -144,11 +163,17 @@ export class NdjsonEncoder extends ByteWriter {
     b[p++] = 0x3a;
     p = digits(b, p, rem % 60, 2);
     b[p++] = 0x2e;
-    p = digits(b, p, nsec, 9);
-    b[p++] = 0x5a;
-    b[p++] = 0x22;
-    this.pos = p;
+    for (let i = 0; i < second.words.length; i++) second.words[i] = b.readUInt32LE(i * 4);
+    second.sec = sec;
+    return true;
   }
+}
+
+/** The text of one second, `"YYYY-MM-DDTHH:MM:SS.`, as a literal (see NdjsonEncoder.time). */
+class SecondText implements Literal {
+  sec = NaN;
+  readonly words = new Uint32Array(6);
+  readonly length = 21;
 }
 
 interface Literal {

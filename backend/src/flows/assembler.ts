@@ -253,10 +253,21 @@ export class FlowAssembler implements PacketHandler {
     for (let s = 0; s < table.highWater; s++) {
       if (table.live[s] && (sec - this.lastSec[s]) * 1e9 + (ns - this.lastNs[s]) > this.idleNs) expired.push(s);
     }
-    expired.sort((a, b) => this.ids[a] - this.ids[b]);
-    for (const s of expired) {
-      this.emit(s);
-      table.remove(s);
+    this.emitAndDrop(this.byCreation(expired), 0, expired.length);
+  }
+
+  private byCreation(slots: number[]): number[] {
+    return slots.sort((a, b) => this.ids[a] - this.ids[b]);
+  }
+
+  /**
+   * Emits and drops the flows of slots[from..to). One loop for sweep() and finishing(): each loop
+   * the optimizing compiler meets without feedback costs a deoptimization and a recompile.
+   */
+  private emitAndDrop(slots: number[], from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      this.emit(slots[i]);
+      this.table.remove(slots[i]);
     }
   }
 
@@ -271,12 +282,11 @@ export class FlowAssembler implements PacketHandler {
     const table = this.table;
     const rest: number[] = [];
     for (let s = 0; s < table.highWater; s++) if (table.live[s]) rest.push(s);
-    rest.sort((a, b) => this.ids[a] - this.ids[b]);
-    let n = 0;
-    for (const s of rest) {
-      this.emit(s);
-      table.remove(s);
-      if (++n % batch === 0) yield;
+    this.byCreation(rest);
+    for (let from = 0; from < rest.length; from += batch) {
+      const to = Math.min(from + batch, rest.length);
+      this.emitAndDrop(rest, from, to);
+      if (to < rest.length) yield;
     }
     this.buckets.flush();
   }
