@@ -7,7 +7,6 @@ import { csvRow, CSV_COLUMNS, TABLE_HEADER, tableCells, tableRow } from './forma
 import { NdjsonEncoder } from './ndjson-encoder';
 import { parseDuration, parseSize } from './units';
 import { statsReport, statsText } from './stats-report';
-import { generateCommand } from './generate';
 import { OutputBuffer } from './output';
 
 /**
@@ -143,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'stats':
         return await statsCommand(rest, out, err);
       case 'generate':
-        return await generateCommand(rest, parseSize);
+        return await (await import('./generate')).generateCommand(rest, parseSize);
       case 'serve':
         return await (await import('./serve')).serveCommand(rest);
       case undefined:

@@ -119,6 +119,13 @@ export class FlowAssembler implements PacketHandler {
     this.apps.grow(cap);
   }
 
+  /*
+   * The per-packet path. Rare cases here carry no property load or call of their own, because
+   * the optimizing compiler turns code that never ran into a deoptimization: each one sent the
+   * whole path (decoder inlined) back to slower tiers for ~100k packets before recompiling. So:
+   * problems are counted on every packet (slot 0 is "none"), an idle or restarted flow goes
+   * through begin() with new flows, and out-of-order timestamps are taken without a branch.
+   */
   packet(data: Uint8Array, off: number, capLen: number, origLen: number, linkType: number, time: Float64Array): void {
     const tsSec = time[0];
     const tsNsec = time[1];
@@ -126,10 +133,10 @@ export class FlowAssembler implements PacketHandler {
     stats.packet(origLen, time, linkType);
     if (tsSec >= this.nextSweepSec) this.sweep(time);
     const dec = this.decoder;
-    const cat = linkType === LINKTYPE_UNDEFINED_INTERFACE ? Category.UnknownLink : dec.decode(data, off, capLen, origLen, linkType);
+    const undefinedInterface = linkType === LINKTYPE_UNDEFINED_INTERFACE;
+    const cat = undefinedInterface ? Category.UnknownLink : dec.decode(data, off, capLen, origLen, linkType);
     const v = dec.view;
-    if (linkType === LINKTYPE_UNDEFINED_INTERFACE) stats.problem(Problem.UndefinedInterface);
-    else if (v.problem !== 0) stats.problem(v.problem);
+    stats.problem(undefinedInterface ? Problem.UndefinedInterface : v.problem);
     if (cat !== Category.Flow) {
       stats.other(cat, v.etherType, origLen);
       return;
@@ -141,27 +148,29 @@ export class FlowAssembler implements PacketHandler {
     let slot = table.find();
     const flags = v.tcpFlags;
     const isTcp = v.proto === 6;
-    if (slot >= 0) {
-      const idle = (tsSec - this.lastSec[slot]) * 1e9 + (tsNsec - this.lastNs[slot]) > this.idleNs;
-      const restart = isTcp && (flags & (SYN | ACK)) === SYN && this.closed(slot);
-      if (idle || restart) {
-        this.emit(slot);
-        table.remove(slot);
-        slot = table.find(); // the key is unchanged; remove() moved index entries, so probe again
-      }
-    }
     const senderIsA = table.senderIsA;
-    if (slot < 0) {
-      slot = table.insert();
-      this.start(slot, senderIsA, time);
+    const lastSec = this.lastSec;
+    const lastNs = this.lastNs;
+    const firstSec = this.firstSec;
+    const firstNs = this.firstNs;
+    const known = slot >= 0;
+    const ls = known ? lastSec[slot] : 0;
+    const ln = known ? lastNs[slot] : 0;
+    const fi = known ? this.flagsInit[slot] : 0;
+    const fr = known ? this.flagsResp[slot] : 0;
+    // A SYN on a connection that was reset or closed both ways starts a new one.
+    const restart = isTcp && (flags & (SYN | ACK)) === SYN && (((fi | fr) & RST) | (fi & fr & FIN)) !== 0;
+    if (!known || (tsSec - ls) * 1e9 + (tsNsec - ln) > this.idleNs || restart) {
+      slot = this.begin(slot, senderIsA, time);
     } else {
-      if (tsSec > this.lastSec[slot] || (tsSec === this.lastSec[slot] && tsNsec > this.lastNs[slot])) {
-        this.lastSec[slot] = tsSec;
-        this.lastNs[slot] = tsNsec;
-      } else if (tsSec < this.firstSec[slot] || (tsSec === this.firstSec[slot] && tsNsec < this.firstNs[slot])) {
-        this.firstSec[slot] = tsSec;
-        this.firstNs[slot] = tsNsec;
-      }
+      const fs = firstSec[slot];
+      const fn = firstNs[slot];
+      const later = tsSec > ls || (tsSec === ls && tsNsec > ln);
+      const earlier = tsSec < fs || (tsSec === fs && tsNsec < fn);
+      lastSec[slot] = later ? tsSec : ls;
+      lastNs[slot] = later ? tsNsec : ln;
+      firstSec[slot] = earlier ? tsSec : fs;
+      firstNs[slot] = earlier ? tsNsec : fn;
     }
     const fromInit = senderIsA === (this.initIsA[slot] === 1);
     const c = slot * CN + (fromInit ? 0 : 4);
@@ -170,7 +179,7 @@ export class FlowAssembler implements PacketHandler {
     cnt[c + 1] += origLen;
     cnt[c + 2] += v.ipBytes;
     cnt[c + 3] += v.payloadBytes;
-    if (v.fragment) this.frags[slot] += 1;
+    this.frags[slot] += v.fragment ? 1 : 0;
 
     // Time buckets: flush the flow's running bucket when the packet falls into another one.
     const clock = this.clock;
@@ -194,10 +203,17 @@ export class FlowAssembler implements PacketHandler {
     if (v.payloadCap > 0 && this.identifyApps) this.apps.inspect(slot, fromInit, v, data);
   }
 
-  private closed(slot: number): boolean {
-    const fi = this.flagsInit[slot];
-    const fr = this.flagsResp[slot];
-    return ((fi | fr) & RST) !== 0 || ((fi & FIN) !== 0 && (fr & FIN) !== 0);
+  /** A new flow in a new slot for the packet's key; an idle or closed flow there (slot >= 0) ends first. */
+  private begin(slot: number, senderIsA: boolean, time: Float64Array): number {
+    const table = this.table;
+    if (slot >= 0) {
+      this.emit(slot);
+      table.remove(slot);
+      table.find(); // the key is unchanged; remove() moved index entries, so insert() needs a new probe
+    }
+    const fresh = table.insert();
+    this.start(fresh, senderIsA, time);
+    return fresh;
   }
 
   private start(slot: number, senderIsA: boolean, time: Float64Array): void {
@@ -220,8 +236,11 @@ export class FlowAssembler implements PacketHandler {
     this.lastSec[slot] = sec;
     this.firstNs[slot] = ns;
     this.lastNs[slot] = ns;
-    this.cnt.fill(0, slot * CN, slot * CN + CN);
-    this.bkt.fill(0, slot * 4, slot * 4 + 4);
+    // (Element stores: TypedArray fill() is a runtime call, too dear once per flow.)
+    const cnt = this.cnt;
+    for (let i = slot * CN; i < slot * CN + CN; i++) cnt[i] = 0;
+    const bkt = this.bkt;
+    for (let i = slot * 4; i < slot * 4 + 4; i++) bkt[i] = 0;
     this.curBucket[slot] = NaN;
     this.frags[slot] = 0;
     this.flagsInit[slot] = 0;
