@@ -38,6 +38,22 @@ describe('formatAddress', () => {
     );
   });
 
+  it('answers from its cache only for the very same address', () => {
+    // 6 x 8000 addresses that differ in one word (or only in the IP version) fill the 4096-entry
+    // cache many times over, so entries are met by addresses other than their own.
+    const dotted = (w: number): string => [w >>> 24, (w >>> 16) & 255, (w >>> 8) & 255, w & 255].join('.');
+    for (let i = 0; i < 8000; i++) {
+      const x = (Math.imul(i, 0x9e3779b1) >>> 0) | 1;
+      expect(formatAddress(4, 0, 0, 0, x)).toBe(dotted(x));
+      expect(formatAddress(6, 0, 0, 0, x)).toBe(urlForm([0, 0, 0, x])); // the same words as the IPv4 one
+      for (let word = 0; word < 4; word++) {
+        const words = [0x20010db8, 1, 2, 3];
+        words[word] = x;
+        expect(formatAddress(6, words[0], words[1], words[2], words[3])).toBe(urlForm(words));
+      }
+    }
+  });
+
   it('keeps the dotted tail of IPv4-mapped addresses', () => {
     expect(formatAddress(6, 0, 0, 0xffff, 0xc0000201)).toBe('::ffff:192.0.2.1');
   });

@@ -1,9 +1,35 @@
 /**
  * Text form of a flow address: dotted quad for IPv4, RFC 5952 (lower case, longest zero run as ::) for IPv6.
- * Runs twice per flow: the text is built as bytes in a scratch buffer and read back as one flat
- * string (building it from pieces cost 5x more for IPv6 and left cons strings for every reader to flatten).
+ * Runs twice per flow, and flows repeat their hosts: recent answers are kept in a direct-mapped
+ * cache (a hit is five compares). A miss builds the text as bytes in a scratch buffer and reads it
+ * back as one flat string (building it from pieces cost 5x more for IPv6 and left cons strings
+ * for every reader to flatten).
  */
 export function formatAddress(version: number, w0: number, w1: number, w2: number, w3: number): string {
+  const h = Math.imul(w3 ^ Math.imul(w2, 0x9e3779b1) ^ Math.imul(w1, 0x85ebca6b) ^ Math.imul(w0, 0xc2b2ae35), 0x27d4eb2d) >>> CACHE_SHIFT;
+  const k = h * 5;
+  const known = cacheText[h];
+  if (known !== null && cacheWords[k] === version && cacheWords[k + 1] === w0 && cacheWords[k + 2] === w1 && cacheWords[k + 3] === w2 && cacheWords[k + 4] === w3) {
+    return known;
+  }
+  const text = spell(version, w0, w1, w2, w3);
+  cacheWords[k] = version;
+  cacheWords[k + 1] = w0;
+  cacheWords[k + 2] = w1;
+  cacheWords[k + 3] = w2;
+  cacheWords[k + 4] = w3;
+  cacheText[h] = text;
+  return text;
+}
+
+const CACHE_BITS = 12;
+const CACHE_SHIFT = 32 - CACHE_BITS;
+/** Per entry: version and the four words (unsigned, as the flow table holds them). */
+const cacheWords = new Uint32Array(5 << CACHE_BITS);
+const cacheText: (string | null)[] = [];
+for (let i = 0; i < 1 << CACHE_BITS; i++) cacheText.push(null);
+
+function spell(version: number, w0: number, w1: number, w2: number, w3: number): string {
   const b = scratch;
   if (version === 4) return b.toString('latin1', 0, dottedQuad(b, 0, w3));
   const g = groups;
