@@ -10,7 +10,6 @@ import { civilDate, isoNs } from '../model/time';
  */
 export class NdjsonEncoder extends ByteWriter {
   private readonly ymd = new Float64Array(3);
-  private readonly scratch = Buffer.alloc(24);
   private readonly firstSecond = new SecondText();
   private readonly lastSecond = new SecondText();
 
@@ -139,31 +138,31 @@ export class NdjsonEncoder extends ByteWriter {
     this.pos = p;
   }
 
-  /** Writes `"YYYY-MM-DDTHH:MM:SS.` for sec into second; false when the year is outside 0..9999. */
+  /** Writes `"YYYY-MM-DDTHH:MM:SS.` for sec into second (the date part only when the day changed); false when the year is outside 0..9999. */
   private spell(second: SecondText, sec: number): boolean {
     const days = Math.floor(sec / 86400);
-    const ymd = this.ymd;
-    civilDate(days, ymd);
-    const year = ymd[0];
-    second.sec = NaN;
-    if (year < 0 || year > 9999) return false;
+    const b = second.bytes;
+    if (days !== second.day) {
+      const ymd = this.ymd;
+      civilDate(days, ymd);
+      const year = ymd[0];
+      if (year < 0 || year > 9999) return false;
+      b[0] = 0x22;
+      digits(b, 1, year, 4);
+      b[5] = 0x2d;
+      digits(b, 6, ymd[1], 2);
+      b[8] = 0x2d;
+      digits(b, 9, ymd[2], 2);
+      b[11] = 0x54;
+      second.day = days;
+    }
     const rem = sec - days * 86400;
-    const b = this.scratch;
-    let p = 0;
-    b[p++] = 0x22;
-    p = digits(b, p, year, 4);
-    b[p++] = 0x2d;
-    p = digits(b, p, ymd[1], 2);
-    b[p++] = 0x2d;
-    p = digits(b, p, ymd[2], 2);
-    b[p++] = 0x54;
-    p = digits(b, p, Math.floor(rem / 3600), 2);
-    b[p++] = 0x3a;
-    p = digits(b, p, Math.floor((rem % 3600) / 60), 2);
-    b[p++] = 0x3a;
-    p = digits(b, p, rem % 60, 2);
-    b[p++] = 0x2e;
-    for (let i = 0; i < second.words.length; i++) second.words[i] = b.readUInt32LE(i * 4);
+    digits(b, 12, Math.floor(rem / 3600), 2);
+    b[14] = 0x3a;
+    digits(b, 15, Math.floor((rem % 3600) / 60), 2);
+    b[17] = 0x3a;
+    digits(b, 18, rem % 60, 2);
+    b[20] = 0x2e;
     second.sec = sec;
     return true;
   }
@@ -172,7 +171,10 @@ export class NdjsonEncoder extends ByteWriter {
 /** The text of one second, `"YYYY-MM-DDTHH:MM:SS.`, as a literal (see NdjsonEncoder.time). */
 class SecondText implements Literal {
   sec = NaN;
+  day = NaN;
   readonly words = new Uint32Array(6);
+  /** The same bytes, written by spell(). */
+  readonly bytes = Buffer.from(this.words.buffer);
   readonly length = 21;
 }
 

@@ -1,5 +1,3 @@
-import { latin1 } from './text';
-
 /**
  * Strict DNS message check (RFC 1035 header + first question/answer name). Strict so that it can
  * run on any UDP port without calling random payloads DNS.
@@ -16,9 +14,13 @@ export function rcodeName(rcode: number): string {
   return RCODES[rcode] ?? `RCODE${rcode}`;
 }
 
+/** A name's text, label by label with the dots, before it becomes one string (names are at most 255 bytes). */
+const nameBytes = Buffer.alloc(256);
+
 /** Reads a (possibly compressed) name at p; returns [name, end of the name in place] or null. */
 function readName(b: Uint8Array, msg: number, p: number, end: number): [string, number] | null {
-  let out = '';
+  const out = nameBytes;
+  let n = 0;
   let after = -1;
   let jumps = 0;
   let total = 0;
@@ -40,15 +42,15 @@ function readName(b: Uint8Array, msg: number, p: number, end: number): [string, 
     if (len & 0xc0 || p + 1 + len > end) return null;
     total += len + 1;
     if (total > 255) return null;
+    if (n > 0) out[n++] = 0x2e;
     for (let i = p + 1; i <= p + len; i++) {
       const c = b[i];
       if (c <= 0x20 || c >= 0x7f) return null;
+      out[n++] = c;
     }
-    if (out.length > 0) out += '.';
-    out += latin1(b, p + 1, p + 1 + len);
     p += 1 + len;
   }
-  return [out.length === 0 ? '.' : out, after];
+  return [n === 0 ? '.' : out.toString('latin1', 0, n), after];
 }
 
 export function parseDns(b: Uint8Array, off: number, len: number): DnsInfo | null {
