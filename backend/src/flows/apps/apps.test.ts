@@ -1,4 +1,6 @@
+import { parseDns } from './dns';
 import { parseHttp } from './http';
+import { parseClientHello } from './tls';
 import { ascii, latin1 } from './text';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -39,5 +41,70 @@ describe('parseHttp', () => {
 
   it('recognises responses', () => {
     expect(parse('HTTP/1.1 200 OK\r\n\r\n')).toEqual({ method: null, host: null, response: true });
+  });
+});
+
+/** A ClientHello handshake message (type, length, body) with the given extensions. */
+function clientHello(extensions: Buffer[]): Buffer {
+  const ext = Buffer.concat(extensions);
+  const body = Buffer.concat([
+    Buffer.from([0x03, 0x03]), Buffer.alloc(32), Buffer.from([0]), // version, random, no session id
+    Buffer.from([0, 2, 0x13, 0x01]), Buffer.from([1, 0]), // one cipher suite, null compression
+    Buffer.from([ext.length >> 8, ext.length & 255]), ext,
+  ]);
+  return Buffer.concat([Buffer.from([1, body.length >> 16, (body.length >> 8) & 255, body.length & 255]), body]);
+}
+const extension = (type: number, data: Buffer): Buffer => Buffer.concat([Buffer.from([type >> 8, type & 255, data.length >> 8, data.length & 255]), data]);
+function alpn(names: Buffer[]): Buffer {
+  const list = Buffer.concat(names.map((n) => Buffer.concat([Buffer.from([n.length]), n])));
+  return extension(16, Buffer.concat([Buffer.from([list.length >> 8, list.length & 255]), list]));
+}
+function sni(name: string): Buffer {
+  const n = Buffer.from(name, 'latin1');
+  return extension(0, Buffer.concat([Buffer.from([0, n.length + 3, 0, n.length >> 8, n.length & 255]), n]));
+}
+
+describe('parseClientHello', () => {
+  const parse = (m: Buffer) => parseClientHello(m, 0, m.length);
+
+  it('reads the server name and the ALPN list', () => {
+    const m = clientHello([sni('www.example.org'), alpn([Buffer.from('h2'), Buffer.from('http/1.1')])]);
+    expect(parse(m)).toEqual({ sni: 'www.example.org', alpn: 'h2,http/1.1' });
+  });
+
+  it('keeps empty protocol names and shows unprintable bytes as ?', () => {
+    expect(parse(clientHello([alpn([Buffer.alloc(0), Buffer.from('h2')])]))?.alpn).toBe(',h2');
+    expect(parse(clientHello([alpn([Buffer.alloc(0)])]))?.alpn).toBe('');
+    expect(parse(clientHello([alpn([Buffer.from([0x68, 0x00, 0xff, 0x32])])]))?.alpn).toBe('h??2');
+  });
+
+  it('stops at a truncated hello', () => {
+    const m = clientHello([sni('a.example')]);
+    expect(parseClientHello(m, 0, m.length - 1)).toBeNull();
+  });
+});
+
+describe('parseDns', () => {
+  it('reads a name through a compression pointer', () => {
+    // Response: question www.example.org, answer name = pointer to offset 12 (the question's name).
+    const q = Buffer.from([3, 0x77, 0x77, 0x77, 7, ...Buffer.from('example'), 3, ...Buffer.from('org'), 0, 0, 1, 0, 1]);
+    const header = Buffer.from([0x12, 0x34, 0x81, 0x83, 0, 1, 0, 1, 0, 0, 0, 0]); // NXDOMAIN
+    const answer = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+    const m = Buffer.concat([header, q, answer]);
+    expect(parseDns(m, 0, m.length)).toEqual({ name: 'www.example.org', response: true, rcode: 3 });
+    // Answer-only response whose name points back into the header's neighbourhood is refused.
+    const bad = Buffer.concat([Buffer.from([0x12, 0x34, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0]), Buffer.from([0xc0, 20, 0, 1, 0, 1])]);
+    expect(parseDns(bad, 0, bad.length)).toBeNull();
+  });
+
+  it('refuses names with unprintable bytes and names over 255 bytes', () => {
+    const header = Buffer.from([0, 1, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    const odd = Buffer.concat([header, Buffer.from([3, 0x61, 0x00, 0x62, 0, 0, 1, 0, 1])]);
+    expect(parseDns(odd, 0, odd.length)).toBeNull();
+    const label = Buffer.concat([Buffer.from([63]), Buffer.alloc(63, 0x61)]);
+    const long = Buffer.concat([header, label, label, label, label, Buffer.from([0, 0, 1, 0, 1])]);
+    expect(parseDns(long, 0, long.length)).toBeNull();
+    const ok = Buffer.concat([header, label, label, label, Buffer.from([0, 0, 1, 0, 1])]);
+    expect(parseDns(ok, 0, ok.length)?.name).toBe(`${'a'.repeat(63)}.${'a'.repeat(63)}.${'a'.repeat(63)}`);
   });
 });

@@ -21,7 +21,8 @@ export function parseHttp(b: Uint8Array, p: number, end: number): HttpInfo | nul
   if (startsWith(b, p, end, 'HTTP/1.')) return { method: null, host: null, response: true };
   if (b[p] < 0x41 || b[p] > 0x5a) return null; // every method starts with an upper-case letter
   let method: string | null = null;
-  for (const m of METHODS) {
+  for (let i = 0; i < METHODS.length; i++) {
+    const m = METHODS[i]; // (an index loop: for-of allocated an iterator result per method tried)
     if (b[p + m.length] === 0x20 && startsWith(b, p, end, m)) {
       method = m;
       break;

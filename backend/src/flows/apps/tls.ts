@@ -20,6 +20,9 @@ export function isSsl2Hello(b: Uint8Array, p: number, end: number): boolean {
   return end - p >= 5 && (b[p] & 0x80) !== 0 && b[p + 2] === 0x01 && (b[p + 3] === 0x03 || b[p + 3] === 0x02);
 }
 
+/** ALPN text of the hello being parsed (an extension is at most 64 KiB). */
+const alpnBytes = Buffer.alloc(1 << 16);
+
 /**
  * Parses a handshake message starting at p (type byte). Returns null when it is not a complete
  * ClientHello within [p, end).
@@ -49,16 +52,23 @@ export function parseClientHello(b: Uint8Array, p: number, end: number): HelloIn
       const nameLen = (b[d + 3] << 8) | b[d + 4];
       if (b[d + 2] === 0 && d + 5 + nameLen <= d + len) info.sni = ascii(b, d + 5, d + 5 + nameLen);
     } else if (type === 16 && len >= 2) {
-      const protos: string[] = [];
+      // The protocol names joined with commas, as bytes first: one string per hello.
+      const out = alpnBytes;
+      let n = 0;
+      let names = 0;
       let r = d + 2;
       const listEnd = Math.min(d + len, d + 2 + ((b[d] << 8) | b[d + 1]));
       while (r < listEnd) {
         const l = b[r];
-        if (r + 1 + l > listEnd) break;
-        protos.push(ascii(b, r + 1, r + 1 + l));
+        if (r + 1 + l > listEnd || n + l + 1 > out.length) break;
+        if (names++ > 0) out[n++] = 0x2c;
+        for (let i = r + 1; i <= r + l; i++) {
+          const c = b[i];
+          out[n++] = c >= 0x20 && c < 0x7f ? c : 0x3f; // printable ASCII, anything else as '?' (as ascii() does)
+        }
         r += 1 + l;
       }
-      if (protos.length > 0) info.alpn = protos.join(',');
+      if (names > 0) info.alpn = out.toString('latin1', 0, n);
     }
     q = d + len;
   }
