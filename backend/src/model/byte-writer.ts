@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
  */
 export class ByteWriter {
   protected buf: Buffer;
-  protected view: DataView;
   protected pos = 0;
 
   /**
@@ -19,7 +18,6 @@ export class ByteWriter {
     size = 256 * 1024,
   ) {
     this.buf = Buffer.allocUnsafe(size);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** Hands everything buffered to the sink. */
@@ -39,7 +37,6 @@ export class ByteWriter {
 
   private replaceBuffer(size: number): void {
     this.buf = Buffer.allocUnsafe(size);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** Non-negative integers up to 2^53 (every counter, port and flag field). */
