@@ -48,32 +48,20 @@ export class NdjsonEncoder extends ByteWriter {
     this.uint(f.src_payload_bytes);
     this.lit(K.dst_payload_bytes);
     this.uint(f.dst_payload_bytes);
-    this.lit(K.app);
-    this.str(f.app);
-    this.lit(K.app_source);
-    this.str(f.app_source);
-    this.lit(K.server_name);
-    this.str(f.server_name);
-    this.lit(K.state);
-    this.str(f.state);
-    this.lit(K.vlan);
-    this.uintOrNull(f.vlan);
+    this.strField(K.app, KN.app, f.app);
+    this.strField(K.app_source, KN.app_source, f.app_source);
+    this.strField(K.server_name, KN.server_name, f.server_name);
+    this.strField(K.state, KN.state, f.state);
+    this.uintField(K.vlan, KN.vlan, f.vlan);
     this.lit(K.ip_version);
     this.uint(f.ip_version);
-    this.lit(K.inner_vlan);
-    this.uintOrNull(f.inner_vlan);
-    this.lit(K.tunnel);
-    this.str(f.tunnel);
-    this.lit(K.tunnel_ip_version);
-    this.uintOrNull(f.tunnel_ip_version);
-    this.lit(K.alpn);
-    this.str(f.alpn);
-    this.lit(K.http_method);
-    this.str(f.http_method);
-    this.lit(K.dns_rcode);
-    this.str(f.dns_rcode);
-    this.lit(K.ssh_banner);
-    this.str(f.ssh_banner);
+    this.uintField(K.inner_vlan, KN.inner_vlan, f.inner_vlan);
+    this.strField(K.tunnel, KN.tunnel, f.tunnel);
+    this.uintField(K.tunnel_ip_version, KN.tunnel_ip_version, f.tunnel_ip_version);
+    this.strField(K.alpn, KN.alpn, f.alpn);
+    this.strField(K.http_method, KN.http_method, f.http_method);
+    this.strField(K.dns_rcode, KN.dns_rcode, f.dns_rcode);
+    this.strField(K.ssh_banner, KN.ssh_banner, f.ssh_banner);
     this.lit(K.src_tcp_flags);
     this.uint(f.src_tcp_flags);
     this.lit(K.dst_tcp_flags);
@@ -93,9 +81,21 @@ export class NdjsonEncoder extends ByteWriter {
     this.pos += l.length;
   }
 
-  private uintOrNull(n: number | null): void {
-    if (n === null) this.lit(NULL);
-    else this.uint(n);
+  /** A field that may be null: a null one is written together with its key, in one copy. */
+  private uintField(key: Uint8Array, keyNull: Uint8Array, n: number | null): void {
+    if (n === null) this.lit(keyNull);
+    else {
+      this.lit(key);
+      this.uint(n);
+    }
+  }
+
+  private strField(key: Uint8Array, keyNull: Uint8Array, s: string | null): void {
+    if (s === null) this.lit(keyNull);
+    else {
+      this.lit(key);
+      this.str(s);
+    }
   }
 
   /** Strings known to be plain ASCII with nothing to escape (addresses), in quotes. */
@@ -108,11 +108,7 @@ export class NdjsonEncoder extends ByteWriter {
     this.pos = p;
   }
 
-  private str(s: string | null): void {
-    if (s === null) {
-      this.lit(NULL);
-      return;
-    }
+  private str(s: string): void {
     if (isPlainAscii(s)) this.quotedAscii(s);
     else this.pos += this.buf.write(JSON.stringify(s), this.pos, 'utf8'); // escapes or non-ASCII: JSON.stringify decides
   }
@@ -174,7 +170,6 @@ class SecondText {
 
 /** A literal's bytes (Latin-1: keys are ASCII). */
 const enc = (s: string): Uint8Array => Buffer.from(s, 'latin1');
-const NULL = enc('null');
 const key = (name: string, first = false): Uint8Array => enc(`${first ? '{' : ','}"${name}":`);
 /**
  * Each key's prefix: `{"proto":`, `,"src":`, ... Written out as one object literal: an object
@@ -214,6 +209,22 @@ const K = {
   dst_tcp_flags: key('dst_tcp_flags'),
   fragments: key('fragments'),
   end: enc('}\n'),
+};
+/** The same keys with a null value, for the fields that may be null. */
+const keyNull = (name: string): Uint8Array => enc(`,"${name}":null`);
+const KN = {
+  app: keyNull('app'),
+  app_source: keyNull('app_source'),
+  server_name: keyNull('server_name'),
+  state: keyNull('state'),
+  vlan: keyNull('vlan'),
+  inner_vlan: keyNull('inner_vlan'),
+  tunnel: keyNull('tunnel'),
+  tunnel_ip_version: keyNull('tunnel_ip_version'),
+  alpn: keyNull('alpn'),
+  http_method: keyNull('http_method'),
+  dns_rcode: keyNull('dns_rcode'),
+  ssh_banner: keyNull('ssh_banner'),
 };
 
 /** Bytes for every key, number and fixed string of a line: generous, checked once per flow. */
