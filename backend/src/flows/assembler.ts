@@ -54,6 +54,7 @@ export class FlowAssembler implements PacketHandler {
   private nextId = 0;
   private readonly onFlow: (flow: FlowRecord) => void;
   private readonly identifyApps: boolean;
+  private readonly keepsBuckets: boolean;
 
   // Per-slot columns (grown together with the table).
   private cnt = new Float64Array(0);
@@ -81,6 +82,7 @@ export class FlowAssembler implements PacketHandler {
     this.decoder = new PacketDecoder({ attributeFragments: options.attributeFragments });
     this.onFlow = options.onFlow;
     this.identifyApps = options.identifyApps ?? true;
+    this.keepsBuckets = options.onBuckets !== undefined;
     this.table = new FlowTable(INITIAL_CAPACITY, (cap) => this.grow(cap));
   }
 
@@ -185,17 +187,20 @@ export class FlowAssembler implements PacketHandler {
     cnt[c + 3] += v.payloadBytes;
     this.frags[slot] += v.fragment ? 1 : 0;
 
-    // Time buckets: flush the flow's running bucket when the packet falls into another one.
-    const clock = this.clock;
-    // (Bucket indices stay in local variables and typed arrays: no heap numbers per packet.)
-    const bi = clock.wholeSec !== 0 ? Math.floor(tsSec / clock.wholeSec) : tsSec * clock.perSec + Math.floor(tsNsec / clock.widthNs);
-    if (bi !== this.curBucket[slot]) {
-      this.flushBucket(slot);
-      this.curBucket[slot] = bi;
+    // Time buckets (when someone takes them): flush the flow's running bucket when the packet
+    // falls into another one. (Bucket indices stay in local variables and typed arrays: no heap
+    // numbers per packet.)
+    if (this.keepsBuckets) {
+      const clock = this.clock;
+      const bi = clock.wholeSec !== 0 ? Math.floor(tsSec / clock.wholeSec) : tsSec * clock.perSec + Math.floor(tsNsec / clock.widthNs);
+      if (bi !== this.curBucket[slot]) {
+        this.flushBucket(slot);
+        this.curBucket[slot] = bi;
+      }
+      const bk = slot * 4 + (fromInit ? 0 : 2);
+      this.bkt[bk] += 1;
+      this.bkt[bk + 1] += origLen;
     }
-    const bk = slot * 4 + (fromInit ? 0 : 2);
-    this.bkt[bk] += 1;
-    this.bkt[bk + 1] += origLen;
 
     if (isTcp) {
       if (fromInit) this.flagsInit[slot] |= flags;
