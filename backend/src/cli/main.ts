@@ -3,10 +3,8 @@ import * as v8 from 'node:v8';
 import { CapsightError } from '../errors';
 import { analyzeCapture, type AnalyzeResult } from '../flows';
 import type { FlowRecord } from '../model/flow';
-import { csvRow, CSV_COLUMNS, TABLE_HEADER, tableCells, tableRow } from './format';
 import { NdjsonEncoder } from './ndjson-encoder';
 import { parseDuration, parseSize } from './units';
-import { statsReport, statsText } from './stats-report';
 import { OutputBuffer } from './output';
 
 /**
@@ -89,12 +87,15 @@ async function flowsCommand(args: string[], out: OutputBuffer, err: (s: string) 
     const encoder = new NdjsonEncoder((b) => out.bytes(b));
     write = (f) => encoder.flow(f);
     finishOutput = () => encoder.flush();
-  } else if (format === 'csv') {
-    out.line(CSV_COLUMNS.join(','));
-    write = (f) => out.line(csvRow(f));
   } else {
-    out.line(tableRow(TABLE_HEADER));
-    write = (f) => out.line(tableRow(tableCells(f)));
+    const { csvRow, CSV_COLUMNS, TABLE_HEADER, tableCells, tableRow } = await import('./format');
+    if (format === 'csv') {
+      out.line(CSV_COLUMNS.join(','));
+      write = (f) => out.line(csvRow(f));
+    } else {
+      out.line(tableRow(TABLE_HEADER));
+      write = (f) => out.line(tableRow(tableCells(f)));
+    }
   }
   const result = await analyzeCapture(input, {
     name: input === '-' ? 'stdin' : input,
@@ -121,6 +122,7 @@ async function statsCommand(args: string[], out: OutputBuffer, err: (s: string) 
   const input = oneInput(positionals, 'stats');
   if (values.format !== 'text' && values.format !== 'json') fail(`stats: --format must be text or json, got "${values.format}"`);
   const result = await analyzeCapture(input, { name: input === '-' ? 'stdin' : input, onFlow: () => undefined });
+  const { statsReport, statsText } = await import('./stats-report');
   const report = statsReport(input === '-' ? 'stdin' : input, result);
   if (values.format === 'json') out.line(JSON.stringify(report, null, 2));
   else out.line(statsText(report));

@@ -26,8 +26,7 @@ const CACHE_BITS = 12;
 const CACHE_SHIFT = 32 - CACHE_BITS;
 /** Per entry: version and the four words (unsigned, as the flow table holds them). */
 const cacheWords = new Uint32Array(5 << CACHE_BITS);
-const cacheText: (string | null)[] = [];
-for (let i = 0; i < 1 << CACHE_BITS; i++) cacheText.push(null);
+const cacheText = new Array<string | null>(1 << CACHE_BITS).fill(null);
 
 function spell(version: number, w0: number, w1: number, w2: number, w3: number): string {
   const b = scratch;
