@@ -16,9 +16,26 @@ const UDP: Record<number, string> = {
   4500: 'ipsec-nat-t', 4789: 'vxlan', 5060: 'sip', 5353: 'mdns', 5355: 'llmnr', 6081: 'geneve', 51820: 'wireguard',
 };
 
+/**
+ * Name index per port (0: none), so a lookup is one typed-array read: the tables above are
+ * sparse-keyed objects, whose elements V8 keeps as a hash table (a lookup per port per flow).
+ */
+function portIndex(names: Record<number, string>): { index: Uint8Array; names: (string | null)[] } {
+  const index = new Uint8Array(65536);
+  const list: (string | null)[] = [null];
+  for (const [port, name] of Object.entries(names)) {
+    index[Number(port)] = list.length;
+    list.push(name);
+  }
+  return { index, names: list };
+}
+const TCP_PORTS = portIndex(TCP);
+const UDP_PORTS = portIndex(UDP);
+
 /** Application by port: the responder's port first, then the initiator's. */
 export function appByPort(proto: number, sport: number, dport: number): string | null {
-  const table = proto === 6 ? TCP : proto === 17 ? UDP : null;
-  if (!table) return null;
-  return table[dport] ?? table[sport] ?? null;
+  const t = proto === 6 ? TCP_PORTS : proto === 17 ? UDP_PORTS : null;
+  if (t === null) return null;
+  const i = t.index[dport];
+  return t.names[i !== 0 ? i : t.index[sport]];
 }
