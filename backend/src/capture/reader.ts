@@ -353,22 +353,16 @@ export class CaptureParser {
     const maxCap = this.maxCapLen;
     const nanos = this.nanos;
     const time = this.time;
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     // this.offset and this.packets are updated per record, not once after the loop: V8 13 compiles
     // this loop on its first call, before code after the loop has ever run, and then left the
     // compiled loop at every chunk's end through a deoptimization (174 times per GB).
     while (n - pos >= PCAP_RECORD_HEADER) {
-      let sec: number, frac: number, capLen: number, origLen: number;
-      if (le) {
-        sec = (b[pos] | (b[pos + 1] << 8) | (b[pos + 2] << 16) | (b[pos + 3] << 24)) >>> 0;
-        frac = (b[pos + 4] | (b[pos + 5] << 8) | (b[pos + 6] << 16) | (b[pos + 7] << 24)) >>> 0;
-        capLen = (b[pos + 8] | (b[pos + 9] << 8) | (b[pos + 10] << 16) | (b[pos + 11] << 24)) >>> 0;
-        origLen = (b[pos + 12] | (b[pos + 13] << 8) | (b[pos + 14] << 16) | (b[pos + 15] << 24)) >>> 0;
-      } else {
-        sec = ((b[pos] << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3]) >>> 0;
-        frac = ((b[pos + 4] << 24) | (b[pos + 5] << 16) | (b[pos + 6] << 8) | b[pos + 7]) >>> 0;
-        capLen = ((b[pos + 8] << 24) | (b[pos + 9] << 16) | (b[pos + 10] << 8) | b[pos + 11]) >>> 0;
-        origLen = ((b[pos + 12] << 24) | (b[pos + 13] << 16) | (b[pos + 14] << 8) | b[pos + 15]) >>> 0;
-      }
+      // (A DataView read is one load in optimized code; four byte loads and shifts cost more.)
+      let sec = dv.getUint32(pos, le);
+      let frac = dv.getUint32(pos + 4, le);
+      const capLen = dv.getUint32(pos + 8, le);
+      const origLen = dv.getUint32(pos + 12, le);
       if (capLen > maxCap) this.checkCapLen(capLen);
       const end = pos + PCAP_RECORD_HEADER + capLen;
       if (end > n) break;
