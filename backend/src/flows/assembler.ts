@@ -27,6 +27,15 @@ export interface AssemblerOptions {
   onBuckets?: (batch: BucketBatch) => void;
 }
 
+/**
+ * A counter read from a Float64Array, as an int32 when it is one: stored that way in the record
+ * it is a small integer, not a boxed number allocated per field per flow.
+ */
+function small(x: number): number {
+  const i = x | 0;
+  return i === x ? i : x;
+}
+
 /** Counter layout per slot: [pkts, wire bytes, IP bytes, payload bytes] for initiator, then responder. */
 const CN = 8;
 /**
@@ -348,7 +357,7 @@ export class FlowAssembler implements PacketHandler {
     const outer = (vlans >>> 16) - 1;
     const inner = (vlans & 0xffff) - 1;
     const record: FlowRecord = {
-      id: this.ids[slot],
+      id: small(this.ids[slot]),
       ip_version: version,
       proto,
       src: initA ? addrA : addrB,
@@ -359,14 +368,14 @@ export class FlowAssembler implements PacketHandler {
       first_nsec: this.firstNs[slot],
       last_sec: this.lastSec[slot],
       last_nsec: this.lastNs[slot],
-      src_pkts: cnt[c],
-      dst_pkts: cnt[c + 4],
-      src_bytes: cnt[c + 1],
-      dst_bytes: cnt[c + 5],
-      src_ip_bytes: cnt[c + 2],
-      dst_ip_bytes: cnt[c + 6],
-      src_payload_bytes: cnt[c + 3],
-      dst_payload_bytes: cnt[c + 7],
+      src_pkts: small(cnt[c]),
+      dst_pkts: small(cnt[c + 4]),
+      src_bytes: small(cnt[c + 1]),
+      dst_bytes: small(cnt[c + 5]),
+      src_ip_bytes: small(cnt[c + 2]),
+      dst_ip_bytes: small(cnt[c + 6]),
+      src_payload_bytes: small(cnt[c + 3]),
+      dst_payload_bytes: small(cnt[c + 7]),
       app,
       app_source: appSource,
       server_name: apps.serverName[slot] ?? null,
@@ -381,7 +390,7 @@ export class FlowAssembler implements PacketHandler {
       inner_vlan: inner >= 0 ? inner : null,
       tunnel: TUNNEL_NAMES[this.tunnel[slot]] ?? null,
       tunnel_ip_version: this.tunnel[slot] !== 0 ? (this.tunnelVer[slot] as 4 | 6) : null,
-      fragments: this.frags[slot],
+      fragments: small(this.frags[slot]),
     };
     apps.reset(slot);
     this.stats.flow(record);
