@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 'use strict';
+// One-shot commands load the CLI bundled into one file (build:backend): resolving and reading
+// thirty modules cost ~5 ms of every run. The sidecar loads its modules as they are.
+const entry = process.argv[2] === 'serve' ? '../dist/cli/main.js' : '../dist/cli/main.bundle.js';
 let cli;
 try {
-  cli = require('../dist/cli/main.js');
+  cli = require(entry);
 } catch (e) {
   if (e && e.code === 'MODULE_NOT_FOUND') {
     process.stderr.write('capsight: not built yet; run "npm ci" (or "npm run build") in the repository first\n');
