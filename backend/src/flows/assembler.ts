@@ -266,7 +266,7 @@ export class FlowAssembler implements PacketHandler {
     this.respSynAck[slot] = 0;
     this.tunnel[slot] = v.tunnel;
     this.tunnelVer[slot] = v.tunnelIpVersion;
-    this.apps.reset(slot);
+    // (App columns need no reset here: emit() clears a slot's before the table frees it, and new slots start empty.)
   }
 
   private flushBucket(slot: number): void {
