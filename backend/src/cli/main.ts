@@ -44,7 +44,7 @@ class UsageError extends Error {}
  * A one-shot run over a capture spends a fixed share of its CPU in TurboFan, and most of that went
  * to code that runs once per flow (tens of thousands of calls: emission, ndjson encoding), where
  * Maglev's code is good enough and about ten times cheaper to compile. With this threshold only
- * the per-packet path (millions of calls) reaches TurboFan: on a 1 GB capture, about 45 ms less
+ * the per-packet path (millions of calls) reaches TurboFan: on a 1 GB capture, about 60 ms less
  * CPU. The flag exists from V8 12 (Node 22); V8 reads it at each tier-up decision, so setting it
  * before the first packet is enough. The sidecar, a long-lived process, keeps V8's defaults.
  */
