@@ -43,7 +43,8 @@ describe('Captures page', () => {
     expect(link.closest('a')?.getAttribute('href')).toMatch(/^\/d\/capsight-overview\?var-capture=[0-9a-f]{16}$/);
     expect(screen.getByTestId('capsight-job').textContent).toMatch(/vm1\.cap done: ingested/);
     expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
-    expect(await screen.findByText('vm1.cap')).toBeInTheDocument();
+    // The imported capture joins the list (as a link to its Overview; the job line names it too).
+    expect(await screen.findByRole('link', { name: 'vm1.cap' }, { timeout: 10_000 })).toBeInTheDocument();
 
     const row = screen.getByText('capsight-demo.pcap').closest('tr') as HTMLElement;
     fireEvent.click(row.querySelector('button') as HTMLElement);
