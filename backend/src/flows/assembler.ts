@@ -138,8 +138,8 @@ export class FlowAssembler implements PacketHandler {
    * The per-packet path. Rare cases here carry no property load or call of their own, because
    * the optimizing compiler turns code that never ran into a deoptimization: each one sent the
    * whole path (decoder inlined) back to slower tiers for ~100k packets before recompiling. So:
-   * problems are counted on every packet (slot 0 is "none"), an idle or restarted flow goes
-   * through begin() with new flows, and out-of-order timestamps are taken without a branch.
+   * problems are counted on every packet (slot 0 is "none"), and an idle or restarted flow goes
+   * through begin() with new flows.
    */
   packet(data: Uint8Array, off: number, capLen: number, origLen: number, linkType: number, time: Float64Array): void {
     const tsSec = time[0];
@@ -178,14 +178,17 @@ export class FlowAssembler implements PacketHandler {
     if (!known || (tsSec - ls) * 1e9 + (tsNsec - ln) > this.idleNs || restart) {
       slot = this.begin(slot, senderIsA, time);
     } else {
-      const fs = firstSec[slot];
-      const fn = firstNs[slot];
-      const later = tsSec > ls || (tsSec === ls && tsNsec > ln);
-      const earlier = tsSec < fs || (tsSec === fs && tsNsec < fn);
-      lastSec[slot] = later ? tsSec : ls;
-      lastNs[slot] = later ? tsNsec : ln;
-      firstSec[slot] = earlier ? tsSec : fs;
-      firstNs[slot] = earlier ? tsNsec : fn;
+      if (tsSec > ls || (tsSec === ls && tsNsec > ln)) {
+        lastSec[slot] = tsSec;
+        lastNs[slot] = tsNsec;
+      } else {
+        // Not after the last packet (same timestamp, or reordered): maybe before the first.
+        const fs = firstSec[slot];
+        const fn = firstNs[slot];
+        const earlier = tsSec < fs || (tsSec === fs && tsNsec < fn);
+        firstSec[slot] = earlier ? tsSec : fs;
+        firstNs[slot] = earlier ? tsNsec : fn;
+      }
     }
     const fromInit = senderIsA === (this.initIsA[slot] === 1);
     const c = slot * CN + (fromInit ? 0 : 4);
