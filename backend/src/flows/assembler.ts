@@ -197,7 +197,7 @@ export class FlowAssembler implements PacketHandler {
     cnt[c + 1] += origLen;
     cnt[c + 2] += v.ipBytes;
     cnt[c + 3] += v.payloadBytes;
-    this.frags[slot] += v.fragment ? 1 : 0;
+    if (v.fragment) this.frags[slot] += 1;
 
     // Time buckets (when someone takes them): flush the flow's running bucket when the packet
     // falls into another one. (Bucket indices stay in local variables and typed arrays: no heap
