@@ -135,11 +135,10 @@ export class FlowAssembler implements PacketHandler {
   }
 
   /*
-   * The per-packet path. Rare cases here carry no property load or call of their own, because
-   * the optimizing compiler turns code that never ran into a deoptimization: each one sent the
-   * whole path (decoder inlined) back to slower tiers for ~100k packets before recompiling. So:
-   * problems are counted on every packet (slot 0 is "none"), and an idle or restarted flow goes
-   * through begin() with new flows.
+   * The per-packet path. An idle or restarted flow goes through begin(), the call new flows make,
+   * rather than a branch of its own: the optimizing compiler turns code that has not run yet into
+   * a deoptimization, and that branch first ran after the path was compiled, sending the whole
+   * path (decoder inlined) back to slower tiers for ~100k packets.
    */
   packet(data: Uint8Array, off: number, capLen: number, origLen: number, linkType: number, time: Float64Array): void {
     const tsSec = time[0];
@@ -151,7 +150,8 @@ export class FlowAssembler implements PacketHandler {
     const undefinedInterface = linkType === LINKTYPE_UNDEFINED_INTERFACE;
     const cat = undefinedInterface ? Category.UnknownLink : dec.decode(data, off, capLen, origLen, linkType);
     const v = dec.view;
-    stats.problem(undefinedInterface ? Problem.UndefinedInterface : v.problem);
+    if (undefinedInterface) stats.problem(Problem.UndefinedInterface);
+    else if (v.problem !== 0) stats.problem(v.problem);
     if (cat !== Category.Flow) {
       stats.other(cat, v.etherType, origLen);
       return;
