@@ -100,12 +100,9 @@ export class NdjsonEncoder extends ByteWriter {
 
   /** Strings known to be plain ASCII with nothing to escape (addresses), in quotes. */
   private quotedAscii(s: string): void {
-    const b = this.buf;
-    let p = this.pos;
-    b[p++] = 0x22;
-    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i);
-    b[p++] = 0x22;
-    this.pos = p;
+    this.byte(0x22);
+    this.ascii(s);
+    this.byte(0x22);
   }
 
   private str(s: string): void {
