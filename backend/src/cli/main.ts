@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import * as v8 from 'node:v8';
 import { CapsightError } from '../errors';
 import { analyzeCapture, type AnalyzeResult } from '../flows';
 import type { FlowRecord } from '../model/flow';
 import { NdjsonEncoder } from './ndjson-encoder';
 import { parseDuration, parseSize } from './units';
 import { OutputBuffer } from './output';
+import { setV8FlagSince } from './v8-flag';
 
 /**
  * Exit codes (documented in README):
@@ -49,7 +49,7 @@ class UsageError extends Error {}
  * before the first packet is enough. The sidecar, a long-lived process, keeps V8's defaults.
  */
 function tierUpOnlyThePerPacketPath(): void {
-  if (Number(process.versions.v8.split('.')[0]) >= 12) v8.setFlagsFromString('--invocation-count-for-turbofan=100000');
+  setV8FlagSince(12, '--invocation-count-for-turbofan=100000');
 }
 
 function fail(msg: string): never {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import * as v8 from 'node:v8';
 import { ConfigError, loadConfig, serveArgOptions } from '../server/config';
+import { setV8FlagSince } from './v8-flag';
 
 /**
  * Node 24's V8 starts a full GC each time ~25 MB of buffers (socket reads, download segments)
@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, serveArgOptions } from '../server/config';
  * (still bounded). The flag exists from V8 13 (Node 24); Node 20's V8 has no such trigger.
  */
 function countBuffersInHeapLimit(): void {
-  if (Number(process.versions.v8.split('.')[0]) >= 13) v8.setFlagsFromString('--external-memory-accounted-in-global-limit');
+  setV8FlagSince(13, '--external-memory-accounted-in-global-limit');
 }
 
 /** `capsight serve`: runs the sidecar until SIGINT/SIGTERM. */
