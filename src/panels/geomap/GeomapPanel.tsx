@@ -16,7 +16,6 @@ export interface GeomapOptions {
   variable: string;
 }
 
-
 const UNITS: Record<MapMetric, string> = { bytes: 'decbytes', bytes_sent: 'decbytes', bytes_received: 'decbytes', packets: 'short', flows: 'short' };
 
 /** Mixes two #rrggbb colours; t in [0, 1]. */
