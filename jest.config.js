@@ -20,7 +20,7 @@ module.exports = {
     {
       displayName: 'backend',
       testEnvironment: 'node',
-      roots: ['<rootDir>/backend/src', '<rootDir>/dashboards', '<rootDir>/provisioning', '<rootDir>/browser'],
+      roots: ['<rootDir>/backend/src', '<rootDir>/plugin-backend/src', '<rootDir>/dashboards', '<rootDir>/provisioning', '<rootDir>/browser'],
       testMatch: ['**/*.test.ts'],
       transform: {
         '^.+\\.ts$': swc,

@@ -1,7 +1,8 @@
 /** Shared between the app, its data source and its panel: the sidecar's query model (docs/query-model.md). */
 export const DATASOURCE_UID = 'capsight';
 
-export type QueryKind = 'timeseries' | 'flows' | 'endpoints' | 'protocols' | 'countries' | 'conversations' | 'histogram' | 'captures' | 'values' | 'keys';
+export type AnomalyKind = 'volume_change' | 'new_values' | 'scan_suspects' | 'failure_surge';
+export type QueryKind = 'timeseries' | 'flows' | 'endpoints' | 'protocols' | 'countries' | 'conversations' | 'histogram' | 'captures' | 'values' | 'keys' | AnomalyKind;
 export type Metric = 'bytes' | 'bytes_sent' | 'bytes_received' | 'packets' | 'packets_sent' | 'packets_received' | 'flows';
 export type Operator = '=' | '!=' | 'in' | '=~' | '!~' | 'cidr' | '>' | '<';
 

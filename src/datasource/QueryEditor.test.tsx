@@ -1,24 +1,23 @@
 import React from 'react';
 import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import type { DataSourceInstanceSettings } from '@grafana/data';
-import type { SidecarProcess } from '../../backend/src/testing/sidecar-process';
-import { startDemoSidecar } from '../testing/sidecarProxy';
+import { startDemoGrafana, type TestGrafana } from '../testing/grafana';
 import { DataSource } from './datasource';
 import { QueryEditor } from './QueryEditor';
 import type { CapsightOptions, CapsightQuery } from './types';
 
-/** The query editor with its key and capture lists from the real sidecar. */
-let sidecar: SidecarProcess;
+/** The query editor with its key and capture lists from the real sidecar, through the plugin's backend. */
+let grafana: TestGrafana;
 
 beforeAll(async () => {
-  sidecar = await startDemoSidecar();
+  grafana = await startDemoGrafana();
 }, 120_000);
 
 afterAll(async () => {
-  await sidecar?.stop();
+  await grafana?.stop();
 });
 
-const settings = { id: 1, uid: 'capsight', type: 'capsight-flows-datasource', name: 'Capsight', url: '/proxy', jsonData: {}, meta: {}, access: 'proxy', readOnly: false } as unknown as DataSourceInstanceSettings<CapsightOptions>;
+const settings = { id: 1, uid: 'capsight', type: 'capsight-flows-datasource', name: 'Capsight', jsonData: {}, meta: {}, access: 'proxy', readOnly: false } as unknown as DataSourceInstanceSettings<CapsightOptions>;
 
 describe('QueryEditor', () => {
   it('builds filters with the sidecar keys and operators, and picks captures', async () => {

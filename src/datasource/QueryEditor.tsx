@@ -1,7 +1,9 @@
 import React, { useEffect, useState } from 'react';
 import type { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { Button, InlineField, InlineSwitch, Input, MultiSelect, Select, Stack } from '@grafana/ui';
+import { MEASURES, type AnomalyKind } from '../../backend/src/query/anomaly-kinds';
 import type { DataSource } from './datasource';
+import { migrateQuery } from './query/migrate';
 import type { CapsightOptions, CapsightQuery } from './types';
 import type { Filter, Metric, Operator, QueryKind } from '../types';
 
@@ -16,6 +18,16 @@ const KINDS: Array<SelectableValue<QueryKind>> = [
   { label: 'Conversations', value: 'conversations' },
   { label: 'Duration histogram', value: 'histogram' },
   { label: 'Captures', value: 'captures' },
+  { label: 'Anomaly: volume change', value: 'volume_change', description: 'last window against the baseline windows before it, per group' },
+  { label: 'Anomaly: new values', value: 'new_values', description: 'countries, ASNs, ports, names seen in the window and not before' },
+  { label: 'Anomaly: scan suspects', value: 'scan_suspects', description: 'per initiator: targets, hosts, ports, failed connections' },
+  { label: 'Anomaly: failure surge', value: 'failure_surge', description: 'failed connections and DNS errors against the baseline' },
+];
+
+const ANOMALY_KINDS = new Set<string>(Object.keys(MEASURES));
+const WINDOW_ENDS: Array<SelectableValue<'range' | 'data'>> = [
+  { label: 'Range end', value: 'range', description: 'the window ends at the end of the time range' },
+  { label: 'Last traffic', value: 'data', description: 'the window ends at the last traffic in the range (captures arrive late)' },
 ];
 
 const METRICS: Array<SelectableValue<Metric>> = [
@@ -53,7 +65,9 @@ const FLOW_COLUMNS = [
  * Visual editor for every kind the sidecar answers: metric, group by (any dimension), top N,
  * limit, side, a capture picker and a filter builder with the sidecar's operators.
  */
-export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) {
+export function QueryEditor({ query: saved, onChange, onRunQuery, datasource }: Props) {
+  // A saved query of an older shape is edited (and saved back) in the current one.
+  const query = migrateQuery(saved);
   const [keys, setKeys] = useState<Array<SelectableValue<string>>>([]);
   const [captures, setCaptures] = useState<Array<SelectableValue<string>>>([]);
   useEffect(() => {
@@ -86,7 +100,36 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
             <Select inputId="capsight-metric" width={20} options={METRICS} value={query.metric ?? 'bytes'} onChange={(v) => set({ metric: v.value })} />
           </InlineField>
         )}
-        {(kind === 'timeseries' || kind === 'protocols') && (
+        {kind === 'volume_change' && (
+          <InlineField label="Metric" labelWidth={10}>
+            <Select inputId="capsight-metric" width={20} options={METRICS} value={query.metric ?? 'bytes'} onChange={(v) => set({ metric: v.value })} />
+          </InlineField>
+        )}
+        {kind === 'new_values' && (
+          <InlineField label="Key" labelWidth={10} tooltip="The dimension whose new values to find">
+            <Select inputId="capsight-key" width={20} options={keys} value={query.key ?? null} onChange={(v) => set({ key: v?.value })} />
+          </InlineField>
+        )}
+        {ANOMALY_KINDS.has(kind) && (
+          <>
+            <InlineField label="Measure" labelWidth={10} tooltip="The one number per label set the answer (and an alert rule) has">
+              <Select
+                inputId="capsight-measure"
+                width={20}
+                options={MEASURES[kind as AnomalyKind].map((m) => ({ label: m, value: m }))}
+                value={query.measure ?? MEASURES[kind as AnomalyKind][0]}
+                onChange={(v) => set({ measure: v.value })}
+              />
+            </InlineField>
+            <InlineField label="Window (min)" labelWidth={14} tooltip="The window analysed; the rest of the time range is the baseline">
+              <Input id="capsight-window" type="number" width={8} min={1} value={(query.windowMs ?? 300_000) / 60_000} onChange={(e) => set({ windowMs: Math.max(1, Number(e.currentTarget.value) || 5) * 60_000 }, false)} onBlur={onRunQuery} />
+            </InlineField>
+            <InlineField label="Window ends at" labelWidth={14}>
+              <Select inputId="capsight-window-end" width={16} options={WINDOW_ENDS} value={query.windowEnd ?? 'range'} onChange={(v) => set({ windowEnd: v.value })} />
+            </InlineField>
+          </>
+        )}
+        {(kind === 'timeseries' || kind === 'protocols' || kind === 'volume_change' || kind === 'failure_surge') && (
           <InlineField label="Group by" labelWidth={10}>
             <Select
               inputId="capsight-groupby"
@@ -103,7 +146,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
             <Select inputId="capsight-side" width={16} options={SIDES} value={query.side ?? 'both'} onChange={(v) => set({ side: v.value as CapsightQuery['side'] })} />
           </InlineField>
         )}
-        {(kind === 'timeseries' || kind === 'protocols' || kind === 'countries') && (
+        {(kind === 'timeseries' || kind === 'protocols' || kind === 'countries' || ANOMALY_KINDS.has(kind)) && (
           <InlineField label="Top N" labelWidth={10}>
             <Input id="capsight-topn" type="number" width={8} value={query.topN ?? 10} onChange={(e) => set({ topN: Number(e.currentTarget.value) || 10 }, false)} onBlur={onRunQuery} />
           </InlineField>
@@ -167,7 +210,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
             placeholder={f.operator === 'in' ? 'a,b,c' : f.operator === 'cidr' ? '10.0.0.0/8' : 'value or $variable'}
             onChange={(e) => {
               const text = e.currentTarget.value;
-              setFilter(i, { value: f.operator === 'in' && !text.includes('$') ? text.split(',') : text }, false);
+              setFilter(i, { value: f.operator === 'in' ? text.split(',') : text }, false);
             }}
             onBlur={onRunQuery}
           />

@@ -1,45 +1,50 @@
-import { type DataSourceInstanceSettings, dateTime, type DataQueryRequest } from '@grafana/data';
+import { type DataQueryRequest, type DataQueryResponse, type DataSourceInstanceSettings, dateTime } from '@grafana/data';
 import { setTemplateSrv, type TemplateSrv } from '@grafana/runtime';
-import { startDemoSidecar } from '../testing/sidecarProxy';
-import type { SidecarProcess } from '../../backend/src/testing/sidecar-process';
+import { lastValueFrom, type Observable } from 'rxjs';
+import { send } from '../../backend/src/testing/sidecar-process';
+import { startDemoGrafana, type TestGrafana } from '../testing/grafana';
 import { captureEvents, DataSource } from './datasource';
 import type { CapsightOptions, CapsightQuery } from './types';
 
 /**
- * The data source against a real sidecar (the built one, with its generated demo capture), through
- * a stand-in for Grafana's data source proxy (testing/sidecarProxy.ts).
+ * The data source as Grafana runs it with a backend: queries go to Grafana's /api/ds/query, which
+ * calls the plugin's executable, which calls the real sidecar (with the token only it holds).
+ * Grafana's server is played by plugin-backend/src/testing/grafana-server.ts, with the built
+ * plugin behind it; the sidecar is the built one with its generated demo capture.
  */
-let sidecar: SidecarProcess;
+let grafana: TestGrafana;
 
 /** $country is multi-valued, $app is "All", $ip does not exist on this dashboard. */
 const templateSrv = { replace: (s: string) => s.replace('$country', 'US,DE').replace('$app', '*'), getVariables: () => [] } as unknown as TemplateSrv;
 
-const settings = { id: 1, uid: 'capsight', type: 'capsight-flows-datasource', name: 'Capsight', url: '/proxy', jsonData: {}, meta: {}, access: 'proxy', readOnly: false } as unknown as DataSourceInstanceSettings<CapsightOptions>;
+const settings = { id: 1, uid: 'capsight', type: 'capsight-flows-datasource', name: 'Capsight', jsonData: { url: 'http://sidecar:9877' }, meta: {}, access: 'proxy', readOnly: false } as unknown as DataSourceInstanceSettings<CapsightOptions>;
 
-function request(targets: CapsightQuery[], filters = []): DataQueryRequest<CapsightQuery> {
+function request(targets: CapsightQuery[], filters: unknown[] = []): DataQueryRequest<CapsightQuery> {
   const to = dateTime();
   const from = dateTime(to.valueOf() - 3 * 3600_000);
   return { targets, filters, range: { from, to, raw: { from: 'now-3h', to: 'now' } }, intervalMs: 60_000, maxDataPoints: 500, scopedVars: {} } as unknown as DataQueryRequest<CapsightQuery>;
 }
 
+const run = (ds: DataSource, r: DataQueryRequest<CapsightQuery>): Promise<DataQueryResponse> => lastValueFrom(ds.query(r) as Observable<DataQueryResponse>);
+
 beforeAll(async () => {
-  sidecar = await startDemoSidecar();
+  grafana = await startDemoGrafana();
   setTemplateSrv(templateSrv);
 }, 120_000);
 
 afterAll(async () => {
-  await sidecar?.stop();
+  await grafana?.stop();
 });
 
-describe('Capsight data source', () => {
-  it('passes "Save & test" with the sidecar version and capture count', async () => {
+describe('Capsight data source (backend)', () => {
+  it('passes "Save & test" with the sidecar version and capture count (CheckHealth)', async () => {
     const r = await new DataSource(settings).testDatasource();
     expect(r).toMatchObject({ status: 'success', message: expect.stringMatching(/^Capsight sidecar \d+\.\d+\.\d+: 1 capture\(s\), \d+ flows$/) });
   });
 
-  it('turns the sidecar frames into Grafana data frames, per refId', async () => {
+  it('turns the plugin\'s frames into Grafana data frames, per refId', async () => {
     const ds = new DataSource(settings);
-    const r = await ds.query(request([
+    const r = await run(ds, request([
       { refId: 'A', kind: 'countries', side: 'remote', topN: 5 },
       { refId: 'B', kind: 'timeseries', metric: 'bytes', groupBy: ['app'], topN: 3 },
     ]));
@@ -54,9 +59,9 @@ describe('Capsight data source', () => {
     expect(series.map((f) => f.fields[1].labels?.app)).toContain('(other)');
   });
 
-  it('applies template variables and ad-hoc filters, and reports a bad query by refId', async () => {
+  it('applies template variables and ad-hoc filters in applyTemplateVariables, and reports a bad query by refId', async () => {
     const ds = new DataSource(settings);
-    const r = await ds.query(request([
+    const r = await run(ds, request([
       {
         refId: 'A',
         kind: 'flows',
@@ -68,16 +73,24 @@ describe('Capsight data source', () => {
         ],
       },
       { refId: 'B', kind: 'flows', filters: [{ key: 'nope', operator: '=', value: 1 }] },
-    ]));
-    const countries = new Set(r.data[0].fields.find((f: { name: string }) => f.name === 'dst_country').values);
+    ], [{ key: 'proto', operator: '=', value: '6' }]));
+    const a = r.data.find((f) => f.refId === 'A');
+    const countries = new Set(a.fields.find((f: { name: string }) => f.name === 'dst_country').values);
     expect([...countries].every((c) => c === 'US' || c === 'DE')).toBe(true);
-    expect(r.errors).toEqual([{ refId: 'B', message: expect.stringMatching(/unknown filter key "nope"/) }]);
+    expect(new Set(a.fields.find((f: { name: string }) => f.name === 'proto').values)).toEqual(new Set([6]));
+    expect(r.errors).toEqual([expect.objectContaining({ refId: 'B', message: expect.stringMatching(/unknown filter key "nope"/) })]);
   });
 
-  it('pages and sorts the flow table, and shows the chosen columns', async () => {
+  it('migrates a saved query of the first shape and resolves its variables', () => {
+    const ds = new DataSource(settings);
+    const q = ds.applyTemplateVariables({ refId: 'A', kind: 'flows', filters: [{ key: 'country', operator: 'in', value: '$country' }, { key: 'app', operator: 'in', value: 'tls,dns' }] } as CapsightQuery, {});
+    expect(q).toMatchObject({ queryVersion: 2, filters: [{ key: 'country', operator: 'in', value: ['US', 'DE'] }, { key: 'app', operator: 'in', value: ['tls', 'dns'] }] });
+  });
+
+  it('pages and sorts the flow table, and shows the chosen columns (applied by the backend)', async () => {
     const ds = new DataSource(settings);
     const page = async (offset: number) =>
-      (await ds.query(request([{ refId: 'A', kind: 'flows', limit: 10, offset, sort: { by: 'bytes', desc: true }, columns: ['src', 'dst', 'bytes'] }]))).data[0];
+      (await run(ds, request([{ refId: 'A', kind: 'flows', limit: 10, offset, sort: { by: 'bytes', desc: true }, columns: ['src', 'dst', 'bytes'] }]))).data[0];
     const p1 = await page(0);
     const p2 = await page(10);
     expect(p1.fields.map((f: { name: string }) => f.name)).toEqual(['src', 'dst', 'bytes']);
@@ -89,18 +102,31 @@ describe('Capsight data source', () => {
 
   it('turns captures into annotation regions', async () => {
     const ds = new DataSource(settings);
-    const r = await ds.query(request([{ refId: 'A', kind: 'captures' }]));
+    const r = await run(ds, request([{ refId: 'A', kind: 'captures' }]));
     const events = captureEvents(r.data);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ isRegion: true, title: 'Capture capsight-demo.pcap', tags: ['capture'] });
     expect(events[0].timeEnd! - events[0].time!).toBeGreaterThan(30 * 60_000);
   });
 
-  it('lists variable values and ad-hoc keys', async () => {
+  it('lists variable values and ad-hoc keys through the backend\'s resources', async () => {
     const ds = new DataSource(settings);
     const values = await ds.metricFindQuery('values app');
     expect(values.map((v) => v.value)).toEqual(expect.arrayContaining(['tls', 'dns', 'http']));
     const keys = await ds.getTagKeys();
     expect(keys.map((k) => k.value)).toEqual(expect.arrayContaining(['country', 'ip', 'app', 'capture']));
+  });
+
+  it('never hands the token to the browser: the sidecar needs it, every answer the page gets lacks it', async () => {
+    const direct = await send(`${grafana.sidecar.url}/api/captures`, 'GET');
+    expect(direct.status).toBe(401);
+    const seen: string[] = [];
+    for (const path of ['/api/datasources/uid/capsight/health', '/api/datasources/uid/capsight/resources/api/captures', '/api/datasources/uid/capsight/resources/api/jobs']) {
+      const r = await send(`${grafana.url}${path}`, 'GET');
+      expect(r.status).toBe(200);
+      seen.push(r.text);
+    }
+    expect(seen.join('\n')).not.toContain('frontend-test-token');
+    expect(JSON.stringify(settings)).not.toContain('frontend-test-token');
   });
 });

@@ -1,21 +1,8 @@
-import {
-  DataSourceApi,
-  dataFrameFromJSON,
-  type AdHocVariableFilter,
-  type AnnotationEvent,
-  type DataFrame,
-  type DataFrameJSON,
-  type DataQueryRequest,
-  type DataQueryResponse,
-  type DataSourceInstanceSettings,
-  type MetricFindValue,
-  type TestDataSourceResponse,
-} from '@grafana/data';
-import { getBackendSrv, getTemplateSrv } from '@grafana/runtime';
-import { lastValueFrom, of } from 'rxjs';
-import { sidecarMessage } from '../sidecarMessage';
+import type { AdHocVariableFilter, AnnotationEvent, DataFrame, DataFrameJSON, DataSourceInstanceSettings, MetricFindValue, ScopedVars, TimeRange } from '@grafana/data';
+import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
+import { of } from 'rxjs';
 import type { Filter } from '../types';
-import { adhocOperator, toSidecarQuery } from './request';
+import { adhocOperator, resolveQuery } from './query/sidecar-query';
 import { DEFAULT_QUERY, type CapsightOptions, type CapsightQuery } from './types';
 
 interface QueryResults {
@@ -23,18 +10,18 @@ interface QueryResults {
 }
 
 /**
- * Talks to the Capsight sidecar through Grafana's data source proxy: the `sidecar` route in
- * plugin.json adds the API token from secureJsonData, so the browser never sees it.
+ * The Capsight data source in the browser. Queries, annotations and "Save & test" go through
+ * Grafana's server to the plugin's backend (gpx_capsight_flows, plugin-backend/), which holds the
+ * sidecar's token and calls the sidecar: so alert rules, recorded queries, public dashboards and
+ * query caching work, and the browser never sees the token. Variable lists and ad-hoc keys use the
+ * backend's resource routes.
  */
-export class DataSource extends DataSourceApi<CapsightQuery, CapsightOptions> {
-  private readonly base: string;
-
+export class DataSource extends DataSourceWithBackend<CapsightQuery, CapsightOptions> {
   constructor(settings: DataSourceInstanceSettings<CapsightOptions>) {
     super(settings);
-    this.base = `${settings.url ?? ''}/sidecar`;
     // Capture start and end as annotations (a region per capture in the range).
     this.annotations = {
-      getDefaultQuery: () => ({ kind: 'captures' }),
+      getDefaultQuery: () => ({ kind: 'captures', queryVersion: DEFAULT_QUERY.queryVersion }),
       processEvents: (_anno, frames) => of(captureEvents(frames)),
     };
   }
@@ -47,106 +34,40 @@ export class DataSource extends DataSourceApi<CapsightQuery, CapsightOptions> {
     return !q.hide && !!q.kind;
   }
 
-  private async post<T>(path: string, data: unknown): Promise<T> {
-    const r = await lastValueFrom(getBackendSrv().fetch<T>({ url: `${this.base}${path}`, method: 'POST', data, showErrorAlert: false }));
-    return r.data;
-  }
-
-  private async get<T>(path: string): Promise<T> {
-    const r = await lastValueFrom(getBackendSrv().fetch<T>({ url: `${this.base}${path}`, method: 'GET', showErrorAlert: false }));
-    return r.data;
-  }
-
-  async query(request: DataQueryRequest<CapsightQuery>): Promise<DataQueryResponse> {
+  /**
+   * The stored query brought up to date, with the dashboard's variables in its filter values and
+   * the dashboard's ad-hoc filters appended. The backend runs the same resolution on the stored
+   * query (query/sidecar-query.ts), which is what alert rules send.
+   */
+  applyTemplateVariables(query: CapsightQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): CapsightQuery {
     const tpl = getTemplateSrv();
-    const adhoc: Filter[] = (request.filters ?? []).map((f: AdHocVariableFilter) => ({ key: f.key, operator: adhocOperator(f.operator), value: f.value }));
-    const targets = request.targets.filter((t) => this.filterQuery(t));
-    if (targets.length === 0) {
-      return { data: [] };
-    }
-    const queries = targets.map((t) => {
-      // Template variables in filter values ($country, ${ip}): "All" ("*") or an unknown variable drops
-      // the filter, "in" takes the values as a list, a multi-value "=" becomes "in".
-      const filters = (t.filters ?? []).flatMap((f): Filter[] => {
-        if (f.value === '' || (Array.isArray(f.value) && f.value.length === 0)) {
-          return []; // a filter still being written
-        }
-        if (typeof f.value !== 'string' || !f.value.includes('$')) {
-          return [f];
-        }
-        const replaced = tpl.replace(f.value, request.scopedVars, 'csv');
-        if (replaced === '*' || replaced === '' || replaced.includes('$')) {
-          return [];
-        }
-        const values = replaced.split(',').filter((v) => v !== '');
-        if (f.operator === 'in' || (f.operator === '=' && values.length > 1)) {
-          return [{ ...f, operator: 'in', value: values }];
-        }
-        return [{ ...f, value: replaced }];
-      });
-      return toSidecarQuery({ ...t, filters }, { from: request.range.from.valueOf(), to: request.range.to.valueOf(), intervalMs: request.intervalMs, maxDataPoints: request.maxDataPoints }, adhoc);
-    });
-    try {
-      const answer = await this.post<QueryResults>('/api/query', { queries });
-      const data = [];
-      const errors = [];
-      for (const t of targets) {
-        const r = answer.results[t.refId];
-        if (!r) {
-          continue;
-        }
-        if (r.error) {
-          errors.push({ refId: t.refId, message: r.error });
-        }
-        for (const f of r.frames) {
-          const frame = dataFrameFromJSON(f);
-          // The flow table's column choice: the chosen fields, in the chosen order.
-          if (t.columns && t.columns.length > 0) {
-            const chosen = t.columns.map((c) => frame.fields.find((x) => x.name === c)).filter((x): x is (typeof frame.fields)[number] => !!x);
-            data.push({ ...frame, fields: chosen });
-          } else {
-            data.push(frame);
-          }
-        }
-      }
-      return { data, errors: errors.length > 0 ? errors : undefined };
-    } catch (err) {
-      throw new Error(sidecarMessage(err));
-    }
+    const adhoc: Filter[] = (filters ?? []).map((f) => ({ key: f.key, operator: adhocOperator(f.operator), value: f.value }));
+    return resolveQuery(query, (text) => tpl.replace(text, scopedVars, 'csv'), adhoc);
   }
 
-  /** "Save & test": the sidecar's health with its version and how many captures it holds. */
-  async testDatasource(): Promise<TestDataSourceResponse> {
-    try {
-      const h = await this.get<{ status: string; version: string; captures: number; flows: number }>('/health');
-      // /health needs no token; a protected route proves the token too.
-      await this.get('/api/captures');
-      return { status: 'success', message: `Capsight sidecar ${h.version}: ${h.captures} capture(s), ${h.flows} flows` };
-    } catch (err) {
-      return { status: 'error', message: `Cannot use the Capsight sidecar: ${sidecarMessage(err)}` };
-    }
+  private async sidecarQuery(query: Record<string, unknown>, range?: TimeRange): Promise<QueryResults> {
+    const span = range ? { from: range.from.valueOf(), to: range.to.valueOf() } : {};
+    return this.postResource<QueryResults>('api/query', { queries: [{ ...query, ...span }] }, { showErrorAlert: false });
   }
 
-  /** Query variables: "values <key>" (e.g. "values country"), or a JSON query of kind "values". */
-  async metricFindQuery(query: string | CapsightQuery): Promise<MetricFindValue[]> {
+  /** Query variables: "values <key>" (e.g. "values country"), or a JSON query of kind "values"; values seen in the dashboard's range. */
+  async metricFindQuery(query: string | CapsightQuery, options?: { range?: TimeRange }): Promise<MetricFindValue[]> {
     const key = typeof query === 'string' ? query.replace(/^\s*values\s+/i, '').trim() : query.key;
     if (!key) {
       return [];
     }
-    const answer = await this.post<QueryResults>('/api/query', { queries: [{ refId: 'V', kind: 'values', key, limit: 1000 }] });
-    return valuesFrom(answer, 'V');
+    return valuesFrom(await this.sidecarQuery({ refId: 'V', kind: 'values', key, limit: 1000 }, options?.range), 'V');
   }
 
   async getTagKeys(): Promise<MetricFindValue[]> {
-    const answer = await this.post<QueryResults>('/api/query', { queries: [{ refId: 'K', kind: 'keys' }] });
+    const answer = await this.sidecarQuery({ refId: 'K', kind: 'keys' });
     const frame = answer.results.K?.frames[0];
     const keys = (frame?.data?.values[0] ?? []) as string[];
     return keys.map((k) => ({ text: k, value: k }));
   }
 
-  async getTagValues(options: { key: string }): Promise<MetricFindValue[]> {
-    const answer = await this.post<QueryResults>('/api/query', { queries: [{ refId: 'V', kind: 'values', key: options.key, limit: 1000 }] });
-    return valuesFrom(answer, 'V');
+  async getTagValues(options: { key: string; timeRange?: TimeRange }): Promise<MetricFindValue[]> {
+    return valuesFrom(await this.sidecarQuery({ refId: 'V', kind: 'values', key: options.key, limit: 1000 }, options.timeRange), 'V');
   }
 }
 

@@ -12,15 +12,23 @@ export interface CapsightQuery extends DataQuery {
   sort?: { by: string; desc?: boolean };
   key?: string;
   side?: 'both' | 'src' | 'dst' | 'remote';
-  /** Table kinds: the columns to show (all when empty); applied to the answer, not sent. */
+  /** Anomaly kinds: window length (ms), the number returned, where the window ends. */
+  windowMs?: number;
+  measure?: string;
+  windowEnd?: 'range' | 'data';
+  /** Table kinds: the columns to show (all when empty); applied to the answer by the backend. */
   columns?: string[];
+  /** Shape version of the saved query (query/migrate.ts). */
+  queryVersion?: number;
 }
 
-export const DEFAULT_QUERY: Partial<CapsightQuery> = { kind: 'timeseries', metric: 'bytes', groupBy: ['app'], topN: 10 };
+export const DEFAULT_QUERY: Partial<CapsightQuery> = { kind: 'timeseries', metric: 'bytes', groupBy: ['app'], topN: 10, queryVersion: 2 };
 
 /** Settings stored with the data source (the token lives in secureJsonData, never here). */
 export interface CapsightOptions extends DataSourceJsonData {
   url?: string;
+  /** Seconds the backend waits for the sidecar per request (default 30). */
+  timeoutSec?: number;
 }
 
 export interface CapsightSecureOptions {

@@ -2,13 +2,12 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import React from 'react';
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import type { SidecarProcess } from '../../backend/src/testing/sidecar-process';
 import { generateCaptureBuffer } from '../../backend/src/synth/generator';
-import { getJson, startDemoSidecar } from '../testing/sidecarProxy';
+import { getJson, startDemoGrafana, type TestGrafana } from '../testing/grafana';
 import { Captures } from './Captures';
 
-/** The Captures page against the real sidecar, with a local web server as the "blob" to import. */
-let sidecar: SidecarProcess;
+/** The Captures page through the plugin's backend to the real sidecar, with a local web server as the "blob" to import. */
+let grafana: TestGrafana;
 let blobServer: http.Server;
 const capture = generateCaptureBuffer({ bytes: 400_000, seed: 61, hosts: 40, flows: 30, ipv6Share: 0.2 });
 
@@ -19,11 +18,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => blobServer.listen(0, '127.0.0.1', r));
   const allow = `127.0.0.1:${(blobServer.address() as AddressInfo).port}`;
-  sidecar = await startDemoSidecar(['--import-allow', allow]);
+  grafana = await startDemoGrafana(['--import-allow', allow]);
 }, 120_000);
 
 afterAll(async () => {
-  await sidecar?.stop();
+  await grafana?.stop();
   await new Promise((r) => blobServer.close(r));
 });
 
@@ -52,6 +51,6 @@ describe('Captures page', () => {
     const confirm = await within(row).findAllByRole('button', { name: /^Delete$/ });
     fireEvent.click(confirm[confirm.length - 1]);
     await waitFor(() => expect(screen.queryByText('capsight-demo.pcap')).not.toBeInTheDocument(), { timeout: 10_000 });
-    expect((await getJson<{ captures: number }>(`${sidecar.url}/health`)).captures).toBe(1);
+    expect((await getJson<{ captures: number }>(`${grafana.sidecar.url}/health`)).captures).toBe(1);
   }, 60_000);
 });

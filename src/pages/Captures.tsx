@@ -3,7 +3,7 @@ import { css } from '@emotion/css';
 import type { GrafanaTheme2 } from '@grafana/data';
 import { Alert, Button, ConfirmButton, Field, Input, LinkButton, LoadingPlaceholder, useStyles2 } from '@grafana/ui';
 import { JobProgress } from './JobProgress';
-import { call, isActive, SIDECAR, type Capture, type Job } from './sidecar';
+import { call, isActive, UPLOAD_URL, type Capture, type Job } from './sidecar';
 import { overviewUrl } from '../links';
 import { formatBytes } from '../formatBytes';
 import { sidecarMessage } from '../sidecarMessage';
@@ -76,7 +76,7 @@ export function Captures() {
     const form = new FormData();
     form.append('file', file, file.name);
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', `${SIDECAR}/api/imports/upload`);
+    xhr.open('POST', UPLOAD_URL);
     xhr.upload.onprogress = (e) => setUpload({ name: file.name, sent: e.loaded, total: e.total });
     xhr.onload = () => {
       setUpload(null);

@@ -2,8 +2,18 @@ import { getBackendSrv } from '@grafana/runtime';
 import { lastValueFrom } from 'rxjs';
 import { DATASOURCE_UID } from '../types';
 
-/** The sidecar's API through the provisioned data source's proxy route (which adds the token). */
-export const SIDECAR = `/api/datasources/proxy/uid/${DATASOURCE_UID}/sidecar`;
+/**
+ * The sidecar's API as the Captures page reaches it: through the provisioned data source's backend
+ * (Grafana's resource calls: the backend adds the token and lets only the page's routes pass).
+ */
+export const RESOURCES = `/api/datasources/uid/${DATASOURCE_UID}/resources`;
+
+/**
+ * Uploads stream through the data source proxy's "upload" route instead (plugin.json: POST only,
+ * Editors, the token added by Grafana): a resource call's body is one gRPC message, far too small
+ * for a multi-GB capture.
+ */
+export const UPLOAD_URL = `/api/datasources/proxy/uid/${DATASOURCE_UID}/upload`;
 
 export interface Job {
   id: string;
@@ -39,7 +49,8 @@ export function isActive(job: Job): boolean {
   return job.state === 'queued' || job.state === 'running';
 }
 
+/** One sidecar route through the backend's resources, e.g. call('GET', '/api/captures'). */
 export async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, data?: unknown): Promise<T> {
-  const r = await lastValueFrom(getBackendSrv().fetch<T>({ url: `${SIDECAR}${path}`, method, data, showErrorAlert: false, showSuccessAlert: false }));
+  const r = await lastValueFrom(getBackendSrv().fetch<T>({ url: `${RESOURCES}${path}`, method, data, showErrorAlert: false, showSuccessAlert: false }));
   return r.data;
 }

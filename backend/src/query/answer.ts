@@ -1,7 +1,9 @@
 import type { FlowStore, ResultColumns } from '../store/flow-store';
 import { DIMENSIONS } from './dimensions';
 import { emptyFrame, field, frame, type DataFrameJSON, type FieldConfig, type FrameField } from './frames';
-import { checkQuery, DURATION_BINS, type CheckedQuery, type Metric, type Query } from './model';
+import { answerAnomaly } from './anomaly';
+import { countryName } from './country-names';
+import { checkQuery, DURATION_BINS, isAnomalyKind, type CheckedQuery, type Metric, type Query } from './model';
 
 /** Dashboard uids the data links point at (provisioned by the app plugin). */
 export const DASHBOARDS = { endpoints: 'capsight-endpoints', geography: 'capsight-geography', flows: 'capsight-flows' };
@@ -44,29 +46,6 @@ function columnField(name: string): FrameField {
 function table(q: CheckedQuery, cols: ResultColumns, type: 'table' | 'numeric-long', custom?: Record<string, unknown>): DataFrameJSON {
   const names = Object.keys(cols);
   return frame(q.refId, { type, preferredVisualisationType: 'table', ...(custom ? { custom } : {}) }, names.map(columnField), names.map((n) => cols[n]));
-}
-
-const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
-const LABEL_NAMES: Record<string, string> = {
-  private: 'Private / local',
-  loopback: 'Loopback',
-  'link-local': 'Link-local',
-  cgnat: 'Carrier-grade NAT',
-  multicast: 'Multicast',
-  documentation: 'Documentation range',
-  unspecified: 'Unspecified',
-  broadcast: 'Broadcast',
-  reserved: 'Reserved',
-  unknown: 'Unknown',
-};
-
-export function countryName(code: string): string {
-  if (LABEL_NAMES[code]) return LABEL_NAMES[code];
-  try {
-    return regionNames.of(code) ?? code;
-  } catch {
-    return code;
-  }
 }
 
 /** Keeps the topN largest rows (by bytes) and sums the rest into one "(other)" row. */
@@ -128,6 +107,7 @@ export async function answer(store: FlowStore, raw: Query, index = 0): Promise<{
     const cols = { key: DIMENSIONS.map((d) => d.key), type: DIMENSIONS.map((d) => d.type), description: DIMENSIONS.map((d) => d.description) };
     return { refId: q.refId, frames: [table(q, cols, 'table')] };
   }
+  if (isAnomalyKind(q.kind)) return { refId: q.refId, frames: await answerAnomaly(store, q) };
   const cols = await store.run(q);
   switch (q.kind) {
     case 'timeseries':

@@ -1,11 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ANOMALY_KINDS, isAnomalyKind, MEASURES } from './anomaly-kinds';
 import { dimension, DIMENSION_KEYS, type Dimension } from './dimensions';
+
+export { ANOMALY_KINDS, isAnomalyKind, MEASURES, type AnomalyKind } from './anomaly-kinds';
 
 /**
  * The one query shape shared by the HTTP API, the Grafana data source and (later) alert rules.
  * See docs/query-model.md for the semantics of each kind.
  */
-export const KINDS = ['timeseries', 'flows', 'endpoints', 'protocols', 'countries', 'conversations', 'captures', 'values', 'keys', 'histogram'] as const;
+export const KINDS = ['timeseries', 'flows', 'endpoints', 'protocols', 'countries', 'conversations', 'captures', 'values', 'keys', 'histogram', ...ANOMALY_KINDS] as const;
 export type Kind = (typeof KINDS)[number];
 
 export const METRICS = ['bytes', 'bytes_sent', 'bytes_received', 'packets', 'packets_sent', 'packets_received', 'flows'] as const;
@@ -46,6 +49,9 @@ export const QuerySchema = Type.Object(
     sort: Type.Optional(Type.Object({ by: Type.String({ maxLength: 64 }), desc: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
     key: Type.Optional(Type.String({ maxLength: 64, description: 'for kind "values": the dimension to list' })),
     side: Type.Optional(literalUnion(['both', 'src', 'dst', 'remote'] as const, 'for kind "countries": which end to locate')),
+    windowMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 7 * 86_400_000, description: 'anomaly kinds: length of the window analysed (ms); the rest of the range is the baseline' })),
+    measure: Type.Optional(Type.String({ maxLength: 32, description: 'anomaly kinds: the number returned per label set' })),
+    windowEnd: Type.Optional(literalUnion(['range', 'data'] as const, 'anomaly kinds: the window ends at the range end, or at the last traffic in the range')),
   },
   { additionalProperties: false },
 );
@@ -65,6 +71,19 @@ export interface CheckedQuery extends Query {
   topN: number;
   limit: number;
   offset: number;
+  windowMs: number;
+  /** Anomaly kinds: the windows compared, set once the window's end is known (query/anomaly.ts). */
+  windows?: AnomalyWindows;
+}
+
+/**
+ * The windows of an anomaly query: window i (0 = the one analysed, 1..baseline = the baseline,
+ * counting back) covers [end - (i + 1) * windowMs, end - i * windowMs), epoch ms.
+ */
+export interface AnomalyWindows {
+  end: number;
+  windowMs: number;
+  baseline: number;
 }
 
 export class QueryError extends Error {}
@@ -98,9 +117,24 @@ export function checkQuery(q: Query, index = 0): CheckedQuery {
   }
   const filters = q.filters ?? [];
   for (const f of filters) checkFilter(f, where);
-  if (q.kind === 'values') {
-    if (!q.key) throw new QueryError(`${where}: kind "values" needs "key" (one of ${DIMENSION_KEYS.join(', ')})`);
+  if (q.kind === 'values' || q.kind === 'new_values') {
+    if (!q.key) throw new QueryError(`${where}: kind "${q.kind}" needs "key" (one of ${DIMENSION_KEYS.join(', ')})`);
     known(q.key, where, 'key');
+  }
+  if (isAnomalyKind(q.kind)) {
+    if (q.measure !== undefined && !MEASURES[q.kind].includes(q.measure)) {
+      throw new QueryError(`${where}: measure "${q.measure}" is not one of kind "${q.kind}" (${MEASURES[q.kind].join(', ')})`);
+    }
+    if (q.kind === 'volume_change' && groupBy.length === 1 && !dimension(groupBy[0])?.inBuckets && q.metric !== 'flows') {
+      throw new QueryError(`${where}: groupBy "${groupBy[0]}" is a flow-level key; volume of bytes or packets needs a key stored with the time buckets`);
+    }
+    if (q.kind === 'new_values' && q.measure === 'bytes' && !dimension(q.key as string)?.inBuckets) {
+      throw new QueryError(`${where}: measure "bytes" needs a key stored with the time buckets; "${q.key}" is flow-level (use measure "flows")`);
+    }
+  } else {
+    for (const k of ['windowMs', 'measure', 'windowEnd'] as const) {
+      if (q[k] !== undefined) throw new QueryError(`${where}: "${k}" applies to the anomaly kinds (${ANOMALY_KINDS.join(', ')}), not to "${q.kind}"`);
+    }
   }
   const maxPoints = q.maxDataPoints ?? 1000;
   const minInterval = niceStep(Math.ceil((to - from) / maxPoints));
@@ -117,6 +151,7 @@ export function checkQuery(q: Query, index = 0): CheckedQuery {
     topN: q.topN ?? 10,
     limit: q.limit ?? 100,
     offset: q.offset ?? 0,
+    windowMs: q.windowMs ?? 300_000,
   };
 }
 

@@ -112,4 +112,6 @@ export interface FlowStore {
 
   /** Answers a checked query; the columns of each kind are listed in query/results.ts. */
   run(query: CheckedQuery): Promise<ResultColumns>;
+  /** End of the last traffic in the query's range under its filters (epoch ms, rounded up to a second), null when there is none. */
+  latestActivityMs(query: CheckedQuery): Promise<number | null>;
 }

@@ -1,28 +1,32 @@
 import React from 'react';
 import { fireEvent, render, screen, waitFor } from '@testing-library/react';
-import { dataFrameFromJSON, dateTime, type DataFrameJSON, type PanelProps } from '@grafana/data';
+import { dateTime, type DataFrame, type DataQueryRequest, type PanelProps } from '@grafana/data';
 import { locationService, setDataSourceSrv } from '@grafana/runtime';
+import { lastValueFrom } from 'rxjs';
 import { DataSource } from '../../datasource/datasource';
-import { postJson, startDemoSidecar } from '../../testing/sidecarProxy';
+import { startDemoGrafana, type TestGrafana } from '../../testing/grafana';
 import type { DataSourceInstanceSettings } from '@grafana/data';
-import type { SidecarProcess } from '../../../backend/src/testing/sidecar-process';
 import { GeomapPanel, type GeomapOptions } from './GeomapPanel';
 
-/** The panel on real frames: a "countries" answer of the built sidecar for its demo capture. */
-let sidecar: SidecarProcess;
-let frames: ReturnType<typeof dataFrameFromJSON>[];
+/**
+ * The panel on real frames: a "countries" answer for the built sidecar's demo capture, asked the
+ * way a dashboard asks (the data source, Grafana's /api/ds/query, the plugin's backend).
+ */
+let grafana: TestGrafana;
+let frames: DataFrame[];
 
 beforeAll(async () => {
-  sidecar = await startDemoSidecar();
-  const answer = await postJson<{ results: Record<string, { frames: DataFrameJSON[] }> }>(`${sidecar.url}/api/query`, { refId: 'A', kind: 'countries', side: 'both', topN: 300 });
-  frames = [dataFrameFromJSON(answer.results.A.frames[0])];
-  // The detail view asks the data source (through the proxy stand-in) for top IPs and applications.
-  const ds = new DataSource({ uid: 'capsight', url: '/proxy', jsonData: {}, meta: {} } as unknown as DataSourceInstanceSettings);
+  grafana = await startDemoGrafana();
+  const ds = new DataSource({ id: 1, uid: 'capsight', type: 'capsight-flows-datasource', jsonData: {}, meta: {} } as unknown as DataSourceInstanceSettings);
+  const range = { from: dateTime(0), to: dateTime(Date.now() + 86400_000), raw: { from: 'now-30d', to: 'now' } };
+  const answer = await lastValueFrom(ds.query({ targets: [{ refId: 'A', kind: 'countries', side: 'both', topN: 300 }], range, scopedVars: {}, intervalMs: 60_000, maxDataPoints: 100 } as unknown as DataQueryRequest<never>));
+  frames = answer.data;
+  // The detail view asks the data source for top IPs and applications.
   setDataSourceSrv({ get: async () => ds } as never);
 }, 120_000);
 
 afterAll(async () => {
-  await sidecar?.stop();
+  await grafana?.stop();
 });
 
 function props(selected: string | null): PanelProps<GeomapOptions> {

@@ -7,7 +7,7 @@ import type { CheckedQuery } from '../../query/model';
 import type { CaptureInfo, FlowStore, IngestSink, JobRecord, ResultColumns, StoredFlow, WatchRecord } from '../flow-store';
 import { appendColumns } from './columns';
 import { ConnectionPool } from './pool';
-import { runQuery } from './queries';
+import { latestActivityMs, runQuery } from './queries';
 import { FlowFile } from './flow-file';
 import { DDL, PUBLISH_BUCKETS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
 
@@ -204,6 +204,10 @@ export class DuckDbStore implements FlowStore {
 
   run(query: CheckedQuery): Promise<ResultColumns> {
     return this.read((db) => runQuery(db, query));
+  }
+
+  latestActivityMs(query: CheckedQuery): Promise<number | null> {
+    return this.read((db) => latestActivityMs(db, query));
   }
 }
 

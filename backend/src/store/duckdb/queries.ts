@@ -3,6 +3,7 @@ import { DURATION_BINS, QueryError, type CheckedQuery } from '../../query/model'
 import type { ResultColumns } from '../flow-store';
 import { bucketMetric, bucketRows, flowWhere, groupColumn, overlaps, Params } from './sql';
 import { dimension } from '../../query/dimensions';
+import { failuresByWindow, latestActivity, newValues, scanSuspects, volumeByWindow } from './anomalies';
 
 /**
  * SQL for each query kind (DuckDB dialect). Result columns per kind are documented in
@@ -40,9 +41,25 @@ function build(q: CheckedQuery, p: Params): string {
       return values(q, p);
     case 'captures':
       return captures(q, p);
+    case 'volume_change':
+      return volumeByWindow(q, p);
+    case 'failure_surge':
+      return failuresByWindow(q, p);
+    case 'new_values':
+      return newValues(q, p);
+    case 'scan_suspects':
+      return scanSuspects(q, p);
     case 'keys':
       throw new Error('kind "keys" needs no store');
   }
+}
+
+/** End of the last traffic in the query's range (epoch ms, whole seconds), or null when there is none. */
+export async function latestActivityMs(db: DuckDBConnection, q: CheckedQuery): Promise<number | null> {
+  const p = new Params();
+  const reader = await db.runAndReadAll(latestActivity(q, p), p.values);
+  const v = reader.getRowsJS()[0]?.[0];
+  return v === null || v === undefined ? null : Number(v);
 }
 
 function orderBy(q: CheckedQuery, allowed: readonly string[], fallback: string): string {
