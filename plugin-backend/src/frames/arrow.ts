@@ -124,8 +124,12 @@ function column(go: GoType, values: readonly unknown[], nanos?: readonly number[
     case 'int64':
     case 'uint64': {
       const data = go === 'int64' ? new BigInt64Array(length) : new BigUint64Array(length);
+      // A JS number at the type's edge (2^63 or 2^64 after rounding) saturates instead of wrapping.
+      const [min, max] = go === 'int64' ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
       values.forEach((v, i) => {
-        if (v !== null && v !== undefined) data[i] = BigInt(typeof v === 'bigint' ? v : Math.trunc(Number(v)));
+        if (v === null || v === undefined) return;
+        const n = typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)));
+        data[i] = n < min ? min : n > max ? max : n;
       });
       return makeData({ ...common, type: type as Int64, data: data as BigInt64Array });
     }
