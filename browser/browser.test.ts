@@ -5,12 +5,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { build, stop as stopEsbuild } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { spawnDemoSidecar, type SidecarProcess } from '../backend/src/testing/sidecar-process';
+import { generateCaptureBuffer } from '../backend/src/synth/generator';
+import { send, spawnDemoSidecar, type SidecarProcess } from '../backend/src/testing/sidecar-process';
+import { startGrafanaStandIn, type GrafanaStandIn } from '../plugin-backend/src/testing/grafana-server';
 
 /**
  * The built plugin in a real browser (Debian's chromium, headless): dist/ modules loaded the way
- * Grafana loads them (AMD, with Grafana's shared modules supplied by browser/host.tsx), against the
- * built sidecar with its demo capture. Screenshots (light and dark) go to test-artifacts/.
+ * Grafana loads them (AMD, with Grafana's shared modules supplied by browser/host.tsx); Grafana's
+ * server played by the stand-in (plugin-backend/src/testing/grafana-server.ts) with the built
+ * backend executable behind it, in front of the built sidecar with its demo capture and a token.
+ * Screenshots (light and dark) go to test-artifacts/.
  */
 const root = path.resolve(__dirname, '..');
 const artifacts = path.join(root, 'test-artifacts');
@@ -18,7 +22,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const run = fs.existsSync(CHROMIUM) ? describe : describe.skip;
 if (!fs.existsSync(CHROMIUM)) process.stderr.write(`\n*** SKIPPED: browser test: ${CHROMIUM} not installed (apt-get install chromium; .ci/run does) ***\n\n`);
 
+const TOKEN = 'browser-test-token';
 let sidecar: SidecarProcess;
+let grafana: GrafanaStandIn;
 let server: http.Server;
 let browser: Browser;
 let base = '';
@@ -50,19 +56,17 @@ run('the plugin in a real browser', () => {
       logLevel: 'error',
     });
     fs.writeFileSync(path.join(hostDir, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/host.css"></head><body><div id="root"></div><script src="/host.js"></script></body></html>');
-    sidecar = await spawnDemoSidecar();
-    const sidecarUrl = new URL(sidecar.url);
+    sidecar = await spawnDemoSidecar(['--api-token', TOKEN]);
+    grafana = await startGrafanaStandIn({ sidecarUrl: sidecar.url, token: TOKEN });
+    const grafanaUrl = new URL(grafana.url);
     server = http.createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname.startsWith('/api/datasources/proxy/uid/capsight/sidecar/')) {
-        // Grafana's data source proxy: strip the route, forward to the sidecar.
-        const up = http.request(
-          { host: sidecarUrl.hostname, port: sidecarUrl.port, method: req.method, path: url.pathname.replace('/api/datasources/proxy/uid/capsight/sidecar', '') + url.search, headers: { ...req.headers, host: sidecarUrl.host } },
-          (r) => {
-            res.writeHead(r.statusCode ?? 502, r.headers);
-            r.pipe(res);
-          },
-        );
+      if (url.pathname.startsWith('/api/')) {
+        // Grafana's API: to the stand-in, body streamed (uploads included).
+        const up = http.request({ host: grafanaUrl.hostname, port: grafanaUrl.port, method: req.method, path: url.pathname + url.search, headers: { ...req.headers, host: grafanaUrl.host } }, (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        });
         up.on('error', () => res.writeHead(502).end());
         req.pipe(up);
         return;
@@ -84,6 +88,7 @@ run('the plugin in a real browser', () => {
     // esbuild keeps a service process for its async API; left running, it keeps jest from exiting.
     await stopEsbuild();
     await browser?.close();
+    await grafana?.close();
     await sidecar?.stop();
     await new Promise((r) => server?.close(r));
   });
@@ -133,5 +138,23 @@ run('the plugin in a real browser', () => {
       await cp.screenshot({ path: path.join(artifacts, `captures-${mode}.png`) });
       await cp.close();
     }
+  });
+
+  it('uploads a capture larger than a gRPC message through the upload route, from the Captures page', async () => {
+    // 6 MB: past gRPC's default 4 MiB message limit, so it could not have gone through a resource call.
+    const capture = generateCaptureBuffer({ bytes: 6_000_000, seed: 83, hosts: 60, flows: 300, ipv6Share: 0.2 });
+    expect(capture.length).toBeGreaterThan(4 * 1024 * 1024);
+    const file = path.join(hostDir, 'big-upload.pcap');
+    fs.writeFileSync(file, capture);
+    const before = grafana.uploadedBytes();
+    const page = await open('captures', 'light');
+    await page.waitForSelector('text=capsight-demo.pcap');
+    await page.setInputFiles('input[aria-label="Capture file"]', file);
+    await page.waitForSelector('a:text-is("big-upload.pcap")', { timeout: 60_000 });
+    expect(grafana.uploadedBytes() - before).toBeGreaterThan(capture.length);
+    const list = JSON.parse((await send(`${grafana.url}/api/datasources/uid/capsight/resources/api/captures`, 'GET')).text) as { name: string; size: number }[];
+    expect(list.find((c) => c.name === 'big-upload.pcap')?.size).toBe(capture.length);
+    await page.screenshot({ path: path.join(artifacts, 'captures-uploaded-light.png') });
+    await page.close();
   });
 });

@@ -2,14 +2,16 @@
  * A stand-in for Grafana's front end, for the real-browser test: it supplies the modules Grafana
  * shares with plugins (react, @grafana/data, @grafana/ui, @grafana/runtime, @emotion/css, rxjs),
  * loads the built dist/ modules through an AMD define() the way Grafana's SystemJS does, and
- * renders the plugin's panel, query editor and app page. Requests the plugin makes to the data
- * source proxy go to the test's server, which forwards them to the sidecar.
+ * renders the plugin's panel, query editor and app page. The plugin's requests to Grafana's API
+ * (/api/ds/query, the data source's resources, health and upload route) go to the test's server,
+ * which hands them to a stand-in for Grafana's server with the real plugin executable behind it.
  */
 import * as emotionCss from '@emotion/css';
 import * as grafanaData from '@grafana/data';
-import { createTheme, dataFrameFromJSON, type DataFrameJSON } from '@grafana/data';
+import { createTheme } from '@grafana/data';
 import * as grafanaRuntime from '@grafana/runtime';
 import { locationService, setBackendSrv, setDataSourceSrv, setTemplateSrv, type BackendSrvRequest } from '@grafana/runtime';
+import type { DataQueryResponse } from '@grafana/data';
 import * as grafanaUi from '@grafana/ui';
 import { GlobalStyles, ThemeContext } from '@grafana/ui';
 import * as React from 'react';
@@ -47,11 +49,12 @@ function load(url: string): Promise<Record<string, any>> { // eslint-disable-lin
   });
 }
 
-// Grafana's data source proxy: the test server forwards /api/datasources/proxy/uid/capsight/sidecar/*.
+// Grafana's backendSrv: the plugin's requests go to the same paths on the test's server.
 setBackendSrv({
   fetch: (o: BackendSrvRequest) =>
     new rxjs.Observable((sub) => {
-      const url = o.url.replace(/^.*\/sidecar(?=\/)/, '/api/datasources/proxy/uid/capsight/sidecar');
+      const params = new URLSearchParams(Object.entries(o.params ?? {}).map(([k, v]) => [k, String(v)])).toString();
+      const url = params ? `${o.url}${o.url.includes('?') ? '&' : '?'}${params}` : o.url;
       fetch(url, { method: o.method ?? 'GET', headers: o.data ? { 'content-type': 'application/json' } : {}, body: o.data ? JSON.stringify(o.data) : undefined })
         .then(async (r) => {
           const data = await r.json();
@@ -68,16 +71,13 @@ setBackendSrv({
 setTemplateSrv({ replace: (s: string) => s, getVariables: () => [] } as never);
 
 const PLUGIN = '/public/plugins/capsight-app';
-const settings = { id: 1, uid: 'capsight', type: 'capsight-flows-datasource', name: 'Capsight', url: '/api/datasources/proxy/uid/capsight', jsonData: {}, meta: {}, access: 'proxy' };
+const settings = { id: 1, uid: 'capsight', type: 'capsight-flows-datasource', name: 'Capsight', jsonData: {}, meta: {}, access: 'proxy' };
 
-async function countries(): Promise<grafanaData.DataFrame[]> {
-  const r = await fetch('/api/datasources/proxy/uid/capsight/sidecar/api/query', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ refId: 'A', kind: 'countries', side: 'both', topN: 300 }),
-  });
-  const body = (await r.json()) as { results: Record<string, { frames: DataFrameJSON[] }> };
-  return body.results.A.frames.map(dataFrameFromJSON);
+/** The map's data, asked as a dashboard panel asks: the data source's query() through Grafana's /api/ds/query. */
+async function countries(instance: { query: (r: unknown) => rxjs.Observable<DataQueryResponse> }): Promise<grafanaData.DataFrame[]> {
+  const range = { from: grafanaData.dateTime(Date.now() - 86400_000), to: grafanaData.dateTime(), raw: { from: 'now-24h', to: 'now' } };
+  const r = await rxjs.lastValueFrom(instance.query({ targets: [{ refId: 'A', kind: 'countries', side: 'both', topN: 300 }], range, scopedVars: {}, intervalMs: 60_000, maxDataPoints: 100 }));
+  return r.data;
 }
 
 let root: ReactDOM.Root | null = null;
@@ -101,7 +101,7 @@ function mount(mode: 'light' | 'dark', node: React.ReactNode): void {
     setDataSourceSrv({ get: async () => instance } as never);
     const { plugin } = await load(`${PLUGIN}/panels/geomap/module.js`);
     const Panel = plugin.panel;
-    const data = { series: await countries(), state: 'Done' };
+    const data = { series: await countries(instance), state: 'Done' };
     const variable = () => new URLSearchParams(window.location.search).get('var-country');
     const View = () => {
       const [, setTick] = React.useState(0);

@@ -12,6 +12,7 @@ import * as piechart from '@grafana/grafana-foundation-sdk/piechart';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { DASHBOARDS } from '../backend/src/query/answer';
+import { CURRENT_QUERY_VERSION } from '../src/datasource/query/migrate';
 import { OVERVIEW_UID } from '../src/links';
 
 export const DATASOURCE = { type: 'capsight-flows-datasource', uid: 'capsight' };
@@ -23,24 +24,25 @@ export const UIDS = {
   endpoints: DASHBOARDS.endpoints,
   geography: DASHBOARDS.geography,
   protocols: 'capsight-protocols',
+  anomalies: 'capsight-anomalies',
 };
 
 /** Filters every panel applies: the dashboard's variables ("*" = All drops the filter). */
 const VARIABLE_FILTERS = [
-  { key: 'capture', operator: 'in', value: '$capture' },
-  { key: 'app', operator: 'in', value: '$app' },
-  { key: 'proto', operator: 'in', value: '$proto' },
-  { key: 'ip', operator: 'in', value: '$ip' },
-  { key: 'country', operator: 'in', value: '$country' },
-  { key: 'port', operator: 'in', value: '$port' },
+  { key: 'capture', operator: 'in', value: ['$capture'] },
+  { key: 'app', operator: 'in', value: ['$app'] },
+  { key: 'proto', operator: 'in', value: ['$proto'] },
+  { key: 'ip', operator: 'in', value: ['$ip'] },
+  { key: 'country', operator: 'in', value: ['$country'] },
+  { key: 'port', operator: 'in', value: ['$port'] },
 ];
 
-/** A Capsight query as a foundation-SDK target. */
+/** A Capsight query as a foundation-SDK target, in the current saved-query shape (src/datasource/query/migrate.ts). */
 class CapsightQuery implements cog.Builder<cog.Dataquery> {
   constructor(private readonly q: Record<string, unknown>) {}
 
   build(): cog.Dataquery {
-    return { refId: 'A', datasource: DATASOURCE, filters: VARIABLE_FILTERS, ...this.q } as unknown as cog.Dataquery;
+    return { refId: 'A', datasource: DATASOURCE, queryVersion: CURRENT_QUERY_VERSION, filters: VARIABLE_FILTERS, ...this.q } as unknown as cog.Dataquery;
   }
 }
 
@@ -114,5 +116,21 @@ export function buildDashboards(): Record<string, unknown> {
     .withPanel(pie('L4 protocols', { kind: 'protocols', groupBy: ['proto'], topN: 10 }, 12))
     .withPanel(series('Packets by application', { metric: 'packets', groupBy: ['app'], topN: 10 }, 'short'))
     .withPanel(histogram(24));
-  return { overview: overview.build(), flows: flows.build(), endpoints: endpoints.build(), geography: geography.build(), protocols: protocols.build() };
+  // The anomaly detectors the provisioned alert rules use, over the dashboard's range: the last
+  // 5 minutes of traffic (windowEnd "data": of the newest traffic in the range) against the rest.
+  const anomaly = (q: Record<string, unknown>) => ({ windowMs: 300_000, windowEnd: 'data', ...q });
+  const anomalies = base(UIDS.anomalies, 'Capsight / Anomalies', 'What the alert rules watch: volume changes, new countries and ports, scan suspects, failure surges (the last 5 minutes of traffic in the range against the rest of it)')
+    .withPanel(series('Traffic by application', { metric: 'bytes', groupBy: ['app'], topN: 8 }).height(8))
+    .withPanel(tablePanel('Volume change by application (robust score)', anomaly({ kind: 'volume_change', groupBy: ['app'], topN: 20, measure: 'score' }), 8, 9))
+    .withPanel(tablePanel('Volume change by application (ratio to usual)', anomaly({ kind: 'volume_change', groupBy: ['app'], topN: 20, measure: 'ratio' }), 8, 9))
+    .withPanel(tablePanel('Volume change by responder (robust score)', anomaly({ kind: 'volume_change', groupBy: ['dst'], topN: 20, measure: 'score' }), 8, 9))
+    .withPanel(tablePanel('New responder countries (flows)', anomaly({ kind: 'new_values', key: 'dst_country', topN: 20 }), 8, 8))
+    .withPanel(tablePanel('New responder ports (flows)', anomaly({ kind: 'new_values', key: 'dport', topN: 20 }), 8, 8))
+    .withPanel(tablePanel('New server names (flows)', anomaly({ kind: 'new_values', key: 'server_name', topN: 20 }), 8, 8))
+    .withPanel(tablePanel('Scan suspects: failed host:port targets', anomaly({ kind: 'scan_suspects', measure: 'failed_targets', topN: 20 }), 12, 8))
+    .withPanel(tablePanel('Scan suspects: host:port targets', anomaly({ kind: 'scan_suspects', measure: 'targets', topN: 20 }), 12, 8))
+    .withPanel(tablePanel('Failed connections by responder', anomaly({ kind: 'failure_surge', groupBy: ['dst'], measure: 'failed_flows', topN: 20 }), 8, 8))
+    .withPanel(tablePanel('Failed connections (robust score)', anomaly({ kind: 'failure_surge', measure: 'failed_score' }), 8, 8))
+    .withPanel(tablePanel('DNS errors (NXDOMAIN, SERVFAIL) by client', anomaly({ kind: 'failure_surge', groupBy: ['src'], measure: 'dns_errors', topN: 20 }), 8, 8));
+  return { overview: overview.build(), flows: flows.build(), endpoints: endpoints.build(), geography: geography.build(), protocols: protocols.build(), anomalies: anomalies.build() };
 }

@@ -49,6 +49,6 @@ describe('docker compose and provisioning', () => {
     expect(read('provisioning/plugins/capsight.yaml').apps).toEqual([{ type: 'capsight-app', org_id: 1, disabled: false }]);
     const dash = read('provisioning/dashboards/capsight.yaml').providers[0];
     expect(dash.options.path).toBe('/var/lib/grafana/plugins/capsight-app/dashboards');
-    expect(fs.readdirSync(path.join(root, 'src/dashboards')).sort()).toEqual(['endpoints.json', 'flows.json', 'geography.json', 'overview.json', 'protocols.json']);
+    expect(fs.readdirSync(path.join(root, 'src/dashboards')).sort()).toEqual(['anomalies.json', 'endpoints.json', 'flows.json', 'geography.json', 'overview.json', 'protocols.json']);
   });
 });

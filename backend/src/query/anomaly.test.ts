@@ -162,6 +162,9 @@ describe('anomaly detectors on a capture with a known story', () => {
     // The window ends at the second after the capture's last packet.
     const capture = (await (await sidecar.call(`/api/captures/${injected}`)).json()) as { lastMs: number };
     expect(later[0].schema.meta.custom).toMatchObject({ windowTo: Math.floor(capture.lastMs / 1000) * 1000 + 1000, windowMs: 300_000 });
+    // Traffic that ends too soon after the range's start leaves no room for a baseline: NoData, not an error.
+    const early = await detect(injected, { kind: 'volume_change', windowEnd: 'data', from: ms(60), to: ms(600), filters: [{ key: 'dst', operator: '=', value: SCENARIO.newServer }] });
+    expect(early[0].schema.meta.notices).toEqual([{ severity: 'info', text: expect.stringMatching(/^the traffic in the range ends 7 min after its start: too early for 3 baseline window\(s\) before the last 5 min$/) }]);
     // The same range with the window at the range's end: minutes 595-600 hold no traffic.
     const empty = await detect(injected, { kind: 'failure_surge', from: ms(0), to: ms(600) });
     expect(empty[0].schema.fields).toEqual([]);

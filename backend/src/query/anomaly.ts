@@ -47,17 +47,31 @@ export function robustChange(current: number, baseline: readonly number[]): Robu
   return { current, baseline: med, score: (current - med) / scale(med, mad), ratio: (current + 1) / (med + 1) };
 }
 
-/** The windows of a query whose window ends at `end`. */
-export function windowsFor(q: CheckedQuery, end: number): AnomalyWindows {
-  const available = Math.floor((end - q.windowMs - q.from) / q.windowMs);
-  const where = `query ${q.refId}`;
-  const minimum = q.kind === 'new_values' || q.kind === 'scan_suspects' ? (q.kind === 'scan_suspects' ? 0 : 1) : MIN_BASELINE;
+function minimumBaseline(q: CheckedQuery): number {
+  return q.kind === 'scan_suspects' ? 0 : q.kind === 'new_values' ? 1 : MIN_BASELINE;
+}
+
+/** Baseline windows between the range's start and a window ending at `end`. */
+function baselineWindows(q: CheckedQuery, end: number): number {
+  return Math.floor((end - q.windowMs - q.from) / q.windowMs);
+}
+
+/** A range too short for the detector whatever the data: a query error (HTTP 400) that says what to change. */
+export function checkRange(q: CheckedQuery): void {
+  const available = baselineWindows(q, q.to);
+  const minimum = minimumBaseline(q);
   if (available < minimum) {
-    const span = Math.round((end - q.from) / 60_000);
+    const span = Math.round((q.to - q.from) / 60_000);
     throw new QueryError(
-      `${where}: kind "${q.kind}" compares a window of ${q.windowMs / 60_000} min with at least ${minimum} earlier window(s) of the same length, and the range up to the window's end holds ${Math.max(available, 0)} (${span} min): widen the time range or shorten windowMs`,
+      `query ${q.refId}: kind "${q.kind}" compares a window of ${q.windowMs / 60_000} min with at least ${minimum} earlier window(s) of the same length, and the range holds ${Math.max(available, 0)} (${span} min): widen the time range or shorten windowMs`,
     );
   }
+}
+
+/** The windows of a query whose window ends at `end` (null: the traffic ends too early in the range for a baseline). */
+export function windowsFor(q: CheckedQuery, end: number): AnomalyWindows | null {
+  const available = baselineWindows(q, end);
+  if (available < minimumBaseline(q)) return null;
   return { end, windowMs: q.windowMs, baseline: Math.min(available, MAX_BASELINE) };
 }
 
@@ -186,6 +200,7 @@ function scanSuspects(q: CheckedQuery, w: AnomalyWindows, cols: ResultColumns): 
 
 /** Answers an anomaly query (the checked query's kind is one of ANOMALY_KINDS). */
 export async function answerAnomaly(store: FlowStore, q: CheckedQuery): Promise<DataFrameJSON[]> {
+  checkRange(q);
   let end = q.to;
   if (q.windowEnd === 'data') {
     const latest = await store.latestActivityMs(q);
@@ -193,6 +208,7 @@ export async function answerAnomaly(store: FlowStore, q: CheckedQuery): Promise<
     end = Math.min(latest, q.to);
   }
   const w = windowsFor(q, end);
+  if (!w) return [noData(q, `the traffic in the range ends ${Math.round((end - q.from) / 60_000)} min after its start: too early for ${minimumBaseline(q)} baseline window(s) before the last ${q.windowMs / 60_000} min`)];
   const cols = await store.run({ ...q, windows: w });
   switch (q.kind as AnomalyKind) {
     case 'volume_change':

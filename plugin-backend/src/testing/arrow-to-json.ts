@@ -34,8 +34,10 @@ function parse(json: string | undefined): Record<string, unknown> | undefined {
 }
 
 /** ns to epoch ms; whole microseconds divide exactly as the sidecar computes them ((ns // 1000) / 1000). */
+const THOUSAND = BigInt(1000);
+
 function nsToMs(ns: bigint): number {
-  return ns % 1000n === 0n ? Number(ns / 1000n) / 1000 : Number(ns) / 1e6;
+  return ns % THOUSAND === BigInt(0) ? Number(ns / THOUSAND) / 1000 : Number(ns) / 1e6;
 }
 
 function valueOf(field: Field, v: unknown): unknown {
