@@ -1,6 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { generated, startSidecar, upload, type RunningSidecar } from '../../backend/src/testing/sidecar';
@@ -100,6 +102,57 @@ run('gpx_capsight_flows as Grafana starts it', () => {
     expect(logs[0]).toMatchObject({ '@level': 'info', '@message': 'serving', '@timestamp': expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/) });
     // The socket's directory is private to Grafana's user.
     expect(fs.statSync(plugin.handshake.address.replace(/\/grpc\.sock$/, '')).mode & 0o777).toBe(0o700);
+  });
+
+  it('runs in a root file system that holds only the binary and the C/C++ runtime libraries it links (no Node, nothing else)', async () => {
+    if (process.getuid?.() !== 0 || !fs.existsSync('/usr/sbin/chroot')) {
+      process.stderr.write('\n*** SKIPPED: the chroot check needs root and /usr/sbin/chroot ***\n\n');
+      return;
+    }
+    const libs = execFileSync('ldd', [BINARY], { encoding: 'utf8' }).match(/\/\S+\.so[.\d]*/g) ?? [];
+    // What Grafana's -ubuntu images have: glibc's libraries and libstdc++/libgcc_s (the base image's apt needs them).
+    const loader = process.arch === 'arm64' ? 'ld-linux-aarch64.so.1' : 'ld-linux-x86-64.so.2';
+    expect(libs.map((l) => path.basename(l)).sort()).toEqual([loader, 'libc.so.6', 'libdl.so.2', 'libgcc_s.so.1', 'libm.so.6', 'libpthread.so.0', 'libstdc++.so.6'].sort());
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-root-'));
+    try {
+      fs.chmodSync(root, 0o755);
+      fs.copyFileSync(BINARY, path.join(root, path.basename(BINARY)));
+      fs.chmodSync(path.join(root, path.basename(BINARY)), 0o755);
+      for (const lib of libs) {
+        fs.mkdirSync(path.join(root, path.dirname(lib)), { recursive: true });
+        fs.copyFileSync(lib, path.join(root, lib));
+      }
+      fs.mkdirSync(path.join(root, 'tmp'), { mode: 0o1777 });
+      fs.chmodSync(path.join(root, 'tmp'), 0o1777);
+      const jailed = await startPlugin({ command: ['/usr/sbin/chroot', `--userspec=${GRAFANA_UID}:0`, root, `/${path.basename(BINARY)}`], env: { CAPSIGHT_PLUGIN_NETWORK: 'tcp' } });
+      try {
+        await expect(jailed.unary('health', 'Check', { service: 'plugin' })).resolves.toEqual({ status: 'SERVING' });
+        const h = await jailed.unary<{ status: string }>('diagnostics', 'CheckHealth', { pluginContext: pluginContext({ url: sidecar.url, token: TOKEN }) });
+        expect(h.status).toBe('OK');
+      } finally {
+        expect((await jailed.kill()).code).toBe(0);
+      }
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('the arm64 binary works too (under qemu-user with Debian\'s arm64 C/C++ libraries, where installed)', async () => {
+    const arm64 = BINARY.replace(/_amd64$/, '_arm64');
+    if (process.arch !== 'x64' || !fs.existsSync('/usr/bin/qemu-aarch64') || !fs.existsSync('/usr/aarch64-linux-gnu/lib/libstdc++.so.6')) {
+      process.stderr.write('\n*** SKIPPED: arm64 binary check: needs x64 with qemu-user, libc6-arm64-cross and libstdc++6-arm64-cross (.ci/run installs them) ***\n\n');
+      return;
+    }
+    const text = execFileSync('file', ['-b', arm64], { encoding: 'utf8' });
+    expect(text).toMatch(/^ELF 64-bit LSB .*ARM aarch64/);
+    const emulated = await startPlugin({ command: ['/usr/bin/qemu-aarch64', '-L', '/usr/aarch64-linux-gnu', arm64], env: { CAPSIGHT_PLUGIN_NETWORK: 'tcp' } });
+    try {
+      await expect(emulated.unary('health', 'Check', { service: 'plugin' })).resolves.toEqual({ status: 'SERVING' });
+      const r = await queryData(emulated, pluginContext({ url: sidecar.url, token: TOKEN }), [{ refId: 'A', json: { kind: 'new_values', key: 'country' }, from: ms(0), to: ms(70) }]);
+      expect(decodeArrowFrame(r.responses.A.frames[0]).values).toEqual([['BR'], ['Brazil'], [1]]);
+    } finally {
+      expect((await emulated.kill()).code).toBe(0);
+    }
   });
 
   it('answers go-plugin\'s health check for "plugin" with SERVING', async () => {

@@ -75,6 +75,11 @@ export interface HostOptions {
   env?: Record<string, string>;
   /** Run as Grafana's UID 472 (default: when the test runs as root). */
   asGrafanaUser?: boolean;
+  /**
+   * The whole command line instead of the binary alone: a chroot (as UID 472, with tcp: a socket
+   * path would be the jail's), or an emulator for the other architecture's binary.
+   */
+  command?: string[];
 }
 
 export interface PluginHost {
@@ -119,10 +124,12 @@ export function onPath(cmd: string, env: Record<string, string>): boolean {
 export async function startPlugin(opts: HostOptions = {}): Promise<PluginHost> {
   const binary = opts.binary ?? BINARY;
   if (!fs.existsSync(binary)) throw new Error(`${binary} not built: npm run build`);
+
   const env = grafanaEnv(opts.env);
   const asGrafana = opts.asGrafanaUser ?? process.getuid?.() === 0;
   const began = performance.now();
-  const child = spawn(binary, [], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(asGrafana ? { uid: GRAFANA_UID, gid: 0 } : {}) });
+  const [command, ...args] = opts.command ?? [binary];
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(asGrafana && !opts.command ? { uid: GRAFANA_UID, gid: 0 } : {}) });
   let out = '';
   let err = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
