@@ -3,6 +3,7 @@
  *   engine  capsight flows vs softflowd / nfpcapd / tshark / tcpdump on a generated capture
  *   ingest  that capture imported from Azurite by SAS URL, vs plain download and CLI parse
  *   query   p50/p95 of every dashboard query kind over >= 10 M bucket rows
+ *   plugin  the backend plugin: binary size, start to handshake, QueryData overhead, memory
  *
  *   npm run bench -- --size 200MB --runs 5 --seed 1 --only engine,query --bucket-rows 10000000
  */
@@ -13,6 +14,7 @@ import { parseSize } from '../backend/src/cli/units';
 import { generateCapture } from '../backend/src/synth/generator';
 import { engineBench } from './engine';
 import { ingestBench } from './ingest';
+import { pluginBench } from './plugin';
 import { queryBench } from './query';
 
 const { values } = parseArgs({
@@ -20,7 +22,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1GB' },
     seed: { type: 'string', default: '1' },
     runs: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'engine,ingest,query' },
+    only: { type: 'string', default: 'engine,ingest,query,plugin' },
     'bucket-rows': { type: 'string', default: '10000000' },
     'no-tshark': { type: 'boolean', default: false },
   },
@@ -51,6 +53,9 @@ async function main(): Promise<void> {
   }
   if (sections.has('query')) {
     process.stdout.write('\n## Query latency\n\n' + (await queryBench(Number(values['bucket-rows']), Math.max(20, runs))) + '\n');
+  }
+  if (sections.has('plugin')) {
+    process.stdout.write('\n## Backend plugin\n\n' + (await pluginBench(runs, 300)) + '\n');
   }
 }
 

@@ -36,6 +36,8 @@ describe('docker compose and provisioning', () => {
     expect(compose.services.grafana.image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+-ubuntu$/);
     expect(compose.services.grafana.environment.GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS.split(',').sort()).toEqual(['capsight-app', 'capsight-flows-datasource', 'capsight-geomap-panel']);
     expect(compose.services.grafana.volumes).toContain('./provisioning:/etc/grafana/provisioning:ro');
+    // Multi-GB uploads go through the data source proxy's upload route: its timeout is raised.
+    expect(Number(compose.services.grafana.environment.GF_DATAPROXY_TIMEOUT)).toBeGreaterThanOrEqual(600);
     expect(compose.services.sidecar.build).toBe('.');
     expect(compose.services.sidecar.environment.CAPSIGHT_IMPORT_ALLOW).toBe('azurite:10000');
     // The Dockerfile builds with the README's set-up command.
@@ -49,6 +51,9 @@ describe('docker compose and provisioning', () => {
     expect(read('provisioning/plugins/capsight.yaml').apps).toEqual([{ type: 'capsight-app', org_id: 1, disabled: false }]);
     const dash = read('provisioning/dashboards/capsight.yaml').providers[0];
     expect(dash.options.path).toBe('/var/lib/grafana/plugins/capsight-app/dashboards');
+    // The alert rules Grafana provisions from the same folder (evaluated in plugin-backend/src/alert-rules.test.ts).
+    expect(fs.readdirSync(path.join(root, 'provisioning/alerting'))).toEqual(['capsight-rules.yaml']);
+    expect(read('provisioning/alerting/capsight-rules.yaml').groups[0].rules.every((r: { data: { datasourceUid: string }[] }) => r.data.every((d) => d.datasourceUid === DATASOURCE.uid || d.datasourceUid === '__expr__'))).toBe(true);
     expect(fs.readdirSync(path.join(root, 'src/dashboards')).sort()).toEqual(['anomalies.json', 'endpoints.json', 'flows.json', 'geography.json', 'overview.json', 'protocols.json']);
   });
 });

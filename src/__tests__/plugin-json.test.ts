@@ -28,6 +28,17 @@ run('plugin.json files', () => {
     expect(ids).toEqual(['capsight-app', 'capsight-flows-datasource', 'capsight-geomap-panel']);
   });
 
+  it('makes the data source a backend plugin for alerting, whose executables the build produces for both architectures', () => {
+    const ds = JSON.parse(fs.readFileSync(path.join(root, 'datasource/plugin.json'), 'utf8'));
+    expect(ds).toMatchObject({ backend: true, alerting: true, executable: 'gpx_capsight_flows' });
+    // Uploads stay on a streaming proxy route: POST only, Editors, the token added by Grafana.
+    expect(ds.routes).toEqual([expect.objectContaining({ path: 'upload', method: 'POST', reqRole: 'Editor', url: '{{ .JsonData.url }}/api/imports/upload' })]);
+    for (const arch of ['amd64', 'arm64']) {
+      const bin = path.resolve(root, `../dist/datasource/${ds.executable}_linux_${arch}`);
+      expect([arch, fs.existsSync(bin) && (fs.statSync(bin).mode & 0o111) === 0o111]).toEqual([arch, true]);
+    }
+  });
+
   it.each(files.map((f) => [path.relative(root, f), f]))('%s validates against Grafana\'s schema', (_name, file) => {
     const schema = JSON.parse(fs.readFileSync(SCHEMA, 'utf8'));
     delete schema.$schema;

@@ -16,7 +16,7 @@ export interface CapsightQuery extends DataQuery {
   windowMs?: number;
   measure?: string;
   windowEnd?: 'range' | 'data';
-  /** Table kinds: the columns to show (all when empty); applied to the answer by the backend. */
+  /** Table kinds: the columns to show (all when empty); the sidecar returns only these. */
   columns?: string[];
   /** Shape version of the saved query (query/migrate.ts). */
   queryVersion?: number;

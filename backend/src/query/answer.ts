@@ -100,9 +100,25 @@ function withCountryNames(cols: ResultColumns): ResultColumns {
   return { name: cols.name, country_name: cols.name.map((c) => countryName(String(c))), ...Object.fromEntries(Object.entries(cols).filter(([k]) => k !== 'name')) };
 }
 
+const TABLE_KINDS = new Set(['flows', 'endpoints', 'conversations', 'captures', 'values', 'keys']);
+
+/** A table's column choice: the listed fields that exist, in the listed order (none of them: every field). */
+function chooseColumns(frames: DataFrameJSON[], q: CheckedQuery): DataFrameJSON[] {
+  if (!q.columns?.length || !TABLE_KINDS.has(q.kind)) return frames;
+  return frames.map((f) => {
+    const idx = (q.columns as string[]).map((c) => f.schema.fields.findIndex((x) => x.name === c)).filter((i) => i >= 0);
+    return idx.length === 0 ? f : { schema: { ...f.schema, fields: idx.map((i) => f.schema.fields[i]) }, data: { values: idx.map((i) => f.data.values[i]) } };
+  });
+}
+
 /** Answers one query with frames. Throws QueryError (-> HTTP 400) for a query that cannot run. */
 export async function answer(store: FlowStore, raw: Query, index = 0): Promise<{ refId: string; frames: DataFrameJSON[] }> {
   const q = checkQuery(raw, index);
+  const a = await answerChecked(store, q);
+  return { refId: a.refId, frames: chooseColumns(a.frames, q) };
+}
+
+async function answerChecked(store: FlowStore, q: CheckedQuery): Promise<{ refId: string; frames: DataFrameJSON[] }> {
   if (q.kind === 'keys') {
     const cols = { key: DIMENSIONS.map((d) => d.key), type: DIMENSIONS.map((d) => d.type), description: DIMENSIONS.map((d) => d.description) };
     return { refId: q.refId, frames: [table(q, cols, 'table')] };

@@ -52,12 +52,22 @@ export const QuerySchema = Type.Object(
     windowMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 7 * 86_400_000, description: 'anomaly kinds: length of the window analysed (ms); the rest of the range is the baseline' })),
     measure: Type.Optional(Type.String({ maxLength: 32, description: 'anomaly kinds: the number returned per label set' })),
     windowEnd: Type.Optional(literalUnion(['range', 'data'] as const, 'anomaly kinds: the window ends at the range end, or at the last traffic in the range')),
+    columns: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100, description: 'table kinds: the columns to return, in this order (names a kind does not have are skipped; none known: all)' })),
   },
   { additionalProperties: false },
 );
 export type Query = Static<typeof QuerySchema>;
 
-export const QueryRequestSchema = Type.Union([QuerySchema, Type.Object({ queries: Type.Array(QuerySchema, { minItems: 1, maxItems: 50 }) }, { additionalProperties: false })]);
+export const QueryRequestSchema = Type.Union([
+  QuerySchema,
+  Type.Object(
+    {
+      queries: Type.Array(QuerySchema, { minItems: 1, maxItems: 50 }),
+      format: Type.Optional(literalUnion(['json', 'arrow'] as const, 'frames as frame JSON (default), or each as an Arrow IPC file in base64 (what Grafana\'s server reads from a backend plugin)')),
+    },
+    { additionalProperties: false },
+  ),
+]);
 
 /** A query after checking: defaults filled in, keys resolved. */
 export interface CheckedQuery extends Query {

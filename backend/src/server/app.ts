@@ -9,6 +9,7 @@ import { demoCapture } from '../ingest/demo';
 import { Importer } from '../ingest/importer';
 import { JobManager } from '../ingest/jobs';
 import { answer } from '../query/answer';
+import { frameToArrow } from '../query/arrow';
 import { defaultRefId, QueryError, QueryRequestSchema, type Query } from '../query/model';
 import { redactText, redactUrl } from '../security/redact';
 import { ImportRefused, UrlPolicy } from '../security/url-policy';
@@ -183,9 +184,11 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
   watches.routes(app);
 
   app.post('/api/query', { schema: { summary: 'Run one query or {"queries": [...]}; answers Grafana data frames', body: QueryRequestSchema } }, async (req, reply) => {
-    const body = req.body as Query | { queries: Query[] };
+    const body = req.body as Query | { queries: Query[]; format?: 'json' | 'arrow' };
     const many = 'queries' in body;
     const list = many ? body.queries : [body];
+    // Arrow: each frame as an Arrow IPC file (what Grafana's server reads from the backend plugin), base64 in the JSON answer.
+    const arrow = many && body.format === 'arrow';
     const results: Record<string, { status: number; frames: unknown[]; error?: string }> = {};
     let failed = false;
     for (const [i, q] of list.entries()) {
@@ -193,7 +196,8 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
       if (results[refId]) throw new QueryError(`duplicate refId "${refId}"`);
       const end = metrics.queryLatency.startTimer({ kind: q.kind });
       try {
-        results[refId] = { status: 200, frames: (await answer(store, q, i)).frames };
+        const frames = (await answer(store, q, i)).frames;
+        results[refId] = { status: 200, frames: arrow ? frames.map((f) => Buffer.from(frameToArrow(f)).toString('base64')) : frames };
       } catch (err) {
         // One bad query of a list fails alone (as Grafana's /api/ds/query does: HTTP 207); a single query is a plain 400.
         if (!(err instanceof QueryError) || !many) throw err;

@@ -24,10 +24,10 @@ run('pluginv2 definitions', () => {
       const theirs = grafana.lookupType(t.fullName.replace(/^\.pluginv2\./, ''));
       for (const f of t.fieldsArray) {
         const g = theirs.fields[f.name];
-        expect([t.name, f.name, g ? { id: g.id, type: g.type, repeated: g.repeated, map: g.map, keyType: (g as protobuf.MapField).keyType } : 'missing']).toEqual([
+        expect([t.name, f.name, g ? { id: g.id, type: g.type, repeated: g.repeated, map: g.map, keyType: (g as unknown as protobuf.MapField).keyType } : 'missing']).toEqual([
           t.name,
           f.name,
-          { id: f.id, type: f.type, repeated: f.repeated, map: f.map, keyType: (f as protobuf.MapField).keyType },
+          { id: f.id, type: f.type, repeated: f.repeated, map: f.map, keyType: (f as unknown as protobuf.MapField).keyType },
         ]);
       }
     }

@@ -68,8 +68,8 @@ describe('interpolateFilters', () => {
 });
 
 describe('the query the sidecar gets', () => {
-  it('keeps the model\'s fields, adds the range, and drops Grafana\'s own (datasource, hide, columns, version)', () => {
-    const stored = { refId: 'B', kind: 'volume_change', groupBy: ['app'], windowMs: 600_000, measure: 'ratio', windowEnd: 'data', datasource: { uid: 'capsight' }, hide: false, columns: ['x'], queryVersion: 2 } as unknown as CapsightQuery;
+  it('keeps the model\'s fields, adds the range, and drops Grafana\'s own (datasource, hide, version)', () => {
+    const stored = { refId: 'B', kind: 'volume_change', groupBy: ['app'], windowMs: 600_000, measure: 'ratio', windowEnd: 'data', datasource: { uid: 'capsight' }, hide: false, columns: [], queryVersion: 2 } as unknown as CapsightQuery;
     expect(toSidecarQuery(resolveQuery(stored, NO_VARIABLES), { from: 1, to: 2, intervalMs: 1000, maxDataPoints: 50 })).toEqual({
       refId: 'B', kind: 'volume_change', groupBy: ['app'], windowMs: 600_000, measure: 'ratio', windowEnd: 'data', from: 1, to: 2, intervalMs: 1000, maxDataPoints: 50,
     });

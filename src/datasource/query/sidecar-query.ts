@@ -10,8 +10,8 @@ import { migrateQuery } from './migrate';
  * variables), so both send the sidecar the same thing.
  */
 
-/** Keys of the sidecar's query model; everything else on a Grafana query (datasource, hide, columns, ...) is dropped. */
-const FIELDS = ['refId', 'kind', 'metric', 'groupBy', 'filters', 'topN', 'limit', 'offset', 'sort', 'key', 'side', 'windowMs', 'measure', 'windowEnd'] as const;
+/** Keys of the sidecar's query model; everything else on a Grafana query (datasource, hide, queryVersion, ...) is dropped. */
+const FIELDS = ['refId', 'kind', 'metric', 'groupBy', 'filters', 'topN', 'limit', 'offset', 'sort', 'key', 'side', 'windowMs', 'measure', 'windowEnd', 'columns'] as const;
 
 export interface RangeInfo {
   from: number;

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import type { DataFrameJSON } from '../../../backend/src/query/frames';
-import { decodeArrowFrame } from '../testing/arrow-to-json';
-import { SDK_DIR, sdkAvailable, sdkNotice } from '../testing/plugin-host';
+import type { DataFrameJSON } from './frames';
+import { decodeArrowFrame } from '../../../plugin-backend/src/testing/arrow-to-json';
+import { SDK_DIR, sdkAvailable, sdkNotice } from '../../../plugin-backend/src/testing/plugin-host';
 import { frameToArrow } from './arrow';
 
 /**

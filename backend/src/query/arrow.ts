@@ -23,7 +23,7 @@ import {
   type Data,
   type DataType,
 } from 'apache-arrow';
-import type { DataFrameJSON, FrameField } from '../../../backend/src/query/frames';
+import type { DataFrameJSON, FrameField } from './frames';
 
 /**
  * A data frame in the form Grafana's server reads from a backend plugin: one Arrow IPC *file* per
@@ -90,8 +90,6 @@ function toNs(ms: number, nanos = 0): bigint {
   return BigInt(wholeMs) * 1_000_000n + BigInt(nanos > 0 ? nanos : micros * 1000);
 }
 
-const encoder = new TextEncoder();
-
 function column(go: GoType, values: readonly unknown[], nanos?: readonly number[]): Data {
   const type = arrowType(go);
   const length = values.length;
@@ -100,11 +98,16 @@ function column(go: GoType, values: readonly unknown[], nanos?: readonly number[
   switch (go) {
     case 'string':
     case 'json.RawMessage': {
-      const parts = values.map((v) => (v === null || v === undefined ? new Uint8Array(0) : encoder.encode(go === 'string' ? String(v) : JSON.stringify(v))));
+      // One UTF-8 encoding of all values joined (a per-value encode cost ~10 ms per 1,000-row flow page);
+      // the offsets come from each value's UTF-8 length.
+      const texts = new Array<string>(length);
       const offsets = new Int32Array(length + 1);
-      for (let i = 0; i < length; i++) offsets[i + 1] = offsets[i] + parts[i].length;
-      const data = new Uint8Array(offsets[length]);
-      parts.forEach((p, i) => data.set(p, offsets[i]));
+      for (let i = 0; i < length; i++) {
+        const v = values[i];
+        texts[i] = v === null || v === undefined ? '' : go === 'string' ? String(v) : JSON.stringify(v);
+        offsets[i + 1] = offsets[i] + Buffer.byteLength(texts[i], 'utf8');
+      }
+      const data = Buffer.from(texts.join(''), 'utf8');
       return makeData({ ...common, type: type as Utf8, valueOffsets: offsets, data });
     }
     case 'bool': {
