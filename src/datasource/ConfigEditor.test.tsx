@@ -11,5 +11,8 @@ describe('ConfigEditor', () => {
     expect(onOptionsChange).toHaveBeenLastCalledWith(expect.objectContaining({ jsonData: { url: 'http://capsight:9877' } }));
     // A configured token is shown as "configured", never its value.
     expect(screen.getByDisplayValue('configured')).toBeDisabled();
+    // The backend's time limit per sidecar request (jsonData.timeoutSec).
+    fireEvent.change(screen.getByPlaceholderText('30'), { target: { value: '90' } });
+    expect(onOptionsChange).toHaveBeenLastCalledWith(expect.objectContaining({ jsonData: { url: '', timeoutSec: 90 } }));
   });
 });

@@ -5,9 +5,16 @@ import type { CapsightOptions, CapsightSecureOptions } from './types';
 
 type Props = DataSourcePluginOptionsEditorProps<CapsightOptions, CapsightSecureOptions>;
 
-/** Sidecar URL and API token; the token goes to secureJsonData (write-only, added by the proxy route). */
+/**
+ * Sidecar URL, API token and time limit. The token goes to secureJsonData (write-only): Grafana
+ * hands it to the plugin's backend, which adds it to its requests to the sidecar.
+ */
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const setUrl = (e: ChangeEvent<HTMLInputElement>) => onOptionsChange({ ...options, jsonData: { ...options.jsonData, url: e.target.value } });
+  const setTimeout = (e: ChangeEvent<HTMLInputElement>) => {
+    const v = Number(e.target.value);
+    onOptionsChange({ ...options, jsonData: { ...options.jsonData, timeoutSec: Number.isFinite(v) && v > 0 ? v : undefined } });
+  };
   const setToken = (e: ChangeEvent<HTMLInputElement>) => onOptionsChange({ ...options, secureJsonData: { apiToken: e.target.value } });
   const resetToken = () =>
     onOptionsChange({ ...options, secureJsonFields: { ...options.secureJsonFields, apiToken: false }, secureJsonData: { ...options.secureJsonData, apiToken: '' } });
@@ -26,6 +33,9 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           onChange={setToken}
           onReset={resetToken}
         />
+      </InlineField>
+      <InlineField label="Time limit (s)" labelWidth={16} tooltip="How long the backend waits for the sidecar's answer to one request (default 30)">
+        <Input id="capsight-timeout" type="number" width={12} min={1} value={options.jsonData.timeoutSec ?? ''} placeholder="30" onChange={setTimeout} />
       </InlineField>
     </Stack>
   );
