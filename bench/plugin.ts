@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateCaptureBuffer } from '../backend/src/synth/generator';
 import { spawnSidecar } from '../backend/src/testing/sidecar-process';
+import { decodeArrowFrame } from '../plugin-backend/src/testing/arrow-to-json';
 import { BINARY, pluginContext, startPlugin } from '../plugin-backend/src/testing/plugin-host';
 
 /**
@@ -56,7 +58,7 @@ export async function pluginBench(runs: number, queries: number): Promise<string
   }
   starts.sort((a, b) => a - b);
 
-  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'capsight-bench-plugin-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-bench-plugin-'));
   const sidecar = await spawnSidecar(['--data-dir', dir, '--api-token', TOKEN]);
   const plugin = await startPlugin({ env: { GF_PLUGIN_LOG_LEVEL: 'debug' } });
   try {
@@ -89,7 +91,7 @@ export async function pluginBench(runs: number, queries: number): Promise<string
       const t2 = performance.now();
       if (r.responses.A.error) throw new Error(r.responses.A.error);
       if (i < 20) continue; // warm-up: connections, JIT
-      if (i === 20) rows = (await import('../plugin-backend/src/testing/arrow-to-json')).decodeArrowFrame(r.responses.A.frames[0]).values[0].length;
+      if (i === 20) rows = decodeArrowFrame(r.responses.A.frames[0]).values[0].length;
       direct.push(t1 - t0);
       viaPlugin.push(t2 - t1);
       totals.push(t2 - t1);

@@ -33,7 +33,8 @@ export interface GenerateSummary {
   spanSec: number;
 }
 
-class Rng {
+/** Deterministic xorshift32 stream (the same seed, the same draws). */
+export class Rng {
   private s: number;
   constructor(seed: number) {
     this.s = (seed ^ 0x9e3779b9) >>> 0 || 1;

@@ -1,5 +1,6 @@
 import { clientHelloMessage, dnsQuery, dnsResponse, httpRequest, httpResponseHead, tlsRecord } from './payloads';
 import { ipv4Frame, pcapFile, type PcapPacket } from './frames';
+import { Rng } from './generator';
 
 /**
  * A capture with a known story, for the anomaly detectors: steady office traffic (a few local
@@ -40,24 +41,6 @@ export const SCENARIO = {
 } as const;
 
 const MSS = 1400;
-
-class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = (seed * 2654435761) >>> 0 || 1;
-  }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-}
 
 interface Out {
   packets: { ns: bigint; data: Buffer }[];
