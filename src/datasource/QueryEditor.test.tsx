@@ -43,4 +43,16 @@ describe('QueryEditor', () => {
     const picked = (onChange.mock.lastCall[0] as CapsightQuery).filters ?? [];
     expect(picked[0]).toMatchObject({ key: 'capture', operator: 'in', value: [expect.stringMatching(/^[0-9a-f]{16}$/)] });
   });
+
+  it('edits an anomaly query (measure, window, window end) and keeps a saved first-shape query in the current shape', async () => {
+    const onChange = jest.fn();
+    const ds = new DataSource(settings);
+    const saved = { refId: 'A', kind: 'volume_change', groupBy: ['app'], filters: [{ key: 'app', operator: 'in', value: '$app' }] } as unknown as CapsightQuery;
+    render(<QueryEditor query={saved} datasource={ds} onChange={onChange} onRunQuery={jest.fn()} />);
+    expect(screen.getByText('Anomaly: volume change')).toBeInTheDocument();
+    expect(screen.getByText('score')).toBeInTheDocument();
+    expect(screen.getByText('Range end')).toBeInTheDocument();
+    fireEvent.change(document.getElementById('capsight-window') as HTMLElement, { target: { value: '10' } });
+    expect(onChange.mock.lastCall[0]).toMatchObject({ windowMs: 600_000, queryVersion: 2, filters: [{ key: 'app', operator: 'in', value: ['$app'] }] });
+  });
 });
