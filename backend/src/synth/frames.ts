@@ -78,3 +78,33 @@ export function ipv4Frame(o: {
   eth.writeUInt16BE(tags.length ? (tags.length > 1 ? 0x88a8 : 0x8100) : 0x0800, 12);
   return Buffer.concat([eth, ...tags, ip, l4, payload]);
 }
+
+/** Ethernet + IPv6 + UDP frame (addresses as text) for tests of IPv6 addressing. */
+export function ipv6UdpFrame(o: { src: string; dst: string; sport: number; dport: number; payload?: Uint8Array }): Buffer {
+  const payload = Buffer.from(o.payload ?? []);
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(o.sport, 0);
+  udp.writeUInt16BE(o.dport, 2);
+  udp.writeUInt16BE(8 + payload.length, 4);
+  const ip = Buffer.alloc(40);
+  ip.writeUInt32BE(0x60000000, 0);
+  ip.writeUInt16BE(8 + payload.length, 4);
+  ip[6] = 17;
+  ip[7] = 64;
+  v6Bytes(o.src).copy(ip, 8);
+  v6Bytes(o.dst).copy(ip, 24);
+  const eth = Buffer.alloc(14);
+  eth.writeUInt16BE(0x86dd, 12);
+  return Buffer.concat([eth, ip, udp, payload]);
+}
+
+/** The 16 bytes of an IPv6 address in text form (full or with one "::"). */
+function v6Bytes(text: string): Buffer {
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g || '0', 16), i * 2));
+  return b;
+}

@@ -66,7 +66,9 @@ export function filterCondition(f: Filter, p: Params): string {
         } catch {
           throw new QueryError(`filter "${f.key}": "${String(f.value)}" is not a CIDR block`);
         }
-        return `${col}_num BETWEEN ${p.add(range[0])} AND ${p.add(range[1])}`;
+        // As text cast to UHUGEINT: a JS bigint parameter binds as a signed HUGEINT, which cannot hold
+        // the upper half of the IPv6 space (fd00::/8, ::/0 ...).
+        return `${col}_num BETWEEN CAST(${p.add(range[0].toString())} AS UHUGEINT) AND CAST(${p.add(range[1].toString())} AS UHUGEINT)`;
       }
     }
   });
