@@ -112,8 +112,8 @@ function chooseColumns(frames: DataFrameJSON[], q: CheckedQuery): DataFrameJSON[
 }
 
 /** Answers one query with frames. Throws QueryError (-> HTTP 400) for a query that cannot run. */
-export async function answer(store: FlowStore, raw: Query, index = 0): Promise<{ refId: string; frames: DataFrameJSON[] }> {
-  const q = checkQuery(raw, index);
+export async function answer(store: FlowStore, raw: Query, index = 0, bucketMs = 1000): Promise<{ refId: string; frames: DataFrameJSON[] }> {
+  const q = checkQuery(raw, index, bucketMs);
   const a = await answerChecked(store, q);
   return { refId: a.refId, frames: chooseColumns(a.frames, q) };
 }

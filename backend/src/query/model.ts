@@ -100,10 +100,16 @@ export class QueryError extends Error {}
 
 const NICE_STEPS_MS = [1, 10, 100, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000];
 
-/** The smallest round step (1 s, 2 s, 5 s, ... 1 min, 2 min, ... 1 d) at least `ms` long: steps of whole minutes read the rollup. */
-function niceStep(ms: number): number {
-  for (const s of NICE_STEPS_MS) if (s >= ms) return s;
-  return Math.ceil(ms / 86_400_000) * 86_400_000;
+/**
+ * The time-series step for at least `ms`: the smallest round step (1 s, 2 s, 5 s, ... 1 min, 2 min,
+ * ... 1 d) that is also a whole number of stored buckets, so a step never falls below the bucket
+ * and never aliases with it (a 1.5 s step on 1 s buckets would alternate one and two buckets).
+ * Steps of whole minutes read the rollup.
+ */
+export function timeStep(ms: number, bucketMs: number): number {
+  const need = Math.max(ms, bucketMs);
+  for (const s of NICE_STEPS_MS) if (s >= need && s % bucketMs === 0) return s;
+  return Math.ceil(need / 86_400_000) * 86_400_000;
 }
 
 /** Epoch 0 to the year 2243: a query without a range sees every capture. */
@@ -114,7 +120,8 @@ export function defaultRefId(index: number): string {
   return String.fromCharCode(65 + (index % 26));
 }
 
-export function checkQuery(q: Query, index = 0): CheckedQuery {
+/** `bucketMs`: the width of the stored time buckets (the sidecar's --bucket). */
+export function checkQuery(q: Query, index = 0, bucketMs = 1000): CheckedQuery {
   const where = q.refId ? `query ${q.refId}` : `query ${index}`;
   const from = q.from ?? ALL_TIME[0];
   const to = q.to ?? ALL_TIME[1];
@@ -147,8 +154,7 @@ export function checkQuery(q: Query, index = 0): CheckedQuery {
     }
   }
   const maxPoints = q.maxDataPoints ?? 1000;
-  const minInterval = niceStep(Math.ceil((to - from) / maxPoints));
-  const intervalMs = Math.max(q.intervalMs ?? minInterval, minInterval, 1);
+  const intervalMs = timeStep(Math.max(Math.ceil((to - from) / maxPoints), q.intervalMs ?? 0), bucketMs);
   return {
     ...q,
     refId: q.refId ?? defaultRefId(index),

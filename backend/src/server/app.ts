@@ -196,7 +196,7 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
       if (results[refId]) throw new QueryError(`duplicate refId "${refId}"`);
       const end = metrics.queryLatency.startTimer({ kind: q.kind });
       try {
-        const frames = (await answer(store, q, i)).frames;
+        const frames = (await answer(store, q, i, config.bucketNs / 1e6)).frames;
         results[refId] = { status: 200, frames: arrow ? frames.map((f) => Buffer.from(frameToArrow(f)).toString('base64')) : frames };
       } catch (err) {
         // One bad query of a list fails alone (as Grafana's /api/ds/query does: HTTP 207); a single query is a plain 400.
