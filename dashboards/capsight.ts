@@ -104,7 +104,8 @@ export function buildDashboards(): Record<string, unknown> {
     .withPanel(tablePanel('Flows', { kind: 'flows', limit: 1000, sort: { by: 'first', desc: true } }, 24, 16));
   const endpoints = base(UIDS.endpoints, 'Capsight / Endpoints', 'Per IP: sent and received, flows, peers, names (CapAnalysis\'s IP card)')
     .withPanel(tablePanel('Endpoints', { kind: 'endpoints', limit: 200, sort: { by: 'bytes', desc: true } }, 24, 12))
-    .withPanel(series('Sent by the selected IPs (initiator to responder)', { metric: 'bytes_sent', groupBy: ['app'], topN: 8 }))
+    .withPanel(series('Sent by the selected IPs (as client or server)', { metric: 'ip_bytes_sent', groupBy: ['app'], topN: 8 }).span(12))
+    .withPanel(series('Received by the selected IPs (as client or server)', { metric: 'ip_bytes_received', groupBy: ['app'], topN: 8 }).span(12))
     .withPanel(tablePanel('Conversations', { kind: 'conversations', limit: 200 }, 12))
     .withPanel(histogram());
   const geography = base(UIDS.geography, 'Capsight / Geography', 'Countries of both ends; click a country to filter')

@@ -32,12 +32,18 @@ const WINDOW_ENDS: Array<SelectableValue<'range' | 'data'>> = [
 
 const METRICS: Array<SelectableValue<Metric>> = [
   { label: 'Bytes', value: 'bytes' },
-  { label: 'Bytes sent', value: 'bytes_sent' },
-  { label: 'Bytes received', value: 'bytes_received' },
+  { label: 'Bits/s', value: 'bits_per_sec', description: 'rate: the same at any zoom' },
   { label: 'Packets', value: 'packets' },
-  { label: 'Packets sent', value: 'packets_sent' },
-  { label: 'Packets received', value: 'packets_received' },
+  { label: 'Packets/s', value: 'packets_per_sec', description: 'rate: the same at any zoom' },
   { label: 'Flows started', value: 'flows' },
+  { label: 'Bytes initiator to responder', value: 'bytes_sent' },
+  { label: 'Bytes responder to initiator', value: 'bytes_received' },
+  { label: 'Packets initiator to responder', value: 'packets_sent' },
+  { label: 'Packets responder to initiator', value: 'packets_received' },
+  { label: 'Bytes sent by the filtered IPs', value: 'ip_bytes_sent', description: 'what the addresses of the "ip" filters sent, as client or server' },
+  { label: 'Bytes received by the filtered IPs', value: 'ip_bytes_received' },
+  { label: 'Packets sent by the filtered IPs', value: 'ip_packets_sent' },
+  { label: 'Packets received by the filtered IPs', value: 'ip_packets_received' },
 ];
 
 const OPERATORS: Array<SelectableValue<Operator>> = ['=', '!=', 'in', '=~', '!~', 'cidr', '>', '<'].map((o) => ({ label: o, value: o as Operator }));

@@ -19,6 +19,12 @@ const UNITS: Record<Metric, string> = {
   packets_sent: 'short',
   packets_received: 'short',
   flows: 'short',
+  bits_per_sec: 'bps',
+  packets_per_sec: 'pps',
+  ip_bytes_sent: 'decbytes',
+  ip_bytes_received: 'decbytes',
+  ip_packets_sent: 'short',
+  ip_packets_received: 'short',
 };
 
 const TITLES: Record<Metric, string> = {
@@ -29,7 +35,20 @@ const TITLES: Record<Metric, string> = {
   packets_sent: 'Packets sent',
   packets_received: 'Packets received',
   flows: 'Flows started',
+  bits_per_sec: 'Bits/s',
+  packets_per_sec: 'Packets/s',
+  ip_bytes_sent: 'Bytes sent by the addresses',
+  ip_bytes_received: 'Bytes received by the addresses',
+  ip_packets_sent: 'Packets sent by the addresses',
+  ip_packets_received: 'Packets received by the addresses',
 };
+
+/** Rates: the step's volume per second (bits for bits_per_sec), so the curve keeps its height at any zoom. */
+function rateFactor(metric: Metric, stepMs: number): number {
+  if (metric === 'bits_per_sec') return 8000 / stepMs;
+  if (metric === 'packets_per_sec') return 1000 / stepMs;
+  return 1;
+}
 
 /** Known column kinds: how each result column becomes a frame field. */
 function columnField(name: string): FrameField {
@@ -84,6 +103,7 @@ function timeseries(q: CheckedQuery, cols: ResultColumns): DataFrameJSON[] {
   for (let t = start; t < end; t += step) grid.push(t);
   const key = q.groupBy[0];
   const unit = UNITS[q.metric];
+  const factor = rateFactor(q.metric, step);
   return [...series.entries()].map(([name, points]) => {
     const labels = key ? { [key]: name } : undefined;
     const display = key ? (key.endsWith('country') && name !== '(other)' ? `${name} ${countryName(name)}` : name) : TITLES[q.metric];
@@ -91,7 +111,7 @@ function timeseries(q: CheckedQuery, cols: ResultColumns): DataFrameJSON[] {
       q.refId,
       { type: 'timeseries-multi', custom: { intervalMs: step } },
       [field('time', 'time', { custom: { intervalMs: step } }), field(q.metric, 'number', { unit, displayNameFromDS: display }, labels)],
-      [grid, grid.map((t) => points.get(t) ?? 0)],
+      [grid, grid.map((t) => (points.get(t) ?? 0) * factor)],
     );
   });
 }

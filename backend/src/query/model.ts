@@ -11,7 +11,10 @@ export { ANOMALY_KINDS, isAnomalyKind, MEASURES, type AnomalyKind } from './anom
 export const KINDS = ['timeseries', 'flows', 'endpoints', 'protocols', 'countries', 'conversations', 'captures', 'values', 'keys', 'histogram', ...ANOMALY_KINDS] as const;
 export type Kind = (typeof KINDS)[number];
 
-export const METRICS = ['bytes', 'bytes_sent', 'bytes_received', 'packets', 'packets_sent', 'packets_received', 'flows'] as const;
+export const METRICS = [
+  'bytes', 'bytes_sent', 'bytes_received', 'packets', 'packets_sent', 'packets_received', 'flows',
+  'bits_per_sec', 'packets_per_sec', 'ip_bytes_sent', 'ip_bytes_received', 'ip_packets_sent', 'ip_packets_received',
+] as const;
 export type Metric = (typeof METRICS)[number];
 
 export const OPERATORS = ['=', '!=', 'in', '=~', '!~', 'cidr', '>', '<'] as const;
@@ -40,7 +43,7 @@ export const QuerySchema = Type.Object(
     to: Type.Optional(Type.Number({ description: 'range end, epoch ms (exclusive)' })),
     intervalMs: Type.Optional(Type.Number({ minimum: 1, description: 'time-series step' })),
     maxDataPoints: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
-    metric: Type.Optional(literalUnion(METRICS, 'measure (sent = initiator to responder)')),
+    metric: Type.Optional(literalUnion(METRICS, 'measure (bytes_sent = initiator to responder; ip_bytes_sent = what the addresses of the "ip" filters sent, in either role; *_per_sec = rates)')),
     groupBy: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1, description: 'one dimension key' })),
     filters: Type.Optional(Type.Array(FilterSchema, { maxItems: 50 })),
     topN: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'keep the N largest groups; the rest become "other"' })),

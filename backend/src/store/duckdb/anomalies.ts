@@ -31,7 +31,7 @@ export function volumeByWindow(q: CheckedQuery, p: Params): string {
   // Whole-minute windows on minute boundaries may read the one-minute rollup for long spans.
   const aligned = end % MINUTE === 0 && w % MINUTE === 0;
   const rows = bucketRows({ ...q, from: start, to: end }, p, aligned ? w : 1000);
-  return `SELECT ${g} AS name, ((${p.add(end)} - 1 - ts_ms) // ${p.add(w)}) AS i, sum(${bucketMetric(q.metric)})::DOUBLE AS value FROM ${rows} GROUP BY ALL`;
+  return `SELECT ${g} AS name, ((${p.add(end)} - 1 - ts_ms) // ${p.add(w)}) AS i, sum(${bucketMetric(q, p)})::DOUBLE AS value FROM ${rows} GROUP BY ALL`;
 }
 
 /** Columns name, i, flows, failed, dns, dns_errors: flows started per group per window. */

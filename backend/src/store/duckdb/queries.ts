@@ -71,7 +71,7 @@ function orderBy(q: CheckedQuery, allowed: readonly string[], fallback: string):
 function bucketSeries(q: CheckedQuery, p: Params): string {
   const step = q.intervalMs;
   const rows = bucketRows(q, p, step);
-  const m = bucketMetric(q.metric);
+  const m = bucketMetric(q, p);
   const stepParam = p.add(step);
   if (q.groupBy.length === 0) {
     return `SELECT (ts_ms // ${stepParam}) * ${stepParam} AS time, sum(${m})::DOUBLE AS value FROM ${rows} GROUP BY time ORDER BY time`;

@@ -1,7 +1,7 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import { cidrRange, parseAddress } from '../../enrich/address-class';
 import { dimension, type Dimension } from '../../query/dimensions';
-import { QueryError, type CheckedQuery, type Filter, type Metric } from '../../query/model';
+import { QueryError, type CheckedQuery, type Filter } from '../../query/model';
 
 /** Collects bind parameters while SQL text is assembled (values never enter the SQL text). */
 export class Params {
@@ -125,24 +125,47 @@ export function bucketRows(q: CheckedQuery, p: Params, stepMs: number | null): s
     UNION ALL SELECT * FROM buckets WHERE ((ts_ms >= ${p.add(from)} AND ts_ms < ${p.add(firstWhole)}) OR (ts_ms >= ${p.add(endWhole)} AND ts_ms < ${p.add(to)})) AND ${where})`;
 }
 
-/** The measure of one bucket row (flows are counted from the flows table instead). */
-export function bucketMetric(m: Metric): string {
-  switch (m) {
+/**
+ * The measure of one bucket row (flows are counted from the flows table instead). Rates sum their
+ * volume here; answer.ts divides by the step. The ip_* measures follow the addresses the query's
+ * "ip" filters select: a row counts its src side when src is selected and its dst side when dst
+ * is (a server's "sent" is what it answered, not what its clients sent it); with no "ip" filter
+ * every address is selected.
+ */
+export function bucketMetric(q: CheckedQuery, p: Params): string {
+  switch (q.metric) {
     case 'bytes':
+    case 'bits_per_sec':
       return '(src_bytes + dst_bytes)';
     case 'bytes_sent':
       return 'src_bytes';
     case 'bytes_received':
       return 'dst_bytes';
     case 'packets':
+    case 'packets_per_sec':
       return '(src_pkts + dst_pkts)';
     case 'packets_sent':
       return 'src_pkts';
     case 'packets_received':
       return 'dst_pkts';
+    case 'ip_bytes_sent':
+      return addressSide(q, p, 'bytes', true);
+    case 'ip_bytes_received':
+      return addressSide(q, p, 'bytes', false);
+    case 'ip_packets_sent':
+      return addressSide(q, p, 'pkts', true);
+    case 'ip_packets_received':
+      return addressSide(q, p, 'pkts', false);
     case 'flows':
       throw new Error('flows are counted from the flows table');
   }
+}
+
+function addressSide(q: CheckedQuery, p: Params, what: 'bytes' | 'pkts', sent: boolean): string {
+  const selecting = q.filters.filter((f) => f.key === 'ip' && f.operator !== '!=' && f.operator !== '!~');
+  const selected = (col: 'src' | 'dst'): string => (selecting.length === 0 ? 'true' : selecting.map((f) => filterCondition({ ...f, key: col }, p)).join(' AND '));
+  const [fromSrc, fromDst] = sent ? [`src_${what}`, `dst_${what}`] : [`dst_${what}`, `src_${what}`];
+  return `(CASE WHEN ${selected('src')} THEN ${fromSrc} ELSE 0 END + CASE WHEN ${selected('dst')} THEN ${fromDst} ELSE 0 END)`;
 }
 
 /** A group-by column as text, '(none)' for missing values (so a NULL group is a visible group). */
