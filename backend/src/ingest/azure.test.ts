@@ -138,28 +138,38 @@ describe('Azure Blob imports against Azurite', () => {
     const id = String(w.json.id);
     expect(JSON.stringify(w.json)).not.toMatch(/sig=/);
 
-    const pollAndWait = async (srv: RunningSidecar): Promise<number> => {
+    // Waits for states, never for time: the watch's own first poll runs when it is added, and a
+    // blob's checkpoint is written after its job is done.
+    const settled = async (srv: RunningSidecar, blobs: number): Promise<void> => {
+      for (let i = 0; ; i++) {
+        const watch = ((await (await srv.call('/api/watches')).json()) as { id: string; blobsIngested: number }[]).find((x) => x.id === id);
+        const active = ((await (await srv.call('/api/jobs')).json()) as { state: string }[]).some((j) => j.state === 'queued' || j.state === 'running');
+        if (watch?.blobsIngested === blobs && !active) return;
+        if (i > 2400) throw new Error(`watch ${id}: ${watch?.blobsIngested} blobs ingested, ${blobs} expected${active ? ', jobs still active' : ''}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const poll = async (srv: RunningSidecar): Promise<number> => {
       const { json } = await postJson(srv, `/api/watches/${id}/poll`, {});
       const queued = json.queued as string[];
       for (const j of queued) expect(await waitForJob(srv, j)).toMatchObject({ state: 'done' });
-      await new Promise((r) => setTimeout(r, 100)); // the seen-mark is written after the job
       return queued.length;
     };
-    // The watch polls once when it is added; a manual poll right after may find those in flight.
-    await new Promise((r) => setTimeout(r, 500));
-    await pollAndWait(s);
+    await settled(s, 2);
     const names = async (srv: RunningSidecar): Promise<string[]> => ((await (await srv.call('/api/captures')).json()) as { name: string }[]).map((x) => x.name).sort();
     expect((await names(s)).filter((n) => n.startsWith('vm-'))).toEqual(['vm-a packetcapture_01_00_00_000.cap', 'vm-b packetcapture_02_00_00_000.cap']);
-    expect(await pollAndWait(s)).toBe(0);
+    expect(await poll(s)).toBe(0);
 
     await c.getBlockBlobClient(path('vm-c', '03_00_00')).uploadData(generated({ bytes: 120_000, seed: 43 }));
-    expect(await pollAndWait(s)).toBe(1);
+    expect(await poll(s)).toBe(1);
+    await settled(s, 3);
 
     // Restart on the same data directory: the checkpoint and the credentials survive.
     const dir = s.dataDir;
     await s.close();
     s = await startSidecar({ 'import-allow': `127.0.0.1:${az.port}` }, dir);
-    expect(await pollAndWait(s)).toBe(0);
+    expect(await poll(s)).toBe(0);
+    await settled(s, 3);
     const watches = (await (await s.call('/api/watches')).json()) as Record<string, unknown>[];
     expect(watches[0]).toMatchObject({ id, blobsIngested: 3, lastError: null });
     const caps = (await (await s.call('/api/captures')).json()) as { azure: { vm: string } | null }[];
