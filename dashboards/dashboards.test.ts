@@ -4,6 +4,7 @@ import { checkQuery, type Query } from '../backend/src/query/model';
 import { NO_VARIABLES } from '../src/datasource/query/interpolate';
 import { resolveQuery, toSidecarQuery } from '../src/datasource/query/sidecar-query';
 import { generated, postJson, startSidecar, upload, type RunningSidecar } from '../backend/src/testing/sidecar';
+import { DASHBOARDS } from '../backend/src/query/answer';
 import { buildDashboards, DATASOURCE, UIDS } from './capsight';
 
 interface Panel {
@@ -30,6 +31,8 @@ describe('bundled dashboards', () => {
       expect(JSON.parse(fs.readFileSync(path.join(committed, `${name}.json`), 'utf8'))).toEqual(JSON.parse(JSON.stringify(d)));
     }
     expect(Object.values(dashboards).map((d) => d.uid).sort()).toEqual(Object.values(UIDS).sort());
+    // The sidecar's data links name the same dashboards.
+    for (const [k, uid] of Object.entries(DASHBOARDS)) expect([k, uid]).toEqual([k, UIDS[k as keyof typeof UIDS]]);
   });
 
   it('read every panel, target and variable from the provisioned data source', () => {

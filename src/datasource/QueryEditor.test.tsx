@@ -38,8 +38,9 @@ describe('QueryEditor', () => {
 
     // The capture picker lists the sidecar's captures by name.
     fireEvent.keyDown(document.getElementById('capsight-captures') as HTMLElement, { key: 'ArrowDown' });
-    await waitFor(() => expect(screen.getByText('capsight-demo.pcap')).toBeInTheDocument());
-    fireEvent.click(screen.getByText('capsight-demo.pcap'));
+    // (listed with its start: every capture can be picked, whatever the dashboard's range)
+    await waitFor(() => expect(screen.getByText(/^capsight-demo\.pcap \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/)).toBeInTheDocument());
+    fireEvent.click(screen.getByText(/^capsight-demo\.pcap /));
     const picked = (onChange.mock.lastCall[0] as CapsightQuery).filters ?? [];
     expect(picked[0]).toMatchObject({ key: 'capture', operator: 'in', value: [expect.stringMatching(/^[0-9a-f]{16}$/)] });
   });

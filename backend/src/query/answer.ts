@@ -3,10 +3,12 @@ import { DIMENSIONS } from './dimensions';
 import { emptyFrame, field, frame, type DataFrameJSON, type FieldConfig, type FrameField } from './frames';
 import { answerAnomaly } from './anomaly';
 import { countryName } from './country-names';
+import { DISPLAY_NAMES, FLOW_LINKS, flowTableColumns, pageNotice } from './flow-table';
+import { outsideRangeNotice } from './range-notice';
 import { checkQuery, DURATION_BINS, isAnomalyKind, type CheckedQuery, type Metric, type Query } from './model';
 
 /** Dashboard uids the data links point at (provisioned by the app plugin). */
-export const DASHBOARDS = { endpoints: 'capsight-endpoints', geography: 'capsight-geography', flows: 'capsight-flows' };
+export const DASHBOARDS = { overview: 'capsight-overview', endpoints: 'capsight-endpoints', geography: 'capsight-geography', flows: 'capsight-flows' };
 
 const ipLinks: FieldConfig['links'] = [{ title: 'Endpoint ${__value.raw}', url: `/d/${DASHBOARDS.endpoints}?var-ip=\${__value.raw}&\${__url_time_range}` }];
 const countryLinks: FieldConfig['links'] = [{ title: 'Geography: ${__value.raw}', url: `/d/${DASHBOARDS.geography}?var-country=\${__value.raw}&\${__url_time_range}` }];
@@ -52,6 +54,10 @@ function rateFactor(metric: Metric, stepMs: number): number {
 
 /** Known column kinds: how each result column becomes a frame field. */
 function columnField(name: string): FrameField {
+  // A row's span in whole ms, for its links; not a column anyone reads.
+  if (name === 'from_ms' || name === 'to_ms') return field(name, 'number', { unit: 'none', decimals: 0, custom: { hidden: true } });
+  // Names in words (before the patterns below, which would take them for numbers).
+  if (name === 'protocol' || name === 'service' || name === 'src_flags' || name === 'dst_flags') return field(name, 'string');
   if (name === 'first' || name === 'last' || name === 'time') return field(name, 'time', { displayName: name === 'first' ? 'First packet' : name === 'last' ? 'Last packet' : undefined });
   if (/bytes/.test(name) || name === 'size') return field(name, 'number', { unit: 'decbytes' });
   if (name === 'duration_ms') return field(name, 'number', { unit: 'ms', displayName: 'Duration' });
@@ -135,7 +141,10 @@ function chooseColumns(frames: DataFrameJSON[], q: CheckedQuery): DataFrameJSON[
 export async function answer(store: FlowStore, raw: Query, index = 0, bucketMs = 1000): Promise<{ refId: string; frames: DataFrameJSON[] }> {
   const q = checkQuery(raw, index, bucketMs);
   const a = await answerChecked(store, q);
-  return { refId: a.refId, frames: chooseColumns(a.frames, q) };
+  const frames = chooseColumns(a.frames, q);
+  const notice = await outsideRangeNotice(store, q);
+  if (notice && frames[0]) frames[0].schema.meta.notices = [...(frames[0].schema.meta.notices ?? []), notice];
+  return { refId: a.refId, frames };
 }
 
 async function answerChecked(store: FlowStore, q: CheckedQuery): Promise<{ refId: string; frames: DataFrameJSON[] }> {
@@ -166,12 +175,27 @@ async function answerChecked(store: FlowStore, q: CheckedQuery): Promise<{ refId
       });
       return { refId: q.refId, frames: [table(q, { duration: DURATION_BINS.map(([n]) => n), flows, bytes }, 'numeric-long')] };
     }
-    case 'flows':
+    case 'flows': {
+      const shown = (cols.flow_id ?? []).length;
+      const total = shown > 0 ? Number(cols.total?.[0] ?? 0) : (await store.run({ ...q, kind: 'flows', limit: 1, offset: 0 })).total?.[0] ?? 0;
+      delete cols.total;
+      const f = table(q, flowTableColumns(cols), 'table', { limit: q.limit, offset: q.offset, total: Number(total) });
+      for (const fl of f.schema.fields) {
+        if (DISPLAY_NAMES[fl.name]) fl.config = { ...fl.config, displayName: DISPLAY_NAMES[fl.name] };
+        if (fl.name === 'first') fl.config = { ...fl.config, links: FLOW_LINKS };
+      }
+      const notice = pageNotice(shown, q.offset, Number(total), q.sort?.by ?? 'first');
+      if (notice) f.schema.meta.notices = [notice];
+      return { refId: q.refId, frames: [f] };
+    }
     case 'endpoints':
-    case 'conversations': {
-      const total = q.kind === 'flows' ? Number(cols.total?.[0] ?? 0) : undefined;
-      if (q.kind === 'flows') delete cols.total;
-      return { refId: q.refId, frames: [table(q, cols, 'table', { limit: q.limit, offset: q.offset, ...(total !== undefined ? { total } : {}) })] };
+    case 'conversations':
+      return { refId: q.refId, frames: [table(q, cols, 'table', { limit: q.limit, offset: q.offset })] };
+    case 'captures': {
+      const f = table(q, cols, 'table');
+      const name = f.schema.fields.find((x) => x.name === 'name');
+      if (name) name.config = { ...name.config, links: [{ title: 'This capture: its traffic over its time span', url: `/d/${DASHBOARDS.overview}?var-capture=\${__data.fields.id}&from=\${__data.fields.from_ms}&to=\${__data.fields.to_ms}` }] };
+      return { refId: q.refId, frames: [f] };
     }
     default:
       return { refId: q.refId, frames: [table(q, cols, 'table')] };

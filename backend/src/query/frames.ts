@@ -22,12 +22,19 @@ export interface FrameField {
   config: FieldConfig;
 }
 
+/** A notice Grafana shows on the panel (an icon with the text; `link` makes it a link). */
+export interface FrameNotice {
+  severity: 'info' | 'warning' | 'error';
+  text: string;
+  link?: string;
+}
+
 export interface FrameMeta {
   type?: 'timeseries-multi' | 'timeseries-wide' | 'numeric-long' | 'numeric-wide' | 'table';
   typeVersion?: [number, number];
   preferredVisualisationType?: 'graph' | 'table' | 'logs' | 'trace' | 'nodeGraph';
   executedQueryString?: string;
-  notices?: { severity: 'info' | 'warning' | 'error'; text: string }[];
+  notices?: FrameNotice[];
   stats?: { displayName: string; value: number; unit?: string }[];
   custom?: Record<string, unknown>;
 }

@@ -38,4 +38,10 @@ describe('values', () => {
     expect(zero).toBeGreaterThanOrEqual(0);
     expect((v.data.values[2] as number[])[zero]).toBe(icmp.schema.meta.custom?.total);
   });
+
+  it('"capture" lists every capture, whatever the range, with its start in the text', async () => {
+    const now = Date.now();
+    const v = await frame({ kind: 'values', key: 'capture', from: now - 3600_000, to: now });
+    expect(v.data.values[1]).toEqual(['g.pcap (2026-01-01 00:00 UTC)']);
+  });
 });

@@ -108,7 +108,8 @@ function flowTable(q: CheckedQuery, p: Params): string {
   const where = flowWhere(q, p);
   const order = orderBy(q, FLOW_COLUMNS, 'first');
   return `SELECT * EXCLUDE (first_ns, last_ns, src_num, dst_num, inner_vlan), count(*) OVER () AS total FROM (
-      SELECT *, (first_ns // 1000)::DOUBLE / 1000 AS first, (last_ns // 1000)::DOUBLE / 1000 AS last, src_bytes + dst_bytes AS bytes
+      SELECT *, (first_ns // 1000)::DOUBLE / 1000 AS first, (last_ns // 1000)::DOUBLE / 1000 AS last, src_bytes + dst_bytes AS bytes,
+        (first_ns // 1000000)::DOUBLE AS from_ms, (last_ns // 1000000 + 1)::DOUBLE AS to_ms
       FROM flows WHERE ${where})
     ORDER BY ${order}, capture_id, flow_id LIMIT ${p.add(q.limit)} OFFSET ${p.add(q.offset)}`;
 }
@@ -202,9 +203,10 @@ function histogram(q: CheckedQuery, p: Params): string {
 function values(q: CheckedQuery, p: Params): string {
   const key = q.key as string;
   if (key === 'capture') {
-    return `SELECT id AS value, name AS text, flows::DOUBLE AS flows FROM captures
-      WHERE first_ns IS NULL OR (${overlaps(q, p)})
-      ORDER BY first_ns NULLS LAST, name LIMIT ${p.add(q.limit)}`;
+    // Every capture, newest first, whatever the range: picking one from last month is how it is found
+    // (a panel then says where its traffic is). The text carries its start.
+    return `SELECT id AS value, name || coalesce(' (' || strftime(make_timestamp(first_ns // 1000), '%Y-%m-%d %H:%M') || ' UTC)', '') AS text, flows::DOUBLE AS flows
+      FROM captures ORDER BY first_ns DESC NULLS LAST, name LIMIT ${p.add(q.limit)}`;
   }
   const dim = dimension(key);
   if (!dim) throw new QueryError(`unknown key "${key}"`);
@@ -224,6 +226,7 @@ function captures(q: CheckedQuery, p: Params): string {
     else if (f.operator === '!=') conds.push(`id != ${p.add(String(f.value))}`);
   }
   return `SELECT id, name, source_kind, azure_vm, azure_resource_group, azure_subscription, (first_ns // 1000)::DOUBLE / 1000 AS first, (last_ns // 1000)::DOUBLE / 1000 AS last,
-      size::DOUBLE AS size, packets::DOUBLE AS packets, bytes::DOUBLE AS bytes, flows::DOUBLE AS flows, damage
+      size::DOUBLE AS size, packets::DOUBLE AS packets, bytes::DOUBLE AS bytes, flows::DOUBLE AS flows, damage,
+      (first_ns // 1000000)::DOUBLE AS from_ms, (last_ns // 1000000 + 1)::DOUBLE AS to_ms
     FROM captures WHERE ${conds.join(' AND ')} ORDER BY first_ns NULLS LAST, name`;
 }

@@ -1,5 +1,6 @@
 import type { DuckDBValue } from '@duckdb/node-api';
 import { cidrRange, parseAddress } from '../../enrich/address-class';
+import { protocolNumber } from '../../model/names';
 import { dimension, type Dimension } from '../../query/dimensions';
 import { QueryError, type CheckedQuery, type Filter } from '../../query/model';
 
@@ -13,12 +14,10 @@ export class Params {
   }
 }
 
-const PROTO_NAMES: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, icmp6: 58, ipv6_icmp: 58, sctp: 132, dccp: 33 };
-
 function scalar(dim: Dimension, v: string | number | boolean): DuckDBValue {
   switch (dim.type) {
     case 'number': {
-      const n = typeof v === 'string' && dim.key === 'proto' && v.toLowerCase() in PROTO_NAMES ? PROTO_NAMES[v.toLowerCase()] : Number(v);
+      const n = typeof v === 'string' && dim.key === 'proto' && protocolNumber(v) !== undefined ? (protocolNumber(v) as number) : Number(v);
       if (typeof v === 'boolean' || !Number.isFinite(n)) throw new QueryError(`filter "${dim.key}": "${String(v)}" is not a number`);
       return n;
     }
