@@ -2,6 +2,7 @@ import type { FlowStore, ResultColumns } from '../store/flow-store';
 import { DIMENSIONS } from './dimensions';
 import { emptyFrame, field, frame, type DataFrameJSON, type FieldConfig, type FrameField } from './frames';
 import { answerAnomaly } from './anomaly';
+import { serviceName } from '../model/names';
 import { countryName } from './country-names';
 import { DISPLAY_NAMES, FLOW_LINKS, flowTableColumns, pageNotice } from './flow-table';
 import { outsideRangeNotice } from './range-notice';
@@ -12,6 +13,14 @@ export const DASHBOARDS = { overview: 'capsight-overview', endpoints: 'capsight-
 
 const ipLinks: FieldConfig['links'] = [{ title: 'Endpoint ${__value.raw}', url: `/d/${DASHBOARDS.endpoints}?var-ip=\${__value.raw}&\${__url_time_range}` }];
 const countryLinks: FieldConfig['links'] = [{ title: 'Geography: ${__value.raw}', url: `/d/${DASHBOARDS.geography}?var-country=\${__value.raw}&\${__url_time_range}` }];
+
+/**
+ * Into the flow table filtered to one value of a key (Grafana's ad-hoc filter in the URL, on top of
+ * the current variables and time range); `value` is a link variable (${__value.raw}, ${__field.labels.x}).
+ */
+function flowsWith(key: string, value: string): NonNullable<FieldConfig['links']> {
+  return [{ title: `Flows with ${key} = ${value}`, url: `/d/${DASHBOARDS.flows}?\${__all_variables}&var-filters=${key}%7C%3D%7C${value}&\${__url_time_range}` }];
+}
 
 const UNITS: Record<Metric, string> = {
   bytes: 'decbytes',
@@ -81,6 +90,7 @@ function foldOther(cols: ResultColumns, topN: number): ResultColumns {
   for (const [k, v] of Object.entries(cols)) {
     out[k] = v.slice(0, topN);
     if (k === 'name') out[k].push('(other)');
+    else if (v.some((x) => typeof x === 'string')) out[k].push(''); // a label beside the name (organisation)
     else out[k].push(v.slice(topN).reduce<number>((a, b) => a + Number(b ?? 0), 0));
   }
   return out;
@@ -116,10 +126,17 @@ function timeseries(q: CheckedQuery, cols: ResultColumns): DataFrameJSON[] {
     return frame(
       q.refId,
       { type: 'timeseries-multi', custom: { intervalMs: step } },
-      [field('time', 'time', { custom: { intervalMs: step } }), field(q.metric, 'number', { unit, displayNameFromDS: display }, labels)],
+      [field('time', 'time', { custom: { intervalMs: step } }), field(q.metric, 'number', { unit, displayNameFromDS: display, ...(key ? { links: flowsWith(key, `\${__field.labels.${key}}`) } : {}) }, labels)],
       [grid, grid.map((t) => (points.get(t) ?? 0) * factor)],
     );
   });
+}
+
+/** Grouped by a port: its service name beside it ("443" -> "https"; TCP's name, else UDP's). */
+function withServiceNames(cols: ResultColumns, key: string): ResultColumns {
+  if (!/port$/.test(key)) return cols;
+  const service = cols.name.map((p) => (/^\d+$/.test(String(p)) ? (serviceName(6, Number(p)) ?? serviceName(17, Number(p)) ?? '') : ''));
+  return { name: cols.name, service, ...Object.fromEntries(Object.entries(cols).filter(([k]) => k !== 'name')) };
 }
 
 function withCountryNames(cols: ResultColumns): ResultColumns {
@@ -158,8 +175,11 @@ async function answerChecked(store: FlowStore, q: CheckedQuery): Promise<{ refId
     case 'timeseries':
       return { refId: q.refId, frames: timeseries(q, cols) };
     case 'protocols': {
-      const folded = foldOther(cols, q.topN);
-      return { refId: q.refId, frames: [table(q, folded, 'numeric-long', { groupBy: q.groupBy[0] ?? 'app' })] };
+      const key = q.groupBy[0] ?? 'app';
+      const folded = withServiceNames(foldOther(cols, q.topN), key);
+      const f = table(q, folded, 'numeric-long', { groupBy: key });
+      f.schema.fields[0].config = { ...f.schema.fields[0].config, displayName: key, links: flowsWith(key, '${__value.raw}') };
+      return { refId: q.refId, frames: [f] };
     }
     case 'countries': {
       const f = table(q, withCountryNames(foldOther(cols, q.topN)), 'numeric-long', { side: q.side ?? 'both' });

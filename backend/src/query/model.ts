@@ -133,7 +133,8 @@ export function checkQuery(q: Query, index = 0, bucketMs = 1000): CheckedQuery {
   for (const g of groupBy) {
     const dim = known(g, where, 'groupBy');
     if (Array.isArray(dim.column)) throw new QueryError(`${where}: groupBy "${g}" matches either end; group by "${dim.column[0]}" or "${dim.column[1]}" instead`);
-    if (q.kind === 'timeseries' && !dim.inBuckets) throw new QueryError(`${where}: groupBy "${g}" is not available for time series (flow-level only)`);
+    // Flows started are counted from the flows table, where every key is; volumes come from the buckets.
+    if (q.kind === 'timeseries' && !dim.inBuckets && q.metric !== 'flows') throw new QueryError(`${where}: groupBy "${g}" is flow-level: a time series of it counts flows started (metric "flows"), not volumes`);
   }
   const filters = q.filters ?? [];
   for (const f of filters) checkFilter(f, where);

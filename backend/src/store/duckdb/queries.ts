@@ -30,7 +30,7 @@ function build(q: CheckedQuery, p: Params): string {
     case 'endpoints':
       return endpoints(q, p);
     case 'protocols':
-      return shares(q, p, groupColumn(q.groupBy[0] ?? 'app'));
+      return shares(q, p, q.groupBy[0] ?? 'app');
     case 'countries':
       return countries(q, p);
     case 'conversations':
@@ -137,15 +137,31 @@ function endpoints(q: CheckedQuery, p: Params): string {
     ORDER BY ${orderBy(q, ENDPOINT_COLUMNS, 'bytes')}, ip LIMIT ${p.add(q.limit)} OFFSET ${p.add(q.offset)}`;
 }
 
-/** Totals per group: name, bytes, bytes_sent, bytes_received, packets, flows (all groups; "other" is folded by the caller). */
-function shares(q: CheckedQuery, p: Params, g: string): string {
+export const SHARE_ORDER = ['bytes', 'packets', 'flows'] as const;
+
+/**
+ * Totals per group: name, bytes, bytes_sent, bytes_received, packets, flows (all groups, largest
+ * first by `sort.by`: bytes, packets or flows; "other" is folded by the caller). A flow-level key
+ * (dns_rcode, tunnel, ...) groups bucket rows through their flow. Grouped by an ASN, the
+ * organisation comes along (as_org).
+ */
+function shares(q: CheckedQuery, p: Params, key: string): string {
+  const g = groupColumn(key);
   const rows = bucketRows(q, p, null);
   const fw = flowWhere(q, p);
-  return `WITH b AS (SELECT ${g} AS name, sum(src_bytes)::DOUBLE AS bytes_sent, sum(dst_bytes)::DOUBLE AS bytes_received, sum(src_pkts + dst_pkts)::DOUBLE AS packets FROM ${rows} GROUP BY name),
-    f AS (SELECT ${g} AS name, count(*)::DOUBLE AS flows FROM flows WHERE ${fw} GROUP BY name)
-    SELECT name, coalesce(bytes_sent, 0) + coalesce(bytes_received, 0) AS bytes, coalesce(bytes_sent, 0) AS bytes_sent, coalesce(bytes_received, 0) AS bytes_received,
+  const dim = dimension(key);
+  const org = /^(src_|dst_)?asn$/.test(key) ? `${key.replace(/asn$/, 'as_org')}` : null;
+  const b = dim?.inBuckets
+    ? `SELECT ${g} AS name, sum(src_bytes)::DOUBLE AS bytes_sent, sum(dst_bytes)::DOUBLE AS bytes_received, sum(src_pkts + dst_pkts)::DOUBLE AS packets FROM ${rows} GROUP BY name`
+    : `SELECT ${groupColumn(key, 'f')} AS name, sum(r.src_bytes)::DOUBLE AS bytes_sent, sum(r.dst_bytes)::DOUBLE AS bytes_received, sum(r.src_pkts + r.dst_pkts)::DOUBLE AS packets
+        FROM ${rows} AS r JOIN flows f ON f.capture_id = r.capture_id AND f.flow_id = r.flow_id GROUP BY name`;
+  const order = q.sort?.by ?? 'bytes';
+  if (!(SHARE_ORDER as readonly string[]).includes(order)) throw new QueryError(`sort: "${order}" is not a column of kind "${q.kind}" (sortable: ${SHARE_ORDER.join(', ')})`);
+  return `WITH b AS (${b}),
+    f AS (SELECT ${g} AS name, count(*)::DOUBLE AS flows${org ? `, any_value(${org}) AS as_org` : ''} FROM flows WHERE ${fw} GROUP BY name)
+    SELECT name${org ? ', as_org' : ''}, coalesce(bytes_sent, 0) + coalesce(bytes_received, 0) AS bytes, coalesce(bytes_sent, 0) AS bytes_sent, coalesce(bytes_received, 0) AS bytes_received,
       coalesce(packets, 0) AS packets, coalesce(flows, 0) AS flows
-    FROM b FULL JOIN f USING (name) ORDER BY bytes DESC, name`;
+    FROM b FULL JOIN f USING (name) ORDER BY "${order}" ${q.sort?.desc === false ? 'ASC' : 'DESC'}, name`;
 }
 
 /**

@@ -168,8 +168,8 @@ function addressSide(q: CheckedQuery, p: Params, what: 'bytes' | 'pkts', sent: b
 }
 
 /** A group-by column as text, '(none)' for missing values (so a NULL group is a visible group). */
-export function groupColumn(key: string): string {
+export function groupColumn(key: string, table?: string): string {
   const dim = dimension(key);
   if (!dim || Array.isArray(dim.column)) throw new QueryError(`cannot group by "${key}"`);
-  return `coalesce(CAST(${dim.column} AS VARCHAR), '(none)')`;
+  return `coalesce(CAST(${table ? `${table}.` : ''}${dim.column} AS VARCHAR), '(none)')`;
 }
