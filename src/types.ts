@@ -2,7 +2,7 @@
 export const DATASOURCE_UID = 'capsight';
 
 export type AnomalyKind = 'volume_change' | 'new_values' | 'scan_suspects' | 'failure_surge';
-export type QueryKind = 'timeseries' | 'flows' | 'endpoints' | 'protocols' | 'countries' | 'conversations' | 'histogram' | 'captures' | 'values' | 'keys' | AnomalyKind;
+export type QueryKind = 'timeseries' | 'flows' | 'endpoints' | 'peers' | 'protocols' | 'countries' | 'conversations' | 'histogram' | 'captures' | 'values' | 'keys' | AnomalyKind;
 export type Metric =
   | 'bytes'
   | 'bytes_sent'

@@ -13,6 +13,7 @@ const KINDS: Array<SelectableValue<QueryKind>> = [
   { label: 'Time series', value: 'timeseries' },
   { label: 'Flow table', value: 'flows' },
   { label: 'Endpoints (per IP)', value: 'endpoints' },
+  { label: 'Peers of the filtered IPs', value: 'peers', description: 'who the addresses of the "ip" filters talked to, from their side' },
   { label: 'Protocols', value: 'protocols' },
   { label: 'Countries', value: 'countries' },
   { label: 'Conversations', value: 'conversations' },
@@ -61,6 +62,7 @@ const SORTABLE: Record<string, string[]> = {
   flows: ['first', 'last', 'bytes', 'src_bytes', 'dst_bytes', 'src_pkts', 'dst_pkts', 'duration_ms', 'src', 'dst', 'dport', 'app', 'server_name', 'src_country', 'dst_country'],
   endpoints: ['bytes', 'bytes_sent', 'bytes_received', 'packets_sent', 'packets_received', 'flows', 'flows_initiated', 'peers', 'ip', 'country'],
   conversations: ['bytes', 'src_bytes', 'dst_bytes', 'src_pkts', 'dst_pkts', 'flows', 'first', 'last', 'src', 'dst'],
+  peers: ['bytes', 'bytes_sent', 'bytes_received', 'packets_sent', 'packets_received', 'flows', 'first', 'last', 'peer', 'peer_country'],
 };
 const FLOW_COLUMNS = [
   'first', 'last', 'duration_ms', 'proto', 'src', 'sport', 'dst', 'dport', 'app', 'server_name', 'state', 'src_pkts', 'src_bytes', 'dst_pkts', 'dst_bytes', 'bytes',
@@ -157,7 +159,7 @@ export function QueryEditor({ query: saved, onChange, onRunQuery, datasource }: 
             <Input id="capsight-topn" type="number" width={8} value={query.topN ?? 10} onChange={(e) => set({ topN: Number(e.currentTarget.value) || 10 }, false)} onBlur={onRunQuery} />
           </InlineField>
         )}
-        {(kind === 'flows' || kind === 'endpoints' || kind === 'conversations') && (
+        {(kind === 'flows' || kind === 'endpoints' || kind === 'conversations' || kind === 'peers') && (
           <>
             <InlineField label="Sort" labelWidth={10}>
               <Select

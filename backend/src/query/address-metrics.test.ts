@@ -81,3 +81,32 @@ describe('per-address sent and received', () => {
 });
 
 if (!corpusAvailable()) notice('per-address sent/received against tshark');
+
+describe('the endpoint view of one address', () => {
+  it('endpoints with an "ip" filter list that address, not everything that talked to it', async () => {
+    const [top] = await frames({ kind: 'endpoints', limit: 3, sort: { by: 'bytes', desc: true } });
+    const ip = (top.data.values[0] as string[])[0];
+    const [one] = await frames({ kind: 'endpoints', limit: 100, filters: [{ key: 'ip', operator: '=', value: ip }] });
+    expect(one.data.values[0]).toEqual([ip]);
+    // Every row of the unfiltered table is the same numbers (a row is the address's own totals).
+    const rowOf = (f: typeof top, i: number) => f.schema.fields.map((_, c) => f.data.values[c][i]);
+    expect(rowOf(one, 0)).toEqual(rowOf(top, 0));
+  });
+
+  it('peers: from the address\'s side, adding up to its totals', async () => {
+    const [top] = await frames({ kind: 'endpoints', limit: 3, sort: { by: 'bytes', desc: true } });
+    const ip = (top.data.values[0] as string[])[0];
+    const filters = [{ key: 'ip', operator: '=', value: ip }];
+    const [peers] = await frames({ kind: 'peers', limit: 10000, filters });
+    const c = (n: string) => peers.data.values[peers.schema.fields.findIndex((x) => x.name === n)] as number[];
+    const e = await endpoint(ip);
+    expect(c('bytes_sent').reduce((a, b) => a + b, 0)).toBe(e.sent);
+    expect(c('bytes_received').reduce((a, b) => a + b, 0)).toBe(e.received);
+    expect((peers.data.values[0] as string[]).includes(ip)).toBe(false);
+    expect(peers.schema.fields.map((x) => x.name)).toEqual(['peer', 'peer_country', 'peer_asn', 'peer_as_org', 'bytes', 'bytes_sent', 'bytes_received', 'packets_sent', 'packets_received', 'flows', 'services', 'names', 'first', 'last']);
+    const r = await postJson(sidecar, '/api/query', { refId: 'A', kind: 'peers' });
+    expect((r.json.results as Record<string, { frames: { schema: { meta: { notices: unknown[] } } }[] }>).A.frames[0].schema.meta.notices).toEqual([
+      { severity: 'info', text: 'select an address (the ip variable, or an "ip" filter) to list its peers' },
+    ]);
+  });
+});

@@ -70,7 +70,7 @@ function columnField(name: string): FrameField {
   if (name === 'first' || name === 'last' || name === 'time') return field(name, 'time', { displayName: name === 'first' ? 'First packet' : name === 'last' ? 'Last packet' : undefined });
   if (/bytes/.test(name) || name === 'size') return field(name, 'number', { unit: 'decbytes' });
   if (name === 'duration_ms') return field(name, 'number', { unit: 'ms', displayName: 'Duration' });
-  if (name === 'src' || name === 'dst' || name === 'ip') return field(name, 'string', { links: ipLinks });
+  if (name === 'src' || name === 'dst' || name === 'ip' || name === 'peer') return field(name, 'string', { links: ipLinks });
   if (/country$/.test(name)) return field(name, 'string', { links: countryLinks });
   if (/local$/.test(name)) return field(name, 'boolean');
   if (/(pkts|packets|flows|peers|asn|port|proto|flow_id|ip_version|vlan|flags|fragments|total)/.test(name)) return field(name, 'number', { unit: /asn|port|proto|flow_id|ip_version|vlan|flags/.test(name) ? 'none' : 'short' });
@@ -143,7 +143,7 @@ function withCountryNames(cols: ResultColumns): ResultColumns {
   return { name: cols.name, country_name: cols.name.map((c) => countryName(String(c))), ...Object.fromEntries(Object.entries(cols).filter(([k]) => k !== 'name')) };
 }
 
-const TABLE_KINDS = new Set(['flows', 'endpoints', 'conversations', 'captures', 'values', 'keys']);
+const TABLE_KINDS = new Set(['flows', 'endpoints', 'peers', 'conversations', 'captures', 'values', 'keys']);
 
 /** A table's column choice: the listed fields that exist, in the listed order (none of them: every field). */
 function chooseColumns(frames: DataFrameJSON[], q: CheckedQuery): DataFrameJSON[] {
@@ -170,6 +170,11 @@ async function answerChecked(store: FlowStore, q: CheckedQuery): Promise<{ refId
     return { refId: q.refId, frames: [table(q, cols, 'table')] };
   }
   if (isAnomalyKind(q.kind)) return { refId: q.refId, frames: await answerAnomaly(store, q) };
+  if (q.kind === 'peers' && !q.filters.some((f) => f.key === 'ip')) {
+    const f = emptyFrame(q.refId, 'table');
+    f.schema.meta.notices = [{ severity: 'info', text: 'select an address (the ip variable, or an "ip" filter) to list its peers' }];
+    return { refId: q.refId, frames: [f] };
+  }
   const cols = await store.run(q);
   switch (q.kind) {
     case 'timeseries':
@@ -208,6 +213,7 @@ async function answerChecked(store: FlowStore, q: CheckedQuery): Promise<{ refId
       if (notice) f.schema.meta.notices = [notice];
       return { refId: q.refId, frames: [f] };
     }
+    case 'peers':
     case 'endpoints':
     case 'conversations':
       return { refId: q.refId, frames: [table(q, cols, 'table', { limit: q.limit, offset: q.offset })] };

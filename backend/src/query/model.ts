@@ -8,7 +8,7 @@ export { ANOMALY_KINDS, isAnomalyKind, MEASURES, type AnomalyKind } from './anom
  * The one query shape shared by the HTTP API, the Grafana data source and (later) alert rules.
  * See docs/query-model.md for the semantics of each kind.
  */
-export const KINDS = ['timeseries', 'flows', 'endpoints', 'protocols', 'countries', 'conversations', 'captures', 'values', 'keys', 'histogram', ...ANOMALY_KINDS] as const;
+export const KINDS = ['timeseries', 'flows', 'endpoints', 'peers', 'protocols', 'countries', 'conversations', 'captures', 'values', 'keys', 'histogram', ...ANOMALY_KINDS] as const;
 export type Kind = (typeof KINDS)[number];
 
 export const METRICS = [

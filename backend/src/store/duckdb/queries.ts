@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DURATION_BINS, QueryError, type CheckedQuery } from '../../query/model';
 import type { ResultColumns } from '../flow-store';
-import { bucketMetric, bucketRows, flowWhere, groupColumn, overlaps, Params } from './sql';
+import { bucketMetric, bucketRows, filterCondition, flowWhere, groupColumn, overlaps, Params } from './sql';
 import { dimension } from '../../query/dimensions';
 import { failuresByWindow, latestActivity, newValues, scanSuspects, volumeByWindow } from './anomalies';
 
@@ -29,6 +29,8 @@ function build(q: CheckedQuery, p: Params): string {
       return flowTable(q, p);
     case 'endpoints':
       return endpoints(q, p);
+    case 'peers':
+      return peers(q, p);
     case 'protocols':
       return shares(q, p, q.groupBy[0] ?? 'app');
     case 'countries':
@@ -116,25 +118,66 @@ function flowTable(q: CheckedQuery, p: Params): string {
 
 export const ENDPOINT_COLUMNS = ['ip', 'country', 'asn', 'as_org', 'local', 'bytes', 'bytes_sent', 'bytes_received', 'packets_sent', 'packets_received', 'flows', 'flows_initiated', 'peers', 'names'] as const;
 
+/**
+ * The "ip" filters as a condition on one end's columns (`<end>`, `<end>_num`): which ends are the
+ * selected addresses (none: every end). An endpoint row is an address the filters select, not every
+ * address that talked to one.
+ */
+function selectedEnd(q: CheckedQuery, p: Params, end: 'src' | 'dst'): string {
+  const ip = q.filters.filter((f) => f.key === 'ip');
+  return ip.length === 0 ? 'true' : ip.map((f) => filterCondition({ ...f, key: end }, p)).join(' AND ');
+}
+
 function endpoints(q: CheckedQuery, p: Params): string {
   const rows = bucketRows(q, p, null);
   const fw = flowWhere(q, p);
-  return `WITH r AS (SELECT src, dst, src_country, dst_country, src_asn, dst_asn, src_as_org, dst_as_org, src_local, dst_local, src_bytes, dst_bytes, src_pkts, dst_pkts FROM ${rows}),
+  const [bs, bd, fs, fd] = [selectedEnd(q, p, 'src'), selectedEnd(q, p, 'dst'), selectedEnd(q, p, 'src'), selectedEnd(q, p, 'dst')];
+  return `WITH r AS (SELECT src, dst, src_num, dst_num, src_country, dst_country, src_asn, dst_asn, src_as_org, dst_as_org, src_local, dst_local, src_bytes, dst_bytes, src_pkts, dst_pkts FROM ${rows}),
     ends AS (
-      SELECT src AS ip, src_country AS country, src_asn AS asn, src_as_org AS as_org, src_local AS local, src_bytes AS sent, dst_bytes AS recv, src_pkts AS ps, dst_pkts AS pr FROM r
+      SELECT src AS ip, src_country AS country, src_asn AS asn, src_as_org AS as_org, src_local AS local, src_bytes AS sent, dst_bytes AS recv, src_pkts AS ps, dst_pkts AS pr FROM r WHERE ${bs}
       UNION ALL
-      SELECT dst, dst_country, dst_asn, dst_as_org, dst_local, dst_bytes, src_bytes, dst_pkts, src_pkts FROM r),
+      SELECT dst, dst_country, dst_asn, dst_as_org, dst_local, dst_bytes, src_bytes, dst_pkts, src_pkts FROM r WHERE ${bd}),
     e AS (SELECT ip, any_value(country) AS country, any_value(asn) AS asn, any_value(as_org) AS as_org, bool_or(local) AS local,
             sum(sent)::DOUBLE AS bytes_sent, sum(recv)::DOUBLE AS bytes_received, sum(ps)::DOUBLE AS packets_sent, sum(pr)::DOUBLE AS packets_received
           FROM ends GROUP BY ip),
     fl AS (SELECT ip, count(*)::DOUBLE AS flows, count(*) FILTER (WHERE initiated)::DOUBLE AS flows_initiated, count(DISTINCT peer)::DOUBLE AS peers,
              array_to_string(list_slice(list(DISTINCT server_name ORDER BY server_name) FILTER (WHERE server_name IS NOT NULL), 1, 10), ', ') AS names
-           FROM (SELECT src AS ip, dst AS peer, true AS initiated, server_name FROM flows WHERE ${fw}
-                 UNION ALL SELECT dst, src, false, server_name FROM flows WHERE ${fw}) GROUP BY ip)
+           FROM (SELECT src AS ip, dst AS peer, true AS initiated, server_name FROM flows WHERE ${fw} AND ${fs}
+                 UNION ALL SELECT dst, src, false, server_name FROM flows WHERE ${fw} AND ${fd}) GROUP BY ip)
     SELECT e.ip, e.country, e.asn, e.as_org, e.local, e.bytes_sent + e.bytes_received AS bytes, e.bytes_sent, e.bytes_received, e.packets_sent, e.packets_received,
       coalesce(fl.flows, 0) AS flows, coalesce(fl.flows_initiated, 0) AS flows_initiated, coalesce(fl.peers, 0) AS peers, fl.names
     FROM e LEFT JOIN fl USING (ip)
     ORDER BY ${orderBy(q, ENDPOINT_COLUMNS, 'bytes')}, ip LIMIT ${p.add(q.limit)} OFFSET ${p.add(q.offset)}`;
+}
+
+export const PEER_COLUMNS = ['peer', 'peer_country', 'peer_asn', 'peer_as_org', 'bytes', 'bytes_sent', 'bytes_received', 'packets_sent', 'packets_received', 'flows', 'services', 'names', 'first', 'last'] as const;
+
+/**
+ * The peers of the addresses the "ip" filters select, from their side: what they sent to each peer
+ * and received from it, the peer's country and AS, the services (server ports) of their
+ * conversations and the names seen. A conversation between two selected addresses appears for both.
+ */
+function peers(q: CheckedQuery, p: Params): string {
+  const rows = bucketRows(q, p, null);
+  const fw = flowWhere(q, p);
+  const [bs, bd, fs, fd] = [selectedEnd(q, p, 'src'), selectedEnd(q, p, 'dst'), selectedEnd(q, p, 'src'), selectedEnd(q, p, 'dst')];
+  return `WITH r AS (SELECT * FROM ${rows}),
+    b AS (SELECT dst AS peer, any_value(dst_country) AS peer_country, any_value(dst_asn) AS peer_asn, any_value(dst_as_org) AS peer_as_org,
+            sum(src_bytes) AS sent, sum(dst_bytes) AS recv, sum(src_pkts) AS ps, sum(dst_pkts) AS pr FROM r WHERE ${bs} GROUP BY peer
+          UNION ALL
+          SELECT src, any_value(src_country), any_value(src_asn), any_value(src_as_org), sum(dst_bytes), sum(src_bytes), sum(dst_pkts), sum(src_pkts) FROM r WHERE ${bd} GROUP BY src),
+    e AS (SELECT peer, any_value(peer_country) AS peer_country, any_value(peer_asn) AS peer_asn, any_value(peer_as_org) AS peer_as_org,
+            sum(sent)::DOUBLE AS bytes_sent, sum(recv)::DOUBLE AS bytes_received, sum(ps)::DOUBLE AS packets_sent, sum(pr)::DOUBLE AS packets_received FROM b GROUP BY peer),
+    f AS (SELECT peer, count(*)::DOUBLE AS flows,
+            array_to_string(list_slice(list(DISTINCT service ORDER BY service), 1, 10), ', ') AS services,
+            array_to_string(list_slice(list(DISTINCT server_name ORDER BY server_name) FILTER (WHERE server_name IS NOT NULL), 1, 10), ', ') AS names,
+            (min(first_ns) // 1000)::DOUBLE / 1000 AS first, (max(last_ns) // 1000)::DOUBLE / 1000 AS last
+          FROM (SELECT dst AS peer, coalesce(app, CAST(proto AS VARCHAR)) || '/' || dport AS service, server_name, first_ns, last_ns FROM flows WHERE ${fw} AND ${fs}
+                UNION ALL SELECT src, coalesce(app, CAST(proto AS VARCHAR)) || '/' || dport, server_name, first_ns, last_ns FROM flows WHERE ${fw} AND ${fd}) GROUP BY peer)
+    SELECT e.peer, e.peer_country, e.peer_asn, e.peer_as_org, e.bytes_sent + e.bytes_received AS bytes, e.bytes_sent, e.bytes_received, e.packets_sent, e.packets_received,
+      coalesce(f.flows, 0) AS flows, f.services, f.names, f.first, f.last
+    FROM e LEFT JOIN f USING (peer)
+    ORDER BY ${orderBy(q, PEER_COLUMNS, 'bytes')}, peer LIMIT ${p.add(q.limit)} OFFSET ${p.add(q.offset)}`;
 }
 
 export const SHARE_ORDER = ['bytes', 'packets', 'flows'] as const;
