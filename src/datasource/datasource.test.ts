@@ -113,6 +113,13 @@ describe('Capsight data source (backend)', () => {
     const ds = new DataSource(settings);
     const values = await ds.metricFindQuery('values app');
     expect(values.map((v) => v.value)).toEqual(expect.arrayContaining(['tls', 'dns', 'http']));
+    // The picker's search ($__searchFilter), and names beside numbers.
+    expect((await ds.metricFindQuery('values app $__searchFilter', { searchFilter: 'TL' })).map((v) => v.value)).toEqual(['tls']);
+    const ht = (await ds.metricFindQuery('values app ht')).map((v) => String(v.value));
+    expect(ht).toContain('http');
+    expect(ht.every((v) => v.includes('ht'))).toBe(true);
+    const protos = await ds.metricFindQuery('values proto');
+    expect(protos).toEqual(expect.arrayContaining([{ value: '6', text: 'tcp' }, { value: '17', text: 'udp' }]));
     const keys = await ds.getTagKeys();
     expect(keys.map((k) => k.value)).toEqual(expect.arrayContaining(['country', 'ip', 'app', 'capture']));
   });

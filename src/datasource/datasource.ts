@@ -50,13 +50,23 @@ export class DataSource extends DataSourceWithBackend<CapsightQuery, CapsightOpt
     return this.postResource<QueryResults>('api/query', { queries: [{ ...query, ...span }] }, { showErrorAlert: false });
   }
 
-  /** Query variables: "values <key>" (e.g. "values country"), or a JSON query of kind "values"; values seen in the dashboard's range. */
-  async metricFindQuery(query: string | CapsightQuery, options?: { range?: TimeRange }): Promise<MetricFindValue[]> {
-    const key = typeof query === 'string' ? query.replace(/^\s*values\s+/i, '').trim() : query.key;
+  /**
+   * Query variables: "values <key> [text]" (e.g. "values country", "values ip $__searchFilter"), or a
+   * JSON query of kind "values". The values seen in the dashboard's range and selected captures
+   * (its $capture variable), containing the text the user types in the picker where the variable
+   * asks for it ($__searchFilter): a search over every value, not a list cut at 1,000.
+   */
+  async metricFindQuery(query: string | CapsightQuery, options?: { range?: TimeRange; searchFilter?: string; scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
+    const m = typeof query === 'string' ? /^\s*(?:values\s+)?(\S+)(?:\s+(.*))?$/i.exec(query) : null;
+    const key = typeof query === 'string' ? m?.[1] : query.key;
     if (!key) {
       return [];
     }
-    return valuesFrom(await this.sidecarQuery({ refId: 'V', kind: 'values', key, limit: 1000 }, options?.range), 'V');
+    const typed = options?.searchFilter ?? m?.[2]?.trim();
+    const search = typed && !typed.includes('$') ? typed : undefined;
+    const tpl = getTemplateSrv();
+    const q = resolveQuery({ refId: 'V', kind: 'values', key, filters: key === 'capture' ? [] : [{ key: 'capture', operator: 'in', value: ['$capture'] }] }, (t) => tpl.replace(t, options?.scopedVars, 'csv'));
+    return valuesFrom(await this.sidecarQuery({ refId: 'V', kind: 'values', key, limit: 1000, filters: q.filters, ...(search ? { search } : {}) }, options?.range), 'V');
   }
 
   async getTagKeys(): Promise<MetricFindValue[]> {

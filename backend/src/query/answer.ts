@@ -2,7 +2,7 @@ import type { FlowStore, ResultColumns } from '../store/flow-store';
 import { DIMENSIONS } from './dimensions';
 import { emptyFrame, field, frame, type DataFrameJSON, type FieldConfig, type FrameField } from './frames';
 import { answerAnomaly } from './anomaly';
-import { serviceName } from '../model/names';
+import { protocolName, serviceName } from '../model/names';
 import { countryName } from './country-names';
 import { DISPLAY_NAMES, FLOW_LINKS, flowTableColumns, pageNotice } from './flow-table';
 import { outsideRangeNotice } from './range-notice';
@@ -132,6 +132,17 @@ function timeseries(q: CheckedQuery, cols: ResultColumns): DataFrameJSON[] {
   });
 }
 
+/** What a variable's picker shows for each value: protocol and service names, country names. */
+function valueTexts(key: string, values: string[], texts: string[]): string[] {
+  if (key === 'proto') return values.map((v) => protocolName(Number(v)) ?? v);
+  if (/port$/.test(key)) return values.map((v) => {
+    const name = serviceName(6, Number(v)) ?? serviceName(17, Number(v));
+    return name ? `${v} (${name})` : v;
+  });
+  if (/country$/.test(key)) return values.map((v) => `${v} ${countryName(v)}`);
+  return texts;
+}
+
 /** Grouped by a port: its service name beside it ("443" -> "https"; TCP's name, else UDP's). */
 function withServiceNames(cols: ResultColumns, key: string): ResultColumns {
   if (!/port$/.test(key)) return cols;
@@ -223,6 +234,8 @@ async function answerChecked(store: FlowStore, q: CheckedQuery): Promise<{ refId
       if (name) name.config = { ...name.config, links: [{ title: 'This capture: its traffic over its time span', url: `/d/${DASHBOARDS.overview}?var-capture=\${__data.fields.id}&from=\${__data.fields.from_ms}&to=\${__data.fields.to_ms}` }] };
       return { refId: q.refId, frames: [f] };
     }
+    case 'values':
+      return { refId: q.refId, frames: [table(q, { ...cols, text: valueTexts(q.key as string, cols.value as string[], cols.text as string[]) }, 'table')] };
     default:
       return { refId: q.refId, frames: [table(q, cols, 'table')] };
   }

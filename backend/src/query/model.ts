@@ -51,6 +51,7 @@ export const QuerySchema = Type.Object(
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
     sort: Type.Optional(Type.Object({ by: Type.String({ maxLength: 64 }), desc: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
     key: Type.Optional(Type.String({ maxLength: 64, description: 'for kind "values": the dimension to list' })),
+    search: Type.Optional(Type.String({ maxLength: 256, description: 'for kind "values": only values containing this text (any case)' })),
     side: Type.Optional(literalUnion(['both', 'src', 'dst', 'remote'] as const, 'for kind "countries": which end to locate')),
     windowMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 7 * 86_400_000, description: 'anomaly kinds: length of the window analysed (ms); the rest of the range is the baseline' })),
     measure: Type.Optional(Type.String({ maxLength: 32, description: 'anomaly kinds: the number returned per label set' })),
@@ -142,6 +143,7 @@ export function checkQuery(q: Query, index = 0, bucketMs = 1000): CheckedQuery {
     if (!q.key) throw new QueryError(`${where}: kind "${q.kind}" needs "key" (one of ${DIMENSION_KEYS.join(', ')})`);
     known(q.key, where, 'key');
   }
+  if (q.search !== undefined && q.kind !== 'values') throw new QueryError(`${where}: "search" applies to kind "values", not to "${q.kind}"`);
   if (isAnomalyKind(q.kind)) {
     if (q.measure !== undefined && !MEASURES[q.kind].includes(q.measure)) {
       throw new QueryError(`${where}: measure "${q.measure}" is not one of kind "${q.kind}" (${MEASURES[q.kind].join(', ')})`);

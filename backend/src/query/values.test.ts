@@ -45,3 +45,27 @@ describe('values', () => {
     expect(v.data.values[1]).toEqual(['g.pcap (2026-01-01 00:00 UTC)']);
   });
 });
+
+describe('values for variable pickers', () => {
+  it('name protocols, services and countries in the text, keeping the value', async () => {
+    const proto = await frame({ kind: 'values', key: 'proto' });
+    const texts = Object.fromEntries((proto.data.values[0] as string[]).map((v, i) => [v, (proto.data.values[1] as string[])[i]]));
+    expect(texts).toMatchObject({ 6: 'tcp', 17: 'udp' });
+    const port = await frame({ kind: 'values', key: 'dport', limit: 1000 });
+    const p443 = (port.data.values[0] as string[]).indexOf('443');
+    expect((port.data.values[1] as string[])[p443]).toBe('443 (https)');
+    const country = await frame({ kind: 'values', key: 'dst_country', limit: 5 });
+    expect((country.data.values[1] as string[]).every((t, i) => t.startsWith(`${(country.data.values[0] as string[])[i]} `))).toBe(true);
+  });
+
+  it('search: every value containing the text, any case, past the first 1,000', async () => {
+    const all = await frame({ kind: 'values', key: 'ip', limit: 10000 });
+    const some = (all.data.values[0] as string[]).filter((v) => v.includes('10.'));
+    const found = await frame({ kind: 'values', key: 'ip', limit: 10000, search: '10.' });
+    expect([...(found.data.values[0] as string[])].sort()).toEqual([...some].sort());
+    const none = await frame({ kind: 'values', key: 'ip', search: '%_\\' });
+    expect(none.data.values[0]).toEqual([]);
+    const caps = await frame({ kind: 'values', key: 'capture', search: 'G.PC' });
+    expect(caps.data.values[1]).toEqual(['g.pcap (2026-01-01 00:00 UTC)']);
+  });
+});

@@ -259,13 +259,19 @@ function histogram(q: CheckedQuery, p: Params): string {
     FROM flows WHERE ${fw} GROUP BY bin ORDER BY bin`;
 }
 
+/** The variable picker's search: values containing the typed text, any case (LIKE's wildcards taken literally). */
+function search(q: CheckedQuery, p: Params, column: string): string {
+  if (!q.search) return 'true';
+  return `${column} ILIKE '%' || ${p.add(q.search.replace(/[\\%_]/g, (c) => `\\${c}`))} || '%' ESCAPE '\\'`;
+}
+
 function values(q: CheckedQuery, p: Params): string {
   const key = q.key as string;
   if (key === 'capture') {
     // Every capture, newest first, whatever the range: picking one from last month is how it is found
     // (a panel then says where its traffic is). The text carries its start.
-    return `SELECT id AS value, name || coalesce(' (' || strftime(make_timestamp(first_ns // 1000), '%Y-%m-%d %H:%M') || ' UTC)', '') AS text, flows::DOUBLE AS flows
-      FROM captures ORDER BY first_ns DESC NULLS LAST, name LIMIT ${p.add(q.limit)}`;
+    return `SELECT * FROM (SELECT id AS value, name || coalesce(' (' || strftime(make_timestamp(first_ns // 1000), '%Y-%m-%d %H:%M') || ' UTC)', '') AS text, flows::DOUBLE AS flows, first_ns
+      FROM captures) WHERE ${search(q, p, 'text')} ORDER BY first_ns DESC NULLS LAST, text LIMIT ${p.add(q.limit)}`;
   }
   const dim = dimension(key);
   if (!dim) throw new QueryError(`unknown key "${key}"`);
@@ -273,7 +279,7 @@ function values(q: CheckedQuery, p: Params): string {
   const fw = flowWhere(q, p);
   // Either-end keys: a flow whose two ends share the value (port 0 of ICMP, two private addresses) counts once.
   const union = cols.map((c) => `SELECT CAST(${c} AS VARCHAR) AS value, capture_id, flow_id FROM flows WHERE ${fw}`).join(' UNION ');
-  return `SELECT value, value AS text, count(*)::DOUBLE AS flows FROM (${union}) WHERE value IS NOT NULL GROUP BY value ORDER BY flows DESC, value LIMIT ${p.add(q.limit)}`;
+  return `SELECT value, value AS text, count(*)::DOUBLE AS flows FROM (${union}) WHERE value IS NOT NULL AND ${search(q, p, 'value')} GROUP BY value ORDER BY flows DESC, value LIMIT ${p.add(q.limit)}`;
 }
 
 function captures(q: CheckedQuery, p: Params): string {
