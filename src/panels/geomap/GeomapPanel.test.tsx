@@ -1,7 +1,7 @@
 import React from 'react';
 import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { dateTime, type DataFrame, type DataQueryRequest, type PanelProps } from '@grafana/data';
-import { locationService, setDataSourceSrv } from '@grafana/runtime';
+import { locationService, setDataSourceSrv, setTemplateSrv } from '@grafana/runtime';
 import { lastValueFrom } from 'rxjs';
 import { DataSource } from '../../datasource/datasource';
 import { startDemoGrafana, type TestGrafana } from '../../testing/grafana';
@@ -71,5 +71,14 @@ describe('GeomapPanel', () => {
   it('says so when there is no data', () => {
     render(<GeomapPanel {...({ ...props(null), data: { series: [], state: 'Done' } } as unknown as PanelProps<GeomapOptions>)} />);
     expect(screen.getByText(/No data/)).toBeInTheDocument();
+  });
+
+  it('asks the details under the panel\'s own filters and the dashboard\'s ad-hoc filters', async () => {
+    const request = { targets: [{ refId: 'A', kind: 'countries', filters: [{ key: 'app', operator: 'in', value: ['$app'] }] }], scopedVars: { app: { text: 'dns', value: 'dns' } }, filters: [{ key: 'proto', operator: '=', value: '17' }] };
+    setTemplateSrv({ replace: (t: string, vars?: Record<string, { value: string }>) => t.replace('$app', vars?.app?.value ?? '$app'), getVariables: () => [] } as never);
+    const p = props('US');
+    render(<GeomapPanel {...({ ...p, data: { ...p.data, request } } as unknown as PanelProps<GeomapOptions>)} />);
+    await waitFor(() => expect(screen.getByLabelText('Top applications').textContent).toMatch(/dns/));
+    expect(screen.getByLabelText('Top applications').textContent).not.toMatch(/tls|http/);
   });
 });

@@ -4,7 +4,7 @@ import { formattedValueToString, getValueFormat, type DataFrame, type DataQueryR
 import { getDataSourceSrv, locationService } from '@grafana/runtime';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { formatBytes } from '../../formatBytes';
-import { DATASOURCE_UID } from '../../types';
+import { DATASOURCE_UID, type Filter } from '../../types';
 import { useStyles2, useTheme2 } from '@grafana/ui';
 import { geoEqualEarth, geoPath } from 'd3-geo';
 import { countryRows, isCountryCode, numericId, type CountryRow, type MapMetric } from './countries';
@@ -62,18 +62,24 @@ function TopList({ title, rows, titleClass }: { title: string; rows: Top[]; titl
   );
 }
 
-/** Top IPs (both ends of the country's flows) and top applications for one country, through the Capsight data source. */
-async function countryDetail(code: string, range: TimeRange): Promise<{ ips: Top[]; apps: Top[] }> {
+/**
+ * Top IPs (both ends of the country's flows) and top applications for one country, through the
+ * Capsight data source, under everything the panel's own query has: its filters (the dashboard's
+ * variables, resolved by the data source with the panel's scoped variables) and the dashboard's
+ * ad-hoc filters.
+ */
+async function countryDetail(code: string, range: TimeRange, panel?: DataQueryRequest): Promise<{ ips: Top[]; apps: Top[] }> {
   const ds = await getDataSourceSrv().get(DATASOURCE_UID);
-  const filters = [{ key: 'country', operator: '=', value: code }];
+  const own = ((panel?.targets?.[0] as { filters?: Filter[] } | undefined)?.filters ?? []).filter((f) => f.key !== 'country');
+  const filters = [...own, { key: 'country', operator: '=', value: code }];
   const request = {
     targets: [
       { refId: 'ips', kind: 'endpoints', limit: 5, sort: { by: 'bytes', desc: true }, filters },
       { refId: 'apps', kind: 'protocols', topN: 5, filters },
     ],
     range,
-    scopedVars: {},
-    filters: [],
+    scopedVars: panel?.scopedVars ?? {},
+    filters: panel?.filters ?? [],
     intervalMs: 60_000,
     maxDataPoints: 100,
     app: 'panel',
@@ -111,13 +117,13 @@ export function GeomapPanel({ data, width, height, options, replaceVariables, ti
       return;
     }
     let current = true;
-    countryDetail(selectedCode, timeRange)
+    countryDetail(selectedCode, timeRange, data.request)
       .then((d) => current && setDetailTop({ code: selectedCode, ...d }))
       .catch((e: Error) => current && setDetailTop({ code: selectedCode, ips: [], apps: [], error: e.message }));
     return () => {
       current = false;
     };
-  }, [selectedCode, timeRange]);
+  }, [selectedCode, timeRange, data.request]);
   const byId = new Map<string, CountryRow>();
   for (const r of rows) {
     const id = isCountryCode(r.code) ? numericId(r.code) : undefined;
