@@ -12,6 +12,8 @@ import * as piechart from '@grafana/grafana-foundation-sdk/piechart';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { DASHBOARDS } from '../backend/src/query/answer';
+import { DNS_ERROR_RCODES, FAILED_STATES } from '../backend/src/query/anomaly-rules';
+import { READABLE } from '../backend/src/query/flow-table';
 import { CURRENT_QUERY_VERSION } from '../src/datasource/query/migrate';
 import { OVERVIEW_UID } from '../src/links';
 
@@ -35,7 +37,14 @@ const VARIABLE_FILTERS = [
   { key: 'ip', operator: 'in', value: ['$ip'] },
   { key: 'country', operator: 'in', value: ['$country'] },
   { key: 'port', operator: 'in', value: ['$port'] },
+  { key: 'state', operator: 'in', value: ['$state'] },
+  { key: 'asn', operator: 'in', value: ['$asn'] },
+  { key: 'server_name', operator: 'in', value: ['$server_name'] },
 ];
+
+/** Connection states that count as failed (backend/src/query/anomaly-rules.ts), and DNS errors. */
+const FAILED = { key: 'state', operator: 'in', value: [...FAILED_STATES] };
+const DNS_ERRORS = { key: 'dns_rcode', operator: 'in', value: [...DNS_ERROR_RCODES] };
 
 /** A Capsight query as a foundation-SDK target, in the current saved-query shape (src/datasource/query/migrate.ts). */
 class CapsightQuery implements cog.Builder<cog.Dataquery> {
@@ -49,8 +58,9 @@ class CapsightQuery implements cog.Builder<cog.Dataquery> {
 const query = (q: Record<string, unknown>) => new CapsightQuery(q);
 
 function variables(d: dashboard.DashboardBuilder): dashboard.DashboardBuilder {
+  // Values seen in the range and the selected captures; typing in the picker searches all of them ($__searchFilter).
   const v = (name: string, label: string, key: string) =>
-    new dashboard.QueryVariableBuilder(name).label(label).datasource(DATASOURCE).query(`values ${key}`).multi(true).includeAll(true).allValue('*').refresh(dashboard.VariableRefresh.OnTimeRangeChanged);
+    new dashboard.QueryVariableBuilder(name).label(label).datasource(DATASOURCE).query(`values ${key} $__searchFilter`).multi(true).includeAll(true).allValue('*').refresh(dashboard.VariableRefresh.OnTimeRangeChanged);
   return d
     .withVariable(v('capture', 'Capture', 'capture'))
     .withVariable(v('app', 'Application', 'app'))
@@ -58,6 +68,9 @@ function variables(d: dashboard.DashboardBuilder): dashboard.DashboardBuilder {
     .withVariable(v('ip', 'IP', 'ip'))
     .withVariable(v('country', 'Country', 'country'))
     .withVariable(v('port', 'Port', 'port'))
+    .withVariable(v('state', 'State', 'state'))
+    .withVariable(v('asn', 'AS', 'asn'))
+    .withVariable(v('server_name', 'Server name', 'server_name'))
     .withVariable(new dashboard.AdHocVariableBuilder('filters').label('Filters').datasource(DATASOURCE));
 }
 
@@ -91,31 +104,63 @@ const geomap = (title: string, side: string, span = 16) =>
 const histogram = (span = 12) =>
   new barchart.PanelBuilder().title('Flow duration (CapAnalysis bins)').datasource(DATASOURCE).withTarget(query({ kind: 'histogram' })).xField('duration').span(span).height(9);
 
+/** The flow table's server-side order: Grafana's column click sorts only the rows on the page. */
+function sortVariable(): dashboard.CustomVariableBuilder {
+  const columns = ['first', 'last', 'bytes', 'duration_ms', 'src_bytes', 'dst_bytes', 'src_pkts', 'dst_pkts', 'dport', 'src', 'dst'];
+  return new dashboard.CustomVariableBuilder('sort')
+    .label('Sort flows by')
+    .values(columns.join(','))
+    .options(columns.map((c, i) => ({ text: c, value: c, selected: i === 0 })))
+    .current({ text: 'first', value: 'first' });
+}
+
+const top = (title: string, groupBy: string, span = 8, extra: Record<string, unknown> = {}) => tablePanel(title, { kind: 'protocols', groupBy: [groupBy], topN: 15, ...extra }, span, 9);
+
 export function buildDashboards(): Record<string, unknown> {
-  const overview = base(UIDS.overview, 'Capsight / Overview', 'Traffic of the selected captures: timeline, protocols, countries, top talkers')
-    .withPanel(series('Traffic by application', { metric: 'bytes', groupBy: ['app'], topN: 8 }))
+  const overview = base(UIDS.overview, 'Capsight / Overview', 'Traffic of the selected captures: rates, applications, services, countries, top talkers')
+    .withPanel(series('Throughput by application', { metric: 'bits_per_sec', groupBy: ['app'], topN: 8 }, 'bps').span(12))
+    .withPanel(series('Packet rate by application', { metric: 'packets_per_sec', groupBy: ['app'], topN: 8 }, 'pps').span(12))
+    .withPanel(series('Traffic by application (volume per step)', { metric: 'bytes', groupBy: ['app'], topN: 8 }).height(8))
     .withPanel(geomap('Remote countries', 'remote'))
     .withPanel(pie('Applications', { kind: 'protocols', topN: 8 }))
+    .withPanel(top('Top services (server port)', 'dport'))
+    .withPanel(top('Top server names (TLS SNI, HTTP Host, DNS)', 'server_name'))
+    .withPanel(top('Top remote organisations (AS)', 'dst_as_org'))
     .withPanel(tablePanel('Top talkers', { kind: 'endpoints', limit: 20, sort: { by: 'bytes', desc: true } }, 12))
     .withPanel(tablePanel('Top conversations', { kind: 'conversations', limit: 20 }, 12))
-    .withPanel(tablePanel('Captures', { kind: 'captures', filters: [] }, 24, 6));
-  const flows = base(UIDS.flows, 'Capsight / Flows', 'Every flow, with filters; CapAnalysis\'s flow table')
-    .withPanel(series('Flows started by protocol', { metric: 'flows', groupBy: ['app'], topN: 8 }, 'short'))
-    .withPanel(tablePanel('Flows', { kind: 'flows', limit: 1000, sort: { by: 'first', desc: true } }, 24, 16));
-  const endpoints = base(UIDS.endpoints, 'Capsight / Endpoints', 'Per IP: sent and received, flows, peers, names (CapAnalysis\'s IP card)')
-    .withPanel(tablePanel('Endpoints', { kind: 'endpoints', limit: 200, sort: { by: 'bytes', desc: true } }, 24, 12))
-    .withPanel(series('Sent by the selected IPs (as client or server)', { metric: 'ip_bytes_sent', groupBy: ['app'], topN: 8 }).span(12))
-    .withPanel(series('Received by the selected IPs (as client or server)', { metric: 'ip_bytes_received', groupBy: ['app'], topN: 8 }).span(12))
+    .withPanel(tablePanel('Captures (a name opens its time span)', { kind: 'captures', filters: [] }, 24, 6));
+  const flows = base(UIDS.flows, 'Capsight / Flows', 'Every flow, with filters; connection failures and DNS errors; CapAnalysis\'s flow table')
+    .withVariable(sortVariable())
+    .withPanel(series('Flows started by application', { metric: 'flows', groupBy: ['app'], topN: 8 }, 'short').height(8))
+    .withPanel(series('Failed connections by state (S0, REJ, resets)', { metric: 'flows', groupBy: ['state'], filters: [...VARIABLE_FILTERS, FAILED] }, 'short').span(12).height(8))
+    .withPanel(series('DNS errors (NXDOMAIN, SERVFAIL)', { metric: 'flows', groupBy: ['dns_rcode'], filters: [...VARIABLE_FILTERS, DNS_ERRORS] }, 'short').span(12).height(8))
+    .withPanel(top('Failed connections by server', 'dst', 12, { sort: { by: 'flows' }, filters: [...VARIABLE_FILTERS, FAILED] }))
+    .withPanel(top('DNS errors by name', 'server_name', 12, { sort: { by: 'flows' }, filters: [...VARIABLE_FILTERS, DNS_ERRORS] }))
+    .withPanel(tablePanel('Flows (sorted by the "Sort flows by" variable, across all matching flows)', { kind: 'flows', limit: 1000, sort: { by: '$sort', desc: true }, columns: [...READABLE] }, 24, 16))
+    .withRow(new dashboard.RowBuilder('All fields of the flows').collapsed(true).withPanel(tablePanel('Flows, every field', { kind: 'flows', limit: 1000, sort: { by: '$sort', desc: true } }, 24, 16)));
+  const endpoints = base(UIDS.endpoints, 'Capsight / Endpoints', 'One address (pick it with the IP variable): its totals, sent and received over time, peers, services, countries; without one, every address')
+    .withPanel(tablePanel('The selected addresses (every address when none is selected)', { kind: 'endpoints', limit: 200, sort: { by: 'bytes', desc: true } }, 24, 7))
+    .withPanel(series('Sent by the selected IPs (as client or server)', { metric: 'ip_bytes_sent', groupBy: ['app'], topN: 8 }).span(12).height(8))
+    .withPanel(series('Received by the selected IPs (as client or server)', { metric: 'ip_bytes_received', groupBy: ['app'], topN: 8 }).span(12).height(8))
+    .withPanel(tablePanel('Peers of the selected IPs', { kind: 'peers', limit: 200, sort: { by: 'bytes', desc: true } }, 24, 10))
+    .withPanel(top('Services (server ports)', 'dport', 8))
+    .withPanel(top('Server names', 'server_name', 8))
+    .withPanel(tablePanel('Countries of the remote ends', { kind: 'countries', side: 'remote', topN: 15 }, 8, 9))
     .withPanel(tablePanel('Conversations', { kind: 'conversations', limit: 200 }, 12))
     .withPanel(histogram());
   const geography = base(UIDS.geography, 'Capsight / Geography', 'Countries of both ends; click a country to filter')
     .withPanel(geomap('Countries (both ends)', 'both', 24))
     .withPanel(tablePanel('Countries', { kind: 'countries', side: 'both', topN: 300 }, 12))
-    .withPanel(new timeseries.PanelBuilder().title('Traffic by responder country').datasource(DATASOURCE).withTarget(query({ kind: 'timeseries', metric: 'bytes', groupBy: ['dst_country'], topN: 10 })).unit('decbytes').span(12).height(10));
-  const protocols = base(UIDS.protocols, 'Capsight / Protocols', 'Protocol shares by L4 protocol and by application')
+    .withPanel(new timeseries.PanelBuilder().title('Traffic by responder country').datasource(DATASOURCE).withTarget(query({ kind: 'timeseries', metric: 'bytes', groupBy: ['dst_country'], topN: 10 })).unit('decbytes').span(12).height(10))
+    .withPanel(top('Responder ASNs', 'dst_asn', 12))
+    .withPanel(top('Responder organisations', 'dst_as_org', 12));
+  const protocols = base(UIDS.protocols, 'Capsight / Protocols', 'Protocol shares by L4 protocol, application and service')
     .withPanel(pie('Applications', { kind: 'protocols', topN: 10 }, 12))
     .withPanel(pie('L4 protocols', { kind: 'protocols', groupBy: ['proto'], topN: 10 }, 12))
-    .withPanel(series('Packets by application', { metric: 'packets', groupBy: ['app'], topN: 10 }, 'short'))
+    .withPanel(series('Packet rate by application', { metric: 'packets_per_sec', groupBy: ['app'], topN: 10 }, 'pps').span(12))
+    .withPanel(series('Throughput by L4 protocol', { metric: 'bits_per_sec', groupBy: ['proto'], topN: 10 }, 'bps').span(12))
+    .withPanel(top('Services (server port)', 'dport', 12))
+    .withPanel(top('How applications were recognised (payload or port)', 'app_source', 12))
     .withPanel(histogram(24));
   // The anomaly detectors the provisioned alert rules use, over the dashboard's range: the last
   // 5 minutes of traffic (windowEnd "data": of the newest traffic in the range) against the rest.
@@ -134,4 +179,19 @@ export function buildDashboards(): Record<string, unknown> {
     .withPanel(tablePanel('Failed connections (robust score)', anomaly({ kind: 'failure_surge', measure: 'failed_score' }), 8, 8))
     .withPanel(tablePanel('DNS errors (NXDOMAIN, SERVFAIL) by client', anomaly({ kind: 'failure_surge', groupBy: ['src'], measure: 'dns_errors', topN: 20 }), 8, 8));
   return { overview: overview.build(), flows: flows.build(), endpoints: endpoints.build(), geography: geography.build(), protocols: protocols.build(), anomalies: anomalies.build() };
+}
+
+/** A panel of a built dashboard, as far as the tests read it. */
+export interface BuiltPanel {
+  type: string;
+  title: string;
+  datasource?: { uid: string; type: string };
+  targets?: Array<Record<string, unknown>>;
+  /** A collapsed row holds its panels. */
+  panels?: BuiltPanel[];
+}
+
+/** Every panel, those inside collapsed rows included (rows themselves carry no data). */
+export function allPanels(panels: BuiltPanel[]): BuiltPanel[] {
+  return panels.flatMap((p) => (p.type === 'row' ? (p.panels ?? []) : [p]));
 }

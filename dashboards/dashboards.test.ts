@@ -5,19 +5,14 @@ import { NO_VARIABLES } from '../src/datasource/query/interpolate';
 import { resolveQuery, toSidecarQuery } from '../src/datasource/query/sidecar-query';
 import { generated, postJson, startSidecar, upload, type RunningSidecar } from '../backend/src/testing/sidecar';
 import { DASHBOARDS } from '../backend/src/query/answer';
-import { buildDashboards, DATASOURCE, UIDS } from './capsight';
+import { allPanels, buildDashboards, DATASOURCE, UIDS, type BuiltPanel } from './capsight';
 
-interface Panel {
-  type: string;
-  title: string;
-  datasource?: { uid: string; type: string };
-  targets?: Array<Record<string, unknown>>;
-}
+type Panel = BuiltPanel;
 
 const committed = path.resolve(__dirname, '../src/dashboards');
 const dashboards = buildDashboards() as Record<
   string,
-  { uid: string; panels: Panel[]; templating: { list: Array<{ datasource?: { uid: string } }> }; annotations: { list: Array<{ datasource: unknown; target: Record<string, unknown> }> } }
+  { uid: string; panels: Panel[]; templating: { list: Array<{ type: string; datasource?: { uid: string } }> }; annotations: { list: Array<{ datasource: unknown; target: Record<string, unknown> }> } }
 >;
 
 /** What the backend sends the sidecar for a dashboard target when every variable is "All" (the plugin's own resolution). */
@@ -37,13 +32,13 @@ describe('bundled dashboards', () => {
 
   it('read every panel, target and variable from the provisioned data source', () => {
     for (const d of Object.values(dashboards)) {
-      for (const p of d.panels) {
+      for (const p of allPanels(d.panels)) {
         expect(p.datasource).toEqual(DATASOURCE);
         for (const t of p.targets ?? []) {
           expect(t.datasource).toEqual(DATASOURCE);
         }
       }
-      for (const v of d.templating.list) {
+      for (const v of d.templating.list.filter((x) => x.type !== 'custom')) {
         expect(v.datasource).toEqual(DATASOURCE);
       }
       for (const a of d.annotations.list) {
@@ -64,7 +59,7 @@ describe('bundled dashboards', () => {
     it('every query is one the sidecar accepts and answers', async () => {
       let n = 0;
       for (const d of Object.values(dashboards)) {
-        for (const p of d.panels) {
+        for (const p of allPanels(d.panels)) {
           for (const t of p.targets ?? []) {
             const q = asSent(t);
             expect(() => checkQuery(q)).not.toThrow();

@@ -193,6 +193,8 @@ async function answerChecked(store: FlowStore, q: CheckedQuery): Promise<{ refId
     case 'protocols': {
       const key = q.groupBy[0] ?? 'app';
       const folded = withServiceNames(foldOther(cols, q.topN), key);
+      // Protocols by name (a name filters as well as its number: the flow-table link keeps working).
+      if (key === 'proto') folded.name = folded.name.map((n) => (/^\d+$/.test(String(n)) ? protocolName(Number(n)) : n));
       const f = table(q, folded, 'numeric-long', { groupBy: key });
       f.schema.fields[0].config = { ...f.schema.fields[0].config, displayName: key, links: flowsWith(key, '${__value.raw}') };
       return { refId: q.refId, frames: [f] };

@@ -79,4 +79,10 @@ describe('the query the sidecar gets', () => {
     const q = resolveQuery({ refId: 'A', kind: 'flows', filters: [{ key: 'app', operator: '=', value: 'dns' }] }, NO_VARIABLES, [{ key: 'proto', operator: '=', value: 'udp' }]);
     expect(q.filters).toEqual([{ key: 'app', operator: '=', value: 'dns' }, { key: 'proto', operator: '=', value: 'udp' }]);
   });
+
+  it('resolves a sort column chosen by a variable, and drops it when the variable has no value', () => {
+    const q = { refId: 'A', kind: 'flows', sort: { by: '$sort', desc: true } } as CapsightQuery;
+    expect(resolveQuery(q, (t) => t.replace('$sort', 'bytes')).sort).toEqual({ by: 'bytes', desc: true });
+    expect(resolveQuery(q, NO_VARIABLES).sort).toBeUndefined();
+  });
 });

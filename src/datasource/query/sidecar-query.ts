@@ -47,7 +47,16 @@ export function toSidecarQuery(q: Partial<CapsightQuery>, range: RangeInfo): Rec
 export function resolveQuery(stored: Partial<CapsightQuery>, replace: Replace, extra: Filter[] = []): CapsightQuery {
   const q = migrateQuery(stored);
   const filters = interpolateFilters([...(q.filters ?? []), ...extra], replace);
-  return { ...q, filters } as CapsightQuery;
+  // A sort column chosen by a dashboard variable ($sort); unresolved, the kind's default order.
+  let sort = q.sort;
+  if (sort?.by?.includes('$')) {
+    const by = replace(sort.by);
+    sort = by && !by.includes('$') && by !== '*' ? { ...sort, by } : undefined;
+  }
+  const out = { ...q, filters } as CapsightQuery;
+  if (sort) out.sort = sort;
+  else delete out.sort;
+  return out;
 }
 
 /** Grafana ad-hoc filter operators mapped onto the sidecar's. */
