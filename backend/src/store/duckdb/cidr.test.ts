@@ -55,7 +55,7 @@ describe('cidr filters', () => {
   it('match at every IPv6 prefix length, at both ends of the space', async () => {
     const blocks = V6.flatMap((a) => Array.from({ length: 129 }, (_, p) => `${a}/${p}`));
     const got = await counts(blocks);
-    expect(blocks.map((b, i) => `${b}: ${got[i]}`).filter((line, i) => got[i] !== expected(blocks[i], flows))).toEqual([]);
+    expect(blocks.map((b, i) => `${b}: ${got[i]}`).filter((_line, i) => got[i] !== expected(blocks[i], flows))).toEqual([]);
     // The cases users met: fd00::/8 (the default local range), ::/0 (everything), a /128.
     expect(got[blocks.indexOf('fd00:1::5/8')]).toBe(3);
     expect(got[blocks.indexOf('::2/0')]).toBe(flows.length);
@@ -64,7 +64,7 @@ describe('cidr filters', () => {
   it('match at every IPv4 prefix length, at both ends of the space', async () => {
     const blocks = V4.flatMap((a) => Array.from({ length: 33 }, (_, p) => `${a}/${p}`));
     const got = await counts(blocks);
-    expect(blocks.map((b, i) => `${b}: ${got[i]}`).filter((line, i) => got[i] !== expected(blocks[i], flows))).toEqual([]);
+    expect(blocks.map((b, i) => `${b}: ${got[i]}`).filter((_line, i) => got[i] !== expected(blocks[i], flows))).toEqual([]);
     // IPv4 is stored as IPv4-mapped IPv6: ::ffff:1:2 (0.1.0.2) is inside 0.0.0.0/0 too.
     expect(got[blocks.indexOf('10.0.0.1/0')]).toBe(pairs(V4).length + 2);
   });
