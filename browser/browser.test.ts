@@ -93,13 +93,14 @@ run('the plugin in a real browser', () => {
     await new Promise((r) => server?.close(r));
   });
 
-  async function open(what: 'panel' | 'queryEditor' | 'captures', mode: 'light' | 'dark'): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 640 } });
+  async function open(what: 'panel' | 'queryEditor' | 'captures' | 'dashboard', mode: 'light' | 'dark', arg?: string): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: what === 'dashboard' ? 1470 : 1000, height: 640 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') process.stderr.write(`[browser] ${m.text().slice(0, 400)}\n`); });
     await page.goto(`${base}/d/test`);
     await page.waitForFunction(() => 'capsightHost' in window);
-    await page.evaluate(([w, m]) => (window as unknown as { capsightHost: Record<string, (m: string) => Promise<void>> }).capsightHost[w](m), [what, mode] as const);
+    await page.evaluate(([w, m, a]) => (window as unknown as { capsightHost: Record<string, (m: string, a?: string) => Promise<void>> }).capsightHost[w](m, a), [what, mode, arg] as const);
     expect(errors).toEqual([]);
     return page;
   }
@@ -156,5 +157,17 @@ run('the plugin in a real browser', () => {
     expect(list.find((c) => c.name === 'big-upload.pcap')?.size).toBe(capture.length);
     await page.screenshot({ path: path.join(artifacts, 'captures-uploaded-light.png') });
     await page.close();
+  });
+
+  it.each(['overview', 'flows', 'endpoints', 'geography', 'protocols', 'anomalies'])('draws every panel of the %s dashboard from the demo capture (light and dark)', async (name) => {
+    const board = JSON.parse(fs.readFileSync(path.join(root, 'dist/dashboards', `${name}.json`), 'utf8')) as { panels: { type: string; panels?: unknown[] }[] };
+    const count = board.panels.flatMap((p) => (p.type === 'row' ? (p.panels ?? []) : [p])).length;
+    for (const mode of ['light', 'dark'] as const) {
+      const page = await open('dashboard', mode, name);
+      await page.waitForSelector('[data-testid="dashboard"]');
+      expect(await page.$$eval('[data-panel]', (ps) => ps.length)).toBe(count);
+      await page.screenshot({ path: path.join(artifacts, `dashboard-${name}-${mode}.png`), fullPage: true });
+      await page.close();
+    }
   });
 });

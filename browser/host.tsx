@@ -13,7 +13,7 @@ import * as grafanaRuntime from '@grafana/runtime';
 import { locationService, setBackendSrv, setDataSourceSrv, setTemplateSrv, type BackendSrvRequest } from '@grafana/runtime';
 import type { DataQueryResponse } from '@grafana/data';
 import * as grafanaUi from '@grafana/ui';
-import { GlobalStyles, ThemeContext } from '@grafana/ui';
+import { GlobalStyles, PanelChrome, ThemeContext, TimeSeries, useTheme2 } from '@grafana/ui';
 import * as React from 'react';
 import * as ReactDOM from 'react-dom/client';
 import * as rxjs from 'rxjs';
@@ -144,4 +144,143 @@ function mount(mode: 'light' | 'dark', node: React.ReactNode): void {
     const Root = plugin.root;
     mount(mode, <Root meta={{}} path="/a/capsight-app" query={{}} />);
   },
+  /** One bundled dashboard (dist/dashboards/<name>.json) as panels: resolves true once every panel has drawn. */
+  async dashboard(mode: 'light' | 'dark', name: string) {
+    const ds = await load(`${PLUGIN}/datasource/module.js`);
+    const instance = new ds.plugin.DataSourceClass(settings);
+    setDataSourceSrv({ get: async () => instance, getInstanceSettings: () => settings } as never);
+    // Every dashboard variable at "All" ($sort at its default); the picker's search empty.
+    setTemplateSrv({ replace: (t: string) => t.replace(/\$\{?(\w+)\}?/g, (_m: string, v: string) => (v === 'sort' ? 'first' : v.startsWith('__') ? '' : '*')), getVariables: () => [] } as never);
+    const geomap = (await load(`${PLUGIN}/panels/geomap/module.js`)).plugin.panel;
+    const board = (await (await fetch(`${PLUGIN}/dashboards/${name}.json`)).json()) as { title: string; panels: DashPanel[] };
+    const range = { from: grafanaData.dateTime(Date.now() - 6 * 3600_000), to: grafanaData.dateTime(), raw: { from: 'now-6h', to: 'now' } };
+    const panels = board.panels.flatMap((p) => (p.type === 'row' ? [p, ...(p.panels ?? [])] : [p]));
+    const answers = await Promise.all(
+      panels.map((p) =>
+        p.type === 'row'
+          ? Promise.resolve({ data: [] } as DataQueryResponse)
+          : rxjs.lastValueFrom(instance.query({ targets: p.targets ?? [], range, scopedVars: {}, filters: [], intervalMs: 60_000, maxDataPoints: 300, app: 'dashboard', requestId: `${name}-${p.id}`, timezone: 'utc', startTime: Date.now() })) as Promise<DataQueryResponse>,
+      ),
+    );
+    mount(mode, <Dashboard title={board.title} panels={panels} answers={answers} range={range} Geomap={geomap} />);
+  },
 };
+
+interface DashPanel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { w: number; h: number };
+  targets?: unknown[];
+  panels?: DashPanel[];
+  fieldConfig?: { defaults?: { unit?: string } };
+  options?: Record<string, unknown>;
+  collapsed?: boolean;
+}
+
+/**
+ * A frame as a plain table, values through the fields' own display processors (units, names), the
+ * hidden fields left out. (@grafana/ui's Table does not render outside Grafana's module loader: its
+ * data-grid dependency comes out of this bundle as an object, not a component.)
+ */
+function FrameTable({ frame, height }: { frame: grafanaData.DataFrame; height: number }) {
+  const theme = useTheme2();
+  const fields = frame.fields.filter((f) => !(f.config.custom as { hidden?: boolean } | undefined)?.hidden);
+  const rows = Math.max(0, Math.min(frame.length, Math.floor((height - 24) / 22)));
+  const cell = { padding: '2px 6px', borderBottom: `1px solid ${theme.colors.border.weak}`, whiteSpace: 'nowrap' as const, fontSize: 12 };
+  return (
+    <div style={{ overflow: 'hidden', height }}>
+      <table style={{ borderCollapse: 'collapse' }}>
+        <thead>
+          <tr>
+            {fields.map((f) => (
+              <th key={f.name} style={{ ...cell, textAlign: 'left', color: theme.colors.text.secondary }}>
+                {grafanaData.getFieldDisplayName(f, frame)}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {Array.from({ length: rows }, (_, r) => (
+            <tr key={r}>
+              {fields.map((f) => (
+                <td key={f.name} style={{ ...cell, textAlign: f.type === 'number' ? 'right' : 'left' }}>
+                  {f.display ? grafanaData.formattedValueToString(f.display(f.values[r])) : String(f.values[r] ?? '')}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {frame.length > rows && <div style={{ fontSize: 11, color: theme.colors.text.secondary }}>… {frame.length - rows} more row(s)</div>}
+    </div>
+  );
+}
+
+const WIDTH = 1440;
+const ROW_HEIGHT = 30;
+
+/**
+ * A dashboard's panels drawn with Grafana's own components where @grafana/ui has them (time
+ * series, tables; pie and bar charts shown as their table), the geomap with the plugin's panel,
+ * each with the notices of its answer: enough to look at what every panel answers.
+ */
+function Dashboard({ title, panels, answers, range, Geomap }: { title: string; panels: DashPanel[]; answers: DataQueryResponse[]; range: grafanaData.TimeRange; Geomap: React.ComponentType<Record<string, unknown>> }) {
+  const theme = useTheme2();
+  return (
+    <div>
+      <h2 style={{ margin: '4px 0 8px' }}>{title}</h2>
+      <div style={{ display: 'flex', flexWrap: 'wrap', width: WIDTH, gap: 0 }} data-testid="dashboard">
+        {panels.map((p, i) => {
+          if (p.type === 'row') {
+            return (
+              <h3 key={p.id} style={{ width: WIDTH, margin: '12px 0 4px' }}>
+                {p.collapsed ? '▸' : '▾'} {p.title} {p.collapsed ? '(collapsed: one click opens it; its panels follow)' : ''}
+              </h3>
+            );
+          }
+          const width = Math.floor((p.gridPos.w / 24) * WIDTH) - 8;
+          const height = p.gridPos.h * ROW_HEIGHT;
+          const frames = grafanaData.applyFieldOverrides({
+            data: answers[i].data,
+            fieldConfig: { defaults: { unit: p.fieldConfig?.defaults?.unit, color: { mode: 'palette-classic' } }, overrides: [] },
+            replaceVariables: (v: string) => v,
+            theme,
+            timeZone: 'utc',
+          });
+          const notices = frames.flatMap((f) => f.meta?.notices ?? []).map((n) => n.text);
+          const errors = (answers[i].errors ?? []).map((e) => e.message);
+          return (
+            <div key={p.id} style={{ margin: 4 }} data-panel={p.title}>
+              <PanelChrome title={p.title} width={width} height={height}>
+                {(w: number, h: number) => {
+                  const room = h - (notices.length + errors.length) * 18;
+                  const body =
+                    frames.length === 0 || frames.every((f) => f.fields.length === 0) ? (
+                      <div>No data</div>
+                    ) : p.type === 'timeseries' ? (
+                      <TimeSeries frames={frames} width={w} height={room} timeRange={range} timeZone="utc" legend={{ displayMode: 'list', placement: 'bottom', showLegend: true, calcs: [] } as never} />
+                    ) : p.type === 'capsight-geomap-panel' ? (
+                      <Geomap data={{ series: answers[i].data, state: 'Done' }} width={w} height={room} options={p.options} replaceVariables={(v: string) => v} fieldConfig={{ defaults: {}, overrides: [] }} timeRange={range} timeZone="utc" id={p.id} title={p.title} transparent={false} renderCounter={0} onOptionsChange={() => undefined} onFieldConfigChange={() => undefined} onChangeTimeRange={() => undefined} eventBus={{}} />
+                    ) : (
+                      <FrameTable frame={frames[0]} height={room} />
+                    );
+                  return (
+                    <div>
+                      {[...errors, ...notices].map((t) => (
+                        <div key={t} style={{ fontSize: 12, color: theme.colors.text.secondary }} data-notice>
+                          {t}
+                        </div>
+                      ))}
+                      {body}
+                    </div>
+                  );
+                }}
+              </PanelChrome>
+            </div>
+          );
+        })}
+      </div>
+    </div>
+  );
+}

@@ -45,6 +45,8 @@ const VARIABLE_FILTERS = [
 /** Connection states that count as failed (backend/src/query/anomaly-rules.ts), and DNS errors. */
 const FAILED = { key: 'state', operator: 'in', value: [...FAILED_STATES] };
 const DNS_ERRORS = { key: 'dns_rcode', operator: 'in', value: [...DNS_ERROR_RCODES] };
+/** Only rows that have the key (a top list of names without "(none)"). */
+const NAMED = (key: string) => ({ key, operator: '=~', value: '.+' });
 
 /** A Capsight query as a foundation-SDK target, in the current saved-query shape (src/datasource/query/migrate.ts). */
 class CapsightQuery implements cog.Builder<cog.Dataquery> {
@@ -124,8 +126,8 @@ export function buildDashboards(): Record<string, unknown> {
     .withPanel(geomap('Remote countries', 'remote'))
     .withPanel(pie('Applications', { kind: 'protocols', topN: 8 }))
     .withPanel(top('Top services (server port)', 'dport'))
-    .withPanel(top('Top server names (TLS SNI, HTTP Host, DNS)', 'server_name'))
-    .withPanel(top('Top remote organisations (AS)', 'dst_as_org'))
+    .withPanel(top('Top server names (TLS SNI, HTTP Host, DNS)', 'server_name', 8, { filters: [...VARIABLE_FILTERS, NAMED('server_name')] }))
+    .withPanel(top('Top remote organisations (AS)', 'dst_as_org', 8, { filters: [...VARIABLE_FILTERS, NAMED('dst_as_org')] }))
     .withPanel(tablePanel('Top talkers', { kind: 'endpoints', limit: 20, sort: { by: 'bytes', desc: true } }, 12))
     .withPanel(tablePanel('Top conversations', { kind: 'conversations', limit: 20 }, 12))
     .withPanel(tablePanel('Captures (a name opens its time span)', { kind: 'captures', filters: [] }, 24, 6));
@@ -144,7 +146,7 @@ export function buildDashboards(): Record<string, unknown> {
     .withPanel(series('Received by the selected IPs (as client or server)', { metric: 'ip_bytes_received', groupBy: ['app'], topN: 8 }).span(12).height(8))
     .withPanel(tablePanel('Peers of the selected IPs', { kind: 'peers', limit: 200, sort: { by: 'bytes', desc: true } }, 24, 10))
     .withPanel(top('Services (server ports)', 'dport', 8))
-    .withPanel(top('Server names', 'server_name', 8))
+    .withPanel(top('Server names', 'server_name', 8, { filters: [...VARIABLE_FILTERS, NAMED('server_name')] }))
     .withPanel(tablePanel('Countries of the remote ends', { kind: 'countries', side: 'remote', topN: 15 }, 8, 9))
     .withPanel(tablePanel('Conversations', { kind: 'conversations', limit: 200 }, 12))
     .withPanel(histogram());
@@ -153,7 +155,7 @@ export function buildDashboards(): Record<string, unknown> {
     .withPanel(tablePanel('Countries', { kind: 'countries', side: 'both', topN: 300 }, 12))
     .withPanel(new timeseries.PanelBuilder().title('Traffic by responder country').datasource(DATASOURCE).withTarget(query({ kind: 'timeseries', metric: 'bytes', groupBy: ['dst_country'], topN: 10 })).unit('decbytes').span(12).height(10))
     .withPanel(top('Responder ASNs', 'dst_asn', 12))
-    .withPanel(top('Responder organisations', 'dst_as_org', 12));
+    .withPanel(top('Responder organisations', 'dst_as_org', 12, { filters: [...VARIABLE_FILTERS, NAMED('dst_as_org')] }));
   const protocols = base(UIDS.protocols, 'Capsight / Protocols', 'Protocol shares by L4 protocol, application and service')
     .withPanel(pie('Applications', { kind: 'protocols', topN: 10 }, 12))
     .withPanel(pie('L4 protocols', { kind: 'protocols', groupBy: ['proto'], topN: 10 }, 12))

@@ -165,10 +165,8 @@ function failureSurge(q: CheckedQuery, w: AnomalyWindows, cols: ResultColumns): 
     const now = c.get(0) ?? 0;
     let value: number;
     if (measure.endsWith('score')) value = robustChange(now, base.map((i) => c.get(i) ?? 0)).score;
-    else if (measure.endsWith('share')) {
-      if (n === 0) continue;
-      value = now / n;
-    } else value = now;
+    else if (now === 0) continue; // a group without failures is not a row of a count or a share
+    else value = measure.endsWith('share') ? now / n : now;
     rows.push({ g, value, rank: now });
   }
   rows.sort((a, b) => b.rank - a.rank || a.g.localeCompare(b.g));
