@@ -170,4 +170,20 @@ run('the plugin in a real browser', () => {
       await page.close();
     }
   });
+
+  it('draws the endpoint view of one address: its totals, what it sent and received, its peers', async () => {
+    const top = JSON.parse((await send(`${grafana.url}/api/datasources/uid/capsight/resources/api/query`, 'POST', { queries: [{ refId: 'A', kind: 'endpoints', limit: 1, filters: [{ key: 'ip', operator: 'cidr', value: '10.0.0.0/8' }] }] })).text);
+    const ip = top.results.A.frames[0].data.values[0][0] as string;
+    for (const mode of ['light', 'dark'] as const) {
+      const page = await open('dashboard', mode, `endpoints?ip=${ip}`);
+      await page.waitForSelector('[data-testid="dashboard"]');
+      const selected = await page.$eval('[data-panel^="The selected addresses"]', (el) => el.textContent ?? '');
+      expect(selected).toContain(ip);
+      const peers = await page.$eval('[data-panel="Peers of the selected IPs"]', (el) => el.textContent ?? '');
+      expect(peers).not.toContain('select an address');
+      expect(peers).toMatch(/peer_country/);
+      await page.screenshot({ path: path.join(artifacts, `dashboard-endpoints-one-address-${mode}.png`), fullPage: true });
+      await page.close();
+    }
+  });
 });

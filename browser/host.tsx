@@ -144,13 +144,15 @@ function mount(mode: 'light' | 'dark', node: React.ReactNode): void {
     const Root = plugin.root;
     mount(mode, <Root meta={{}} path="/a/capsight-app" query={{}} />);
   },
-  /** One bundled dashboard (dist/dashboards/<name>.json) as panels: resolves true once every panel has drawn. */
-  async dashboard(mode: 'light' | 'dark', name: string) {
+  /** One bundled dashboard (dist/dashboards/<name>.json) as panels; `which` is "<name>" or "<name>?var=value&..." (other variables "All"). */
+  async dashboard(mode: 'light' | 'dark', which: string) {
+    const [name, query] = which.split('?');
+    const chosen = Object.fromEntries(new URLSearchParams(query ?? ''));
     const ds = await load(`${PLUGIN}/datasource/module.js`);
     const instance = new ds.plugin.DataSourceClass(settings);
     setDataSourceSrv({ get: async () => instance, getInstanceSettings: () => settings } as never);
     // Every dashboard variable at "All" ($sort at its default); the picker's search empty.
-    setTemplateSrv({ replace: (t: string) => t.replace(/\$\{?(\w+)\}?/g, (_m: string, v: string) => (v === 'sort' ? 'first' : v.startsWith('__') ? '' : '*')), getVariables: () => [] } as never);
+    setTemplateSrv({ replace: (t: string) => t.replace(/\$\{?(\w+)\}?/g, (_m: string, v: string) => chosen[v] ?? (v === 'sort' ? 'first' : v.startsWith('__') ? '' : '*')), getVariables: () => [] } as never);
     const geomap = (await load(`${PLUGIN}/panels/geomap/module.js`)).plugin.panel;
     const board = (await (await fetch(`${PLUGIN}/dashboards/${name}.json`)).json()) as { title: string; panels: DashPanel[] };
     const range = { from: grafanaData.dateTime(Date.now() - 6 * 3600_000), to: grafanaData.dateTime(), raw: { from: 'now-6h', to: 'now' } };
@@ -162,7 +164,8 @@ function mount(mode: 'light' | 'dark', node: React.ReactNode): void {
           : rxjs.lastValueFrom(instance.query({ targets: p.targets ?? [], range, scopedVars: {}, filters: [], intervalMs: 60_000, maxDataPoints: 300, app: 'dashboard', requestId: `${name}-${p.id}`, timezone: 'utc', startTime: Date.now() })) as Promise<DataQueryResponse>,
       ),
     );
-    mount(mode, <Dashboard title={board.title} panels={panels} answers={answers} range={range} Geomap={geomap} />);
+    const title = `${board.title}${query ? ` (${query.replace(/&/g, ', ')})` : ''}`;
+    mount(mode, <Dashboard title={title} panels={panels} answers={answers} range={range} Geomap={geomap} />);
   },
 };
 
