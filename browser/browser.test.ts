@@ -172,7 +172,8 @@ run('the plugin in a real browser', () => {
   });
 
   it('draws the endpoint view of one address: its totals, what it sent and received, its peers', async () => {
-    const top = JSON.parse((await send(`${grafana.url}/api/datasources/uid/capsight/resources/api/query`, 'POST', { queries: [{ refId: 'A', kind: 'endpoints', limit: 1, filters: [{ key: 'ip', operator: 'cidr', value: '10.0.0.0/8' }] }] })).text);
+    // A local address of the demo capture (the dashboards' range: the last 6 hours; the upload above is from 2026-01-01).
+    const top = JSON.parse((await send(`${grafana.url}/api/datasources/uid/capsight/resources/api/query`, 'POST', { queries: [{ refId: 'A', kind: 'endpoints', limit: 1, from: Date.now() - 6 * 3600_000, to: Date.now(), filters: [{ key: 'ip', operator: 'cidr', value: '10.0.0.0/8' }] }] })).text);
     const ip = top.results.A.frames[0].data.values[0][0] as string;
     for (const mode of ['light', 'dark'] as const) {
       const page = await open('dashboard', mode, `endpoints?ip=${ip}`);
