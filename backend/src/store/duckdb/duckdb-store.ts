@@ -19,6 +19,12 @@ export class DuckDbStore implements FlowStore {
   private readonly ingests = new Set<DuckDbIngest>();
   private readonly openings = new Set<Promise<DuckDbIngest>>();
   private closing: Promise<void> | null = null;
+  /**
+   * The capture list, read once per change: every query asks for it (where is the traffic of the
+   * selected captures?), and it changes only when an ingest closes or a capture is deleted.
+   */
+  private captureList: { generation: number; list: Promise<CaptureInfo[]> } | null = null;
+  private generation = 0;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -91,7 +97,10 @@ export class DuckDbStore implements FlowStore {
       conn.closeSync();
       throw err;
     }
-    const ingest = new DuckDbIngest(conn, new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender, () => this.ingests.delete(ingest));
+    const ingest = new DuckDbIngest(conn, new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender, () => {
+      this.ingests.delete(ingest);
+      this.generation++;
+    });
     this.ingests.add(ingest);
     return ingest;
   }
@@ -104,8 +113,13 @@ export class DuckDbStore implements FlowStore {
     return rows[0] ?? null;
   }
 
-  listCaptures(): Promise<CaptureInfo[]> {
-    return this.captures('ORDER BY first_ns NULLS LAST, ingested_at', []);
+  async listCaptures(): Promise<CaptureInfo[]> {
+    if (this.captureList?.generation !== this.generation) {
+      const list = this.captures('ORDER BY first_ns NULLS LAST, ingested_at', []);
+      this.captureList = { generation: this.generation, list };
+      list.catch(() => (this.captureList = null));
+    }
+    return [...(await this.captureList.list)];
   }
 
   private async captures(tail: string, params: DuckDBValue[]): Promise<CaptureInfo[]> {
@@ -140,6 +154,7 @@ export class DuckDbStore implements FlowStore {
         for (const t of ['flows', 'buckets', 'buckets_1m']) await db.run(`DELETE FROM ${t} WHERE capture_id = $1`, [id]);
         const r = await db.run(`DELETE FROM captures WHERE id = $1`, [id]);
         await db.run('COMMIT');
+        this.generation++;
         return r.rowsChanged > 0;
       } catch (err) {
         await db.run('ROLLBACK');

@@ -277,8 +277,9 @@ function values(q: CheckedQuery, p: Params): string {
   if (!dim) throw new QueryError(`unknown key "${key}"`);
   const cols = Array.isArray(dim.column) ? dim.column : [dim.column];
   const fw = flowWhere(q, p);
-  // Either-end keys: a flow whose two ends share the value (port 0 of ICMP, two private addresses) counts once.
-  const union = cols.map((c) => `SELECT CAST(${c} AS VARCHAR) AS value, capture_id, flow_id FROM flows WHERE ${fw}`).join(' UNION ');
+  // Either-end keys: a flow whose two ends share the value (port 0 of ICMP, two private addresses)
+  // counts once: the second end only where it differs from the first.
+  const union = cols.map((c, i) => `SELECT CAST(${c} AS VARCHAR) AS value FROM flows WHERE ${fw}${i > 0 ? ` AND ${c} IS DISTINCT FROM ${cols[0]}` : ''}`).join(' UNION ALL ');
   return `SELECT value, value AS text, count(*)::DOUBLE AS flows FROM (${union}) WHERE value IS NOT NULL AND ${search(q, p, 'value')} GROUP BY value ORDER BY flows DESC, value LIMIT ${p.add(q.limit)}`;
 }
 
