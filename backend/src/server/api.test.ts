@@ -1,4 +1,3 @@
-import { protocolName } from '../model/names';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -6,6 +5,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
+import { protocolName } from '../model/names';
 import { DURATION_BINS } from '../query/model';
 import { column, generated, postJson, query, startSidecar, upload, waitForJob, type RunningSidecar } from '../testing/sidecar';
 
