@@ -27,6 +27,7 @@ let quiet: RunningSidecar;
 let plugin: PluginHost;
 
 beforeAll(async () => {
+  if (!sdkAvailable()) return;
   [story, quiet] = await Promise.all([startSidecar(), startSidecar()]);
   await upload(story, 'story.pcap', scenarioCapture({ startSec: START, minutes: 80, spikeAt: 60, newCountryAt: 66, scanAt: 71, failuresAt: 75 }));
   await upload(quiet, 'quiet.pcap', scenarioCapture({ startSec: START, minutes: 80 }));

@@ -63,6 +63,7 @@ async function direct(stored: Record<string, unknown>, refId: string, from: numb
 }
 
 beforeAll(async () => {
+  if (!sdkAvailable()) return;
   sidecar = await startSidecar({ 'api-token': TOKEN });
   const up = await upload(sidecar, 'scenario.pcap', scenarioCapture({ startSec: START, minutes: 80, spikeAt: 60, newCountryAt: 66, scanAt: 71, failuresAt: 75 }));
   expect(up.status).toBe(201);

@@ -13,7 +13,10 @@ if (!sdkAvailable()) sdkNotice('plugin protocol definitions against backend.prot
 
 run('pluginv2 definitions', () => {
   const ours = protobuf.parse(PLUGINV2_PROTO, { keepCase: true }).root.lookup('pluginv2') as protobuf.Namespace;
-  const grafana = protobuf.parse(fs.readFileSync(BACKEND_PROTO, 'utf8'), { keepCase: true }).root.lookup('pluginv2') as protobuf.Namespace;
+  let grafana: protobuf.Namespace;
+  beforeAll(() => {
+    grafana = protobuf.parse(fs.readFileSync(BACKEND_PROTO, 'utf8'), { keepCase: true }).root.lookup('pluginv2') as protobuf.Namespace;
+  });
 
   const walk = (ns: protobuf.NamespaceBase): protobuf.ReflectionObject[] => ns.nestedArray.flatMap((o) => [o, ...(o instanceof protobuf.Namespace || o instanceof protobuf.Type ? walk(o) : [])]);
 

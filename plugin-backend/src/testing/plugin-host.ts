@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
-import { CONTROLLER_PROTO, HEALTH_PROTO } from '../protocol/definitions';
+import { CONTROLLER_PROTO, HEALTH_PROTO, PLUGINV2_PROTO } from '../protocol/definitions';
 
 /**
  * A plugin host that does what Grafana does with a backend plugin (hashicorp/go-plugin's client,
@@ -54,8 +54,10 @@ type Client = grpc.Client & Record<string, (...a: unknown[]) => unknown>;
 function clientsFor(handshake: Handshake): { data: Client; diagnostics: Client; resource: Client; health: Client; controller: Client } {
   const target = handshake.network === 'unix' ? `unix://${handshake.address}` : handshake.address;
   const options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
-  const v2 = grpc.loadPackageDefinition(protoLoader.loadSync(BACKEND_PROTO, options)).pluginv2 as Record<string, grpc.ServiceClientConstructor>;
   const fromText = (text: string) => grpc.loadPackageDefinition(protoLoader.fromJSON(protobuf.parse(text, { keepCase: true }).root.toJSON(), options));
+  // Grafana's own definitions where the shared folder is there (the plugin tests skip without it);
+  // without it the front end's tests, which only need a working host, use the plugin's own.
+  const v2 = (sdkAvailable() ? grpc.loadPackageDefinition(protoLoader.loadSync(BACKEND_PROTO, options)) : fromText(PLUGINV2_PROTO)).pluginv2 as Record<string, grpc.ServiceClientConstructor>;
   const health = ((fromText(HEALTH_PROTO).grpc as grpc.GrpcObject).health as grpc.GrpcObject).v1 as Record<string, grpc.ServiceClientConstructor>;
   const controller = fromText(CONTROLLER_PROTO).plugin as Record<string, grpc.ServiceClientConstructor>;
   const creds = grpc.credentials.createInsecure();
