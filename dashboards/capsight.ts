@@ -93,6 +93,8 @@ function base(uid: string, title: string, description: string): dashboard.Dashbo
       d = d.link(new dashboard.DashboardLinkBuilder(key[0].toUpperCase() + key.slice(1)).type(dashboard.DashboardLinkType.Link).url(`/d/${other}`).keepTime(true).includeVars(true));
     }
   }
+  // The app's Captures page: every capture with its span (a name opens the Overview on it), imports.
+  d = d.link(new dashboard.DashboardLinkBuilder('Captures').type(dashboard.DashboardLinkType.Link).url('/a/capsight-app/captures').icon('cloud'));
   return d;
 }
 
