@@ -197,17 +197,17 @@ function scanSuspects(q: CheckedQuery, w: AnomalyWindows, cols: ResultColumns): 
 }
 
 /** Answers an anomaly query (the checked query's kind is one of ANOMALY_KINDS). */
-export async function answerAnomaly(store: FlowStore, q: CheckedQuery): Promise<DataFrameJSON[]> {
+export async function answerAnomaly(store: FlowStore, q: CheckedQuery, signal?: AbortSignal): Promise<DataFrameJSON[]> {
   checkRange(q);
   let end = q.to;
   if (q.windowEnd === 'data') {
-    const latest = await store.latestActivityMs(q);
+    const latest = await store.latestActivityMs(q, signal);
     if (latest === null) return [noData(q, 'no traffic in the range')];
     end = Math.min(latest, q.to);
   }
   const w = windowsFor(q, end);
   if (!w) return [noData(q, `the traffic in the range ends ${Math.round((end - q.from) / 60_000)} min after its start: too early for ${minimumBaseline(q)} baseline window(s) before the last ${q.windowMs / 60_000} min`)];
-  const cols = await store.run({ ...q, windows: w });
+  const cols = await store.run({ ...q, windows: w }, signal);
   switch (q.kind as AnomalyKind) {
     case 'volume_change':
       return [volumeChange(q, w, cols)];

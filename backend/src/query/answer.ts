@@ -6,7 +6,8 @@ import { protocolName, serviceName } from '../model/names';
 import { countryName } from './country-names';
 import { DISPLAY_NAMES, FLOW_LINKS, flowTableColumns, pageNotice } from './flow-table';
 import { outsideRangeNotice } from './range-notice';
-import { checkQuery, DURATION_BINS, isAnomalyKind, type CheckedQuery, type Metric, type Query } from './model';
+import { MAX_FILLED_STEPS } from './cost';
+import { DURATION_BINS, isAnomalyKind, type CheckedQuery, type Metric } from './model';
 
 /** Dashboard uids the data links point at (provisioned by the app plugin). */
 export const DASHBOARDS = { overview: 'capsight-overview', endpoints: 'capsight-endpoints', geography: 'capsight-geography', flows: 'capsight-flows' };
@@ -111,9 +112,13 @@ function timeseries(q: CheckedQuery, cols: ResultColumns): DataFrameJSON[] {
   // Steps without traffic are zeros, not gaps: fill the asked range when it is bounded, else the data's span.
   let start = Math.floor(q.from / step) * step;
   let end = q.to;
-  if ((end - start) / step > 20_000) {
-    start = Math.min(...times);
-    end = Math.max(...times) + step;
+  if ((end - start) / step > MAX_FILLED_STEPS) {
+    start = Infinity;
+    end = -Infinity;
+    for (const t of times) {
+      start = Math.min(start, t);
+      end = Math.max(end, t + step);
+    }
   }
   const grid: number[] = [];
   for (let t = start; t < end; t += step) grid.push(t);
@@ -165,28 +170,30 @@ function chooseColumns(frames: DataFrameJSON[], q: CheckedQuery): DataFrameJSON[
   });
 }
 
-/** Answers one query with frames. Throws QueryError (-> HTTP 400) for a query that cannot run. */
-export async function answer(store: FlowStore, raw: Query, index = 0, bucketMs = 1000): Promise<{ refId: string; frames: DataFrameJSON[] }> {
-  const q = checkQuery(raw, index, bucketMs);
-  const a = await answerChecked(store, q);
+/**
+ * Answers one checked query with frames. Throws QueryError (-> HTTP 400) for a query that cannot
+ * run; `signal` interrupts its statements in the store.
+ */
+export async function answer(store: FlowStore, q: CheckedQuery, signal?: AbortSignal): Promise<{ refId: string; frames: DataFrameJSON[] }> {
+  const a = await answerChecked(store, q, signal);
   const frames = chooseColumns(a.frames, q);
   const notice = await outsideRangeNotice(store, q);
   if (notice && frames[0]) frames[0].schema.meta.notices = [...(frames[0].schema.meta.notices ?? []), notice];
   return { refId: a.refId, frames };
 }
 
-async function answerChecked(store: FlowStore, q: CheckedQuery): Promise<{ refId: string; frames: DataFrameJSON[] }> {
+async function answerChecked(store: FlowStore, q: CheckedQuery, signal?: AbortSignal): Promise<{ refId: string; frames: DataFrameJSON[] }> {
   if (q.kind === 'keys') {
     const cols = { key: DIMENSIONS.map((d) => d.key), type: DIMENSIONS.map((d) => d.type), description: DIMENSIONS.map((d) => d.description) };
     return { refId: q.refId, frames: [table(q, cols, 'table')] };
   }
-  if (isAnomalyKind(q.kind)) return { refId: q.refId, frames: await answerAnomaly(store, q) };
+  if (isAnomalyKind(q.kind)) return { refId: q.refId, frames: await answerAnomaly(store, q, signal) };
   if (q.kind === 'peers' && !q.filters.some((f) => f.key === 'ip')) {
     const f = emptyFrame(q.refId, 'table');
     f.schema.meta.notices = [{ severity: 'info', text: 'select an address (the ip variable, or an "ip" filter) to list its peers' }];
     return { refId: q.refId, frames: [f] };
   }
-  const cols = await store.run(q);
+  const cols = await store.run(q, signal);
   switch (q.kind) {
     case 'timeseries':
       return { refId: q.refId, frames: timeseries(q, cols) };
@@ -215,7 +222,7 @@ async function answerChecked(store: FlowStore, q: CheckedQuery): Promise<{ refId
     }
     case 'flows': {
       const shown = (cols.flow_id ?? []).length;
-      const total = shown > 0 ? Number(cols.total?.[0] ?? 0) : (await store.run({ ...q, kind: 'flows', limit: 1, offset: 0 })).total?.[0] ?? 0;
+      const total = shown > 0 ? Number(cols.total?.[0] ?? 0) : (await store.run({ ...q, kind: 'flows', limit: 1, offset: 0 }, signal)).total?.[0] ?? 0;
       delete cols.total;
       const f = table(q, flowTableColumns(cols), 'table', { limit: q.limit, offset: q.offset, total: Number(total) });
       for (const fl of f.schema.fields) {

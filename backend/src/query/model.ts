@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ANOMALY_KINDS, isAnomalyKind, MEASURES } from './anomaly-kinds';
+import { isIP } from 'node:net';
+import { protocolNumber } from '../model/names';
 import { dimension, DIMENSION_KEYS, type Dimension } from './dimensions';
 
 export { ANOMALY_KINDS, isAnomalyKind, MEASURES, type AnomalyKind } from './anomaly-kinds';
@@ -127,6 +129,7 @@ export function defaultRefId(index: number): string {
 /** `bucketMs`: the width of the stored time buckets (the sidecar's --bucket). */
 export function checkQuery(q: Query, index = 0, bucketMs = 1000): CheckedQuery {
   const where = q.refId ? `query ${q.refId}` : `query ${index}`;
+  checkNumbers(q, where);
   const from = q.from ?? ALL_TIME[0];
   const to = q.to ?? ALL_TIME[1];
   if (!(to > from)) throw new QueryError(`${where}: "to" (${to}) must be after "from" (${from})`);
@@ -195,14 +198,44 @@ function checkFilter(f: Filter, where: string): void {
   if ((f.operator === '>' || f.operator === '<') && typeof f.value !== 'number' && !/^-?\d+(\.\d+)?$/.test(String(f.value))) {
     throw new QueryError(`${where}: filter "${f.key}": "${String(f.value)}" is not a number`);
   }
-  if (f.operator === '=~' || f.operator === '!~') {
-    if (typeof f.value !== 'string') throw new QueryError(`${where}: filter "${f.key}": a regular expression must be a string`);
-    try {
-      new RegExp(f.value);
-    } catch (e) {
-      throw new QueryError(`${where}: filter "${f.key}": bad regular expression: ${(e as Error).message}`);
-    }
+  // (Regular expressions are checked by the store's own engine, RE2, before the query runs.)
+  if ((f.operator === '=~' || f.operator === '!~') && typeof f.value !== 'string') throw new QueryError(`${where}: filter "${f.key}": a regular expression must be a string`);
+  if (f.operator !== '=~' && f.operator !== '!~' && f.operator !== 'cidr') {
+    for (const v of Array.isArray(f.value) ? f.value : [f.value]) checkScalar(dim, v, `${where}: filter "${f.key}"`);
   }
+}
+
+/** Largest magnitude a numeric filter value may have: every stored counter fits (2^53). */
+const MAX_FILTER_NUMBER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * One filter value against its key's type. Numbers are decimal (no "", "0x35", "1e3" or octal
+ * spellings) and within the counters' range; addresses are IPv4 dotted decimal or IPv6 text.
+ */
+function checkScalar(dim: Dimension, v: string | number | boolean, where: string): void {
+  if (dim.type === 'number') {
+    if (dim.key === 'proto' && typeof v === 'string' && protocolNumber(v) !== undefined) return;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : NaN;
+    if (Number.isNaN(n)) throw new QueryError(`${where}: "${String(v)}" is not a decimal number`);
+    if (!Number.isFinite(n) || Math.abs(n) > MAX_FILTER_NUMBER) throw new QueryError(`${where}: ${String(v)} is out of range (at most ${MAX_FILTER_NUMBER} in magnitude)`);
+  } else if (dim.type === 'ip') {
+    if (typeof v !== 'string' || isIP(v) === 0) throw new QueryError(`${where}: "${String(v)}" is not an IP address (IPv4 dotted decimal or IPv6)`);
+  } else if (dim.type === 'boolean') {
+    if (v !== true && v !== false && v !== 'true' && v !== 'false') throw new QueryError(`${where}: "${String(v)}" is not true or false`);
+  }
+}
+
+/** Epoch ms a range bound may take: JavaScript's date range (about 275,000 years either way). */
+const MAX_TIME_MS = 8.64e15;
+/** The longest time-series step: a year. */
+const MAX_STEP_MS = 366 * 86_400_000;
+
+function checkNumbers(q: Query, where: string): void {
+  for (const k of ['from', 'to'] as const) {
+    const v = q[k];
+    if (v !== undefined && !(Math.abs(v) <= MAX_TIME_MS)) throw new QueryError(`${where}: "${k}" (${v}) is not a time: epoch milliseconds within ±${MAX_TIME_MS}`);
+  }
+  if (q.intervalMs !== undefined && !(q.intervalMs <= MAX_STEP_MS)) throw new QueryError(`${where}: "intervalMs" (${q.intervalMs}) is longer than a year (${MAX_STEP_MS} ms)`);
 }
 
 /**

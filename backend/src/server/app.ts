@@ -8,13 +8,16 @@ import { Enricher, bundledEnrichment, type EnrichmentConfig } from '../enrich/en
 import { demoCapture } from '../ingest/demo';
 import { Importer } from '../ingest/importer';
 import { JobManager } from '../ingest/jobs';
-import { answer } from '../query/answer';
+import { Readable } from 'node:stream';
+import { QueryAdmission } from '../query/admission';
 import { frameToArrow } from '../query/arrow';
-import { defaultRefId, QueryError, QueryRequestSchema, type Query } from '../query/model';
+import { QueryError, QueryRequestSchema, type Query } from '../query/model';
+import { queryErrorStatus, QueryRunner } from '../query/request';
+import { jsonChunks } from './json-chunks';
 import { redactText, redactUrl } from '../security/redact';
 import { ImportRefused, UrlPolicy } from '../security/url-policy';
 import type { FlowStore } from '../store/flow-store';
-import { DuckDbStore } from '../store/duckdb/duckdb-store';
+import { DuckDbStore, READ_CONNECTIONS } from '../store/duckdb/duckdb-store';
 import { bearerMatches } from './auth';
 import type { ServerConfig } from './config';
 import { Metrics } from './metrics';
@@ -84,6 +87,8 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     },
   });
   const watches = new WatchManager(store, importer, jobs, config, app.log);
+  // Queries take all read connections but one (left to the API's own reads); heavy ones one fewer.
+  const admission = new QueryAdmission({ slots: READ_CONNECTIONS - 1, heavySlots: READ_CONNECTIONS - 2, maxWaitingPerClient: 32 });
 
   await app.register(swagger, {
     openapi: {
@@ -107,24 +112,31 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     let status = err.statusCode ?? 500;
     let message = err.message;
     if (err instanceof QueryError || err instanceof ImportRefused) status = 400;
+    // The query's own failures (429 too many waiting, 503 time limit) say what happened.
+    const explained = status < 500 || queryErrorStatus(err) !== null;
     if (err.code === 'FST_REQ_FILE_TOO_LARGE' || err.code === 'FST_FILES_LIMIT') {
       status = 413;
       message = tooLarge;
     }
     if (err.validation) message = `invalid request: ${err.message}`;
     if (status >= 500) req.log.error({ err: redactText(String(err.stack ?? err)) }, 'request failed');
-    void reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: redactText(status >= 500 ? 'internal error (see the sidecar log)' : message) });
+    void reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: redactText(explained ? message : 'internal error (see the sidecar log)') });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
   });
 
+  // From memory only: a liveness probe is answered at once, whatever queries and imports are doing.
   app.get('/health', { schema: { summary: 'Liveness, version and what is stored', security: [] } }, async () => {
-    const c = await store.counts();
+    const c = store.summary();
     return { status: 'ok', version: VERSION, captures: c.captures, flows: c.flows, jobs: jobs.counts(), attribution: GEO_ATTRIBUTION };
   });
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
+    const q = admission.stats();
+    metrics.queries.set({ state: 'running' }, q.running);
+    metrics.queries.set({ state: 'running_heavy' }, q.runningHeavy);
+    metrics.queries.set({ state: 'waiting' }, q.waiting);
     metrics.jobs.reset();
     for (const [state, n] of Object.entries(jobs.counts())) metrics.jobs.set({ state }, n);
     void reply.header('content-type', metrics.registry.contentType);
@@ -183,37 +195,37 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
 
   watches.routes(app);
 
+  const runner = new QueryRunner({
+    store,
+    admission,
+    limits: { maxQueryValues: config.maxQueryValues, maxResponseValues: config.maxResponseValues, maxFilterValues: config.maxFilterValues },
+    bucketMs: config.bucketNs / 1e6,
+    timeoutMs: config.queryTimeoutNs / 1e6,
+    onAnswered: (kind, seconds) => metrics.queryLatency.observe({ kind }, seconds),
+  });
   app.post('/api/query', { schema: { summary: 'Run one query or {"queries": [...]}; answers Grafana data frames', body: QueryRequestSchema } }, async (req, reply) => {
     const body = req.body as Query | { queries: Query[]; format?: 'json' | 'arrow' };
     const many = 'queries' in body;
     const list = many ? body.queries : [body];
+    // A client gone (closed connection, cancelled panel) stops its queries in the store.
+    const gone = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
+    // Turns are taken per client: Grafana's backend names its user; others count by address.
+    const client = String(req.headers['x-capsight-client'] ?? req.ip).slice(0, 128);
+    const results = await runner.run(list, client, gone.signal, many);
     // Arrow: each frame as an Arrow IPC file (what Grafana's server reads from the backend plugin), base64 in the JSON answer.
-    const arrow = many && body.format === 'arrow';
-    const results: Record<string, { status: number; frames: unknown[]; error?: string }> = {};
-    let failed = false;
-    for (const [i, q] of list.entries()) {
-      const refId = q.refId ?? defaultRefId(i);
-      if (results[refId]) throw new QueryError(`duplicate refId "${refId}"`);
-      const end = metrics.queryLatency.startTimer({ kind: q.kind });
-      try {
-        const frames = (await answer(store, q, i, config.bucketNs / 1e6)).frames;
-        results[refId] = { status: 200, frames: arrow ? frames.map((f) => Buffer.from(frameToArrow(f)).toString('base64')) : frames };
-      } catch (err) {
-        // One bad query of a list fails alone (as Grafana's /api/ds/query does: HTTP 207); a single query is a plain 400.
-        if (!(err instanceof QueryError) || !many) throw err;
-        results[refId] = { status: 400, frames: [], error: err.message };
-        failed = true;
-      } finally {
-        end();
-      }
-    }
-    return reply.code(failed ? 207 : 200).send({ results });
+    if (many && body.format === 'arrow') for (const r of results.values()) r.frames = r.frames.map((f) => Buffer.from(frameToArrow(f)).toString('base64')) as never[];
+    const failed = [...results.values()].some((r) => r.status !== 200);
+    // (One bad query of a list fails alone, as Grafana's /api/ds/query does: HTTP 207.)
+    return reply.code(failed ? 207 : 200).type('application/json; charset=utf-8').send(Readable.from(jsonChunks(results)));
   });
 
   let demoReady: Promise<void> = Promise.resolve();
   if (config.demo) {
     demoReady = (async () => {
-      if ((await store.counts()).captures > 0) return;
+      if (store.summary().captures > 0) return;
       const demo = demoCapture();
       const job = importer.importStream('demo', demo.name, [demo.data], demo.data.length);
       await jobs.wait(job.id);

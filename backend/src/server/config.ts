@@ -28,6 +28,13 @@ export interface ServerConfig {
   demo: boolean;
   logLevel: string;
   watchIntervalSec: number;
+  hostNames: string[];
+  queryTimeoutNs: number;
+  maxQueryValues: number;
+  maxResponseValues: number;
+  maxFilterValues: number;
+  maxCaptureBytes: number;
+  maxCapturePackets: number;
 }
 
 type Kind = 'int' | 'string' | 'list' | 'size' | 'duration' | 'bool' | 'nullable';
@@ -60,6 +67,13 @@ export const OPTIONS: Option[] = [
   { key: 'demo', kind: 'bool', default: true, description: 'ingest a generated demo capture when the store is empty' },
   { key: 'logLevel', kind: 'string', default: 'info', description: 'pino log level (fatal, error, warn, info, debug, trace, silent)' },
   { key: 'watchIntervalSec', kind: 'int', default: 60, description: 'default polling interval of container watches' },
+  { key: 'hostNames', kind: 'list', default: [], description: 'extra names the sidecar answers to without a token (Host header), e.g. "capsight" in docker compose; localhost, 127.0.0.1, ::1 and the listen address always' },
+  { key: 'queryTimeoutNs', kind: 'duration', default: 30e9, description: 'time limit of one query in the store (e.g. 30s); a query over it is cancelled (HTTP 503)' },
+  { key: 'maxQueryValues', kind: 'int', default: 500_000, description: 'values (points, cells) one query may answer; larger queries are refused before running (HTTP 400)' },
+  { key: 'maxResponseValues', kind: 'int', default: 2_000_000, description: 'values one /api/query request may answer, over all its queries' },
+  { key: 'maxFilterValues', kind: 'int', default: 2000, description: 'filter values one query may carry (the items of every "in" list count)' },
+  { key: 'maxCaptureBytes', kind: 'size', default: 32 * 1024 ** 3, description: 'largest capture after decompression (gzip input); an import over it fails' },
+  { key: 'maxCapturePackets', kind: 'int', default: 500_000_000, description: 'most packets one capture may hold; an import over it fails' },
 ];
 
 const kebab = (k: string): string => k.replace(/Ns$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

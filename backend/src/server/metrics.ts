@@ -16,6 +16,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly queries = new Gauge({ name: 'capsight_queries', help: 'Queries admitted to the store (running, running_heavy) and waiting for a place', labelNames: ['state'], registers: [this.registry] });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'capsight_process_' });
   }

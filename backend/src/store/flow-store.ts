@@ -80,6 +80,13 @@ export interface IngestSink {
   abort(): Promise<void>;
 }
 
+/** A statement stopped because its caller's signal fired (time limit, client gone). */
+export class StatementInterrupted extends Error {
+  constructor() {
+    super('interrupted');
+  }
+}
+
 /** Columns of a query answer, by name; numbers as JS numbers, text as strings. */
 export type ResultColumns = Record<string, (string | number | boolean | null)[]>;
 
@@ -94,7 +101,10 @@ export interface FlowStore {
   findCapture(by: { sha256?: string; id?: string; etagOf?: { source: string; etag: string } }): Promise<CaptureInfo | null>;
   listCaptures(): Promise<CaptureInfo[]>;
   deleteCapture(id: string): Promise<boolean>;
-  counts(): Promise<{ captures: number; flows: number; bucketRows: number }>;
+  /** Captures and flows stored, from memory (answers at once, whatever the store is doing). */
+  summary(): { captures: number; flows: number };
+  /** Why the store's regular-expression engine refuses `pattern`, or null when it takes it. */
+  checkPattern(pattern: string): Promise<string | null>;
 
   saveJob(job: JobRecord): Promise<void>;
   listJobs(limit: number): Promise<JobRecord[]>;
@@ -111,7 +121,8 @@ export interface FlowStore {
   markWatchSeen(watchId: string, blob: string, etag: string, result: string): Promise<void>;
 
   /** Answers a checked query; the columns of each kind are listed in query/results.ts. */
-  run(query: CheckedQuery): Promise<ResultColumns>;
+  /** `signal` interrupts the statement (StatementInterrupted): a time limit, a client gone. */
+  run(query: CheckedQuery, signal?: AbortSignal): Promise<ResultColumns>;
   /** End of the last traffic in the query's range under its filters (epoch ms, rounded up to a second), null when there is none. */
-  latestActivityMs(query: CheckedQuery): Promise<number | null>;
+  latestActivityMs(query: CheckedQuery, signal?: AbortSignal): Promise<number | null>;
 }

@@ -11,6 +11,9 @@ import { latestActivityMs, runQuery } from './queries';
 import { FlowFile } from './flow-file';
 import { DDL, PUBLISH_BUCKETS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
 
+/** Read connections: queries take at most all but one (query/admission.ts), API reads the rest. */
+export const READ_CONNECTIONS = 4;
+
 const BUCKET_TYPES: DuckDBType[] = [UINTEGER, BIGINT, DOUBLE, DOUBLE, DOUBLE, DOUBLE];
 
 /** Embedded store: one DuckDB file in the data directory. */
@@ -25,6 +28,8 @@ export class DuckDbStore implements FlowStore {
    */
   private captureList: { generation: number; list: Promise<CaptureInfo[]> } | null = null;
   private generation = 0;
+  /** What /health reports, kept up to date in memory: answering it never waits for a connection. */
+  private readonly totals: { captures: number; flows: number };
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -34,7 +39,12 @@ export class DuckDbStore implements FlowStore {
     private readonly writes: ConnectionPool,
     /** Dashboard queries run side by side. */
     private readonly reads: ConnectionPool,
-  ) {}
+    /** Quick checks (a filter's regular expression) that must not wait behind queries. */
+    private readonly checks: ConnectionPool,
+    totals: { captures: number; flows: number },
+  ) {
+    this.totals = totals;
+  }
 
   static async open(dataDir: string): Promise<DuckDbStore> {
     fs.mkdirSync(dataDir, { recursive: true });
@@ -44,32 +54,34 @@ export class DuckDbStore implements FlowStore {
     // 256 MB keeps a checkpoint out of most ingest commits.
     const instance = await DuckDBInstance.create(file, { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', checkpoint_threshold: '256MB' });
     const writes = await ConnectionPool.create(instance, 1);
-    await writes.use(async (db) => {
+    const totals = await writes.use(async (db) => {
       for (const sql of DDL) await db.run(sql);
       const v = await db.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`);
       const found = v.getRowsJS()[0]?.[0];
       if (found === undefined) await db.run(`INSERT INTO meta VALUES ('schema_version', $1)`, [String(SCHEMA_VERSION)]);
       else if (Number(found) !== SCHEMA_VERSION) throw new Error(`${file}: schema version ${String(found)}, this Capsight expects ${SCHEMA_VERSION}`);
+      const [captures, flows] = (await db.runAndReadAll(`SELECT count(*), coalesce(sum(flows), 0) FROM captures`)).getRowsJS()[0].map(Number);
+      return { captures, flows };
     });
     // Flow files of ingests a killed process left behind belong to no capture.
     const stagingDir = path.join(dataDir, 'staging');
     fs.rmSync(stagingDir, { recursive: true, force: true });
     fs.mkdirSync(stagingDir, { recursive: true });
-    return new DuckDbStore(instance, stagingDir, writes, await ConnectionPool.create(instance, 4));
+    return new DuckDbStore(instance, stagingDir, writes, await ConnectionPool.create(instance, READ_CONNECTIONS), await ConnectionPool.create(instance, 1), totals);
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.openings]);
       await Promise.all([...this.ingests].map((i) => i.abort()));
-      await Promise.all([this.writes.close(), this.reads.close()]);
+      await Promise.all([this.writes.close(), this.reads.close(), this.checks.close()]);
       this.instance.closeSync();
     })();
     return this.closing;
   }
 
-  private read<T>(fn: (db: DuckDBConnection) => Promise<T>): Promise<T> {
-    return this.reads.use(fn);
+  private read<T>(fn: (db: DuckDBConnection) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.reads.use(fn, signal);
   }
 
   private write<T>(fn: (db: DuckDBConnection) => Promise<T>): Promise<T> {
@@ -97,9 +109,13 @@ export class DuckDbStore implements FlowStore {
       conn.closeSync();
       throw err;
     }
-    const ingest = new DuckDbIngest(conn, new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender, () => {
+    const ingest = new DuckDbIngest(conn, new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender, (published) => {
       this.ingests.delete(ingest);
       this.generation++;
+      if (published) {
+        this.totals.captures++;
+        this.totals.flows += published.flows;
+      }
     });
     this.ingests.add(ingest);
     return ingest;
@@ -152,10 +168,14 @@ export class DuckDbStore implements FlowStore {
       await db.run('BEGIN TRANSACTION');
       try {
         for (const t of ['flows', 'buckets', 'buckets_1m']) await db.run(`DELETE FROM ${t} WHERE capture_id = $1`, [id]);
-        const r = await db.run(`DELETE FROM captures WHERE id = $1`, [id]);
+        const deleted = (await db.runAndReadAll(`DELETE FROM captures WHERE id = $1 RETURNING flows`, [id])).getRowsJS();
         await db.run('COMMIT');
         this.generation++;
-        return r.rowsChanged > 0;
+        for (const [flows] of deleted) {
+          this.totals.captures--;
+          this.totals.flows -= Number(flows);
+        }
+        return deleted.length > 0;
       } catch (err) {
         await db.run('ROLLBACK');
         throw err;
@@ -163,10 +183,18 @@ export class DuckDbStore implements FlowStore {
     });
   }
 
-  async counts(): Promise<{ captures: number; flows: number; bucketRows: number }> {
-    const r = await this.read((db) => db.runAndReadAll(`SELECT (SELECT count(*) FROM captures), (SELECT count(*) FROM flows), (SELECT count(*) FROM buckets)`));
-    const [c, f, b] = r.getRowsJS()[0].map(Number);
-    return { captures: c, flows: f, bucketRows: b };
+  summary(): { captures: number; flows: number } {
+    return { ...this.totals };
+  }
+
+  async checkPattern(pattern: string): Promise<string | null> {
+    try {
+      // The store's own engine (RE2) compiles it: what it refuses here, it would refuse in a query.
+      await this.checks.use((db) => db.run(`SELECT regexp_full_match('', $1::VARCHAR)`, [pattern]));
+      return null;
+    } catch (err) {
+      return String((err as Error).message).replace(/^Invalid Input Error:\s*/, '');
+    }
   }
 
   async saveJob(job: JobRecord): Promise<void> {
@@ -217,12 +245,12 @@ export class DuckDbStore implements FlowStore {
     await this.write((db) => db.run(`INSERT OR IGNORE INTO watch_seen VALUES ($1, $2, $3, $4, $5)`, [watchId, blob, etag, new Date().toISOString(), result]));
   }
 
-  run(query: CheckedQuery): Promise<ResultColumns> {
-    return this.read((db) => runQuery(db, query));
+  run(query: CheckedQuery, signal?: AbortSignal): Promise<ResultColumns> {
+    return this.read((db) => runQuery(db, query), signal);
   }
 
-  latestActivityMs(query: CheckedQuery): Promise<number | null> {
-    return this.read((db) => latestActivityMs(db, query));
+  latestActivityMs(query: CheckedQuery, signal?: AbortSignal): Promise<number | null> {
+    return this.read((db) => latestActivityMs(db, query), signal);
   }
 }
 
@@ -234,8 +262,11 @@ class DuckDbIngest implements IngestSink {
     private readonly conn: DuckDBConnection,
     private readonly flowFile: FlowFile,
     private readonly bucketAppender: DuckDBAppender,
-    private readonly onClosed: () => void,
+    /** Called once, with the capture when it was published. */
+    private readonly onClosed: (published: CaptureInfo | null) => void,
   ) {}
+
+  private published: CaptureInfo | null = null;
 
   async addFlows(flows: readonly StoredFlow[]): Promise<void> {
     this.flowFile.write(flows);
@@ -288,6 +319,7 @@ class DuckDbIngest implements IngestSink {
         for (const sql of PUBLISH_BUCKETS) await c.run(sql, [capture.id]);
       }
       await c.run('COMMIT');
+      this.published = capture;
       return 'ingested';
     } catch (err) {
       await c.run('ROLLBACK').catch(() => undefined);
@@ -317,6 +349,6 @@ class DuckDbIngest implements IngestSink {
     this.flowFile.remove();
     await this.conn.run('DROP TABLE IF EXISTS stage_buckets').catch(() => undefined);
     this.conn.closeSync();
-    this.onClosed();
+    this.onClosed(this.published);
   }
 }

@@ -1,4 +1,5 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { StatementInterrupted } from '../flow-store';
 
 /**
  * Connections used one operation at a time (a DuckDB connection runs one statement at a time).
@@ -23,12 +24,31 @@ export class ConnectionPool {
     return pool;
   }
 
-  async use<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+  /**
+   * Runs fn on a connection of its own. When `signal` fires while fn runs, the statement in progress
+   * is interrupted (DuckDB stops it at its next check and fn rejects); an interrupt on an idle
+   * connection has no effect on its next statement.
+   */
+  async use<T>(fn: (c: DuckDBConnection) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.closing) throw new Error('the store is closed');
     const c = this.idle.pop() ?? (await new Promise<DuckDBConnection>((r) => this.waiting.push(r)));
+    // DuckDB clears a connection's interrupt when a statement starts: one sent while the statement
+    // is still being planned would be lost, so it is repeated until fn settles.
+    let repeat: NodeJS.Timeout | undefined;
+    const interrupt = (): void => {
+      c.interrupt();
+      repeat ??= setInterval(() => c.interrupt(), 20);
+    };
+    signal?.addEventListener('abort', interrupt, { once: true });
     try {
+      if (signal?.aborted) throw new StatementInterrupted();
       return await fn(c);
+    } catch (err) {
+      if (signal?.aborted && /interrupt/i.test(String((err as Error).message))) throw new StatementInterrupted();
+      throw err;
     } finally {
+      clearInterval(repeat);
+      signal?.removeEventListener('abort', interrupt);
       const next = this.waiting.shift();
       if (next) next(c);
       else {
