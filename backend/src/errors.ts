@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'CAPTURE_TRUNCATED'
   | 'CAPTURE_CORRUPT'
   | 'INPUT_UNREADABLE'
+  | 'CAPTURE_TOO_LARGE'
   | 'BAD_ARGUMENT';
 
 export class CapsightError extends Error {

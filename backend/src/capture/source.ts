@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { CapsightError, isCaptureDamage } from '../errors';
+import { GzipError, gunzipMembers } from './gunzip';
 import { CaptureParser } from './reader';
 import type { PacketHandler } from './types';
 
@@ -17,6 +18,17 @@ export interface ReadOptions {
    * output pile up in memory.
    */
   pace?: () => Promise<void> | undefined;
+  /** Caps on what one capture may hold; going over one stops reading with CAPTURE_TOO_LARGE. */
+  limits?: ReadLimits;
+}
+
+export interface ReadLimits {
+  /** Capture bytes after decompression. */
+  maxBytes: number;
+  maxPackets: number;
+  /** How the user changes each cap, for the message (e.g. CAPSIGHT_MAX_CAPTURE_BYTES). */
+  bytesSetting?: string;
+  packetsSetting?: string;
 }
 
 export interface ReadResult {
@@ -49,6 +61,16 @@ function result(parser: CaptureParser, inputBytes: number, damage: CapsightError
     problems: parser.notes.problems,
     damage,
   };
+}
+
+/** Throws CAPTURE_TOO_LARGE once the parser has gone past a cap (checked per input chunk: off the per-packet path). */
+function checkLimits(parser: CaptureParser, name: string, limits: ReadLimits | undefined): void {
+  if (!limits) return;
+  const over = (what: string, max: number, setting: string | undefined): never => {
+    throw new CapsightError('CAPTURE_TOO_LARGE', `${name}: more than ${max.toLocaleString('en-US')} ${what}, the limit of one capture${setting ? ` (${setting})` : ''}`);
+  };
+  if (parser.bytesConsumed > limits.maxBytes) over(parser.notes.compressed ? 'bytes of capture after decompression' : 'bytes of capture', limits.maxBytes, limits.bytesSetting);
+  if (parser.packets > limits.maxPackets) over('packets', limits.maxPackets, limits.packetsSetting);
 }
 
 /** Runs fn, turning truncation/corruption into a returned damage value. */
@@ -120,6 +142,7 @@ async function readFile(path: string, handler: PacketHandler, options: ReadOptio
       total += n;
       damage = guard(() => parser.push(n === buf.length ? buf : buf.subarray(0, n)));
       if (damage) break;
+      checkLimits(parser, name, options.limits);
       options.onProgress?.(total);
       await keepPace(options.pace);
     }
@@ -172,6 +195,7 @@ async function readStream(stream: CaptureInput, handler: PacketHandler, options:
     for await (const chunk of rest()) {
       damage = guard(() => parser.push(chunk));
       if (damage) break;
+      checkLimits(parser, name, options.limits);
       await keepPace(options.pace);
     }
     if (!damage) damage = guard(() => parser.finish());
@@ -180,33 +204,29 @@ async function readStream(stream: CaptureInput, handler: PacketHandler, options:
   }
 
   parser.notes.compressed = true;
-  // (zlib and stream are loaded here, for gzip input only: ~1 ms of every other run.)
-  const [zlib, { Readable }] = await Promise.all([import('node:zlib'), import('node:stream')]);
-  const gunzip = zlib.createGunzip();
-  const compressed = Readable.from(rest());
-  compressed.on('error', (err) => gunzip.destroy(err));
-  compressed.pipe(gunzip);
+  const gz = { trailingGarbage: 0 };
+  const members = gunzipMembers(rest()[Symbol.asyncIterator](), gz);
   let damage: CapsightError | null = null;
   try {
-    for await (const chunk of gunzip as AsyncIterable<Uint8Array>) {
+    for await (const chunk of members) {
       damage = guard(() => parser.push(chunk));
       if (damage) break;
+      checkLimits(parser, name, options.limits);
       await keepPace(options.pace);
     }
   } catch (err) {
-    if (err instanceof CapsightError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(String((err as Error).message))) {
-      damage = new CapsightError('CAPTURE_TRUNCATED', `${name}: truncated: gzip stream ends early (after ${parser.bytesConsumed} bytes of capture)`, parser.bytesConsumed);
-    } else if (code?.startsWith('Z_')) {
-      damage = new CapsightError('CAPTURE_CORRUPT', `${name}: corrupt gzip data after ${parser.bytesConsumed} bytes of capture (${(err as Error).message})`, parser.bytesConsumed);
-    } else {
+    if (!(err instanceof GzipError)) {
+      if (err instanceof CapsightError) throw err;
       throw new CapsightError('INPUT_UNREADABLE', `${name}: read failed: ${(err as Error).message}`, undefined, { cause: err });
     }
+    damage =
+      err.kind === 'truncated'
+        ? new CapsightError('CAPTURE_TRUNCATED', `${name}: truncated: ${err.message} (after ${parser.bytesConsumed} bytes of capture)`, parser.bytesConsumed)
+        : new CapsightError('CAPTURE_CORRUPT', `${name}: ${err.message} after ${parser.bytesConsumed} bytes of capture`, parser.bytesConsumed);
   }
+  if (gz.trailingGarbage > 0) parser.notes.problems.set('gzip: bytes after the last member ignored (trailing garbage)', gz.trailingGarbage);
   if (!damage) damage = guard(() => parser.finish());
-  else gunzip.destroy();
-  compressed.destroy();
+  else await drainQuietly(iterator);
   return result(parser, inputBytes, damage);
 }
 

@@ -1,4 +1,4 @@
-import { keepPace, readCapture, type CaptureInput, type ReadResult } from '../capture/source';
+import { keepPace, readCapture, type CaptureInput, type ReadLimits, type ReadResult } from '../capture/source';
 import type { CapsightError } from '../errors';
 import type { BucketBatch, FlowRecord } from '../model/flow';
 import { FlowAssembler } from './assembler';
@@ -21,6 +21,8 @@ export interface AnalyzeOptions {
    * promise holds the engine until it settles (back-pressure from a slow consumer of onFlow).
    */
   pace?: () => Promise<void> | undefined;
+  /** Caps on the capture's size after decompression and its packets (CAPTURE_TOO_LARGE past them). */
+  limits?: ReadLimits;
 }
 
 /** Flows emitted at the end of input between two pace() calls. */
@@ -39,7 +41,7 @@ export interface AnalyzeResult {
 export async function analyzeCapture(input: string | CaptureInput, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const assembler = new FlowAssembler(options);
   const { pace } = options;
-  const read = await readCapture(input, assembler, { name: options.name, onProgress: options.onProgress, pace });
+  const read = await readCapture(input, assembler, { name: options.name, onProgress: options.onProgress, pace, limits: options.limits });
   const steps = assembler.finishing(pace ? FINISH_BATCH : Infinity);
   while (!steps.next().done) await keepPace(pace);
   const problems = new Map(read.problems);

@@ -45,7 +45,7 @@ describe('path import reads into recycled buffers', () => {
     const store = await DuckDbStore.open(path.join(dir, `store-${name}`));
     try {
       const enricher = await Enricher.load(bundledEnrichment([]));
-      const out = await ingestCapture({ stream: { file: capture }, name, source: capture, sourceKind: 'path' }, { store, enricher, bucketNs: 1e9, idleTimeoutNs: 120e9 });
+      const out = await ingestCapture({ stream: { handle: await fs.promises.open(capture, 'r') }, name, source: capture, sourceKind: 'path' }, { store, enricher, bucketNs: 1e9, idleTimeoutNs: 120e9 });
       let flows = 0;
       const cli = await analyzeCapture(capture, { onFlow: () => flows++ });
       expect(out.capture.sha256).toBe(createHash('sha256').update(content).digest('hex'));

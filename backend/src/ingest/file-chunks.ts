@@ -8,8 +8,9 @@ import * as fs from 'node:fs';
  * A chunk is the consumer's until it asks for the next one: reads only go into buffers that
  * nextBuffer() lends, never into one the consumer still holds.
  */
-export async function* fileChunks(file: string, nextBuffer: () => Uint8Array): AsyncGenerator<Uint8Array> {
-  const fh = await fs.promises.open(file, 'r');
+export async function* fileChunks(file: string | fs.promises.FileHandle, nextBuffer: () => Uint8Array): AsyncGenerator<Uint8Array> {
+  // An open file handed in is this reader's to close.
+  const fh = typeof file === 'string' ? await fs.promises.open(file, 'r') : file;
   let position = 0;
   const read = async (): Promise<Uint8Array> => {
     const buf = nextBuffer();

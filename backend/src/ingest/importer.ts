@@ -9,7 +9,7 @@ import type { FlowStore, JobRecord } from '../store/flow-store';
 import { BufferPool } from './buffer-pool';
 import { DEFAULT_SEGMENT, openDownload } from './http-download';
 import type { JobContext, JobManager, JobOutcome } from './jobs';
-import { captureFiles, resolveImportPath } from './local-files';
+import { captureFilesIn, openImportFile, resolveImportPath } from './local-files';
 import { parseNetworkWatcherPath } from './network-watcher';
 import { ingestCapture, type CaptureSource, type IngestOutcome } from './pipeline';
 
@@ -19,6 +19,8 @@ export interface ImporterConfig {
   fragments: boolean;
   importDirs: readonly string[];
   downloadParallelism: number;
+  maxCaptureBytes: number;
+  maxCapturePackets: number;
 }
 
 export interface IngestCounters {
@@ -45,6 +47,7 @@ export class Importer {
       idleTimeoutNs: this.config.idleTimeoutNs,
       attributeFragments: this.config.fragments,
       signal: ctx.signal,
+      limits: { maxBytes: this.config.maxCaptureBytes, maxPackets: this.config.maxCapturePackets, bytesSetting: 'CAPSIGHT_MAX_CAPTURE_BYTES', packetsSetting: 'CAPSIGHT_MAX_CAPTURE_PACKETS' },
       onProgress: (p) => ctx.progress({ bytesDone: bytesBefore + p.bytesDone, flows: p.flows }),
     });
     this.counters.onIngested(out);
@@ -98,13 +101,33 @@ export class Importer {
     });
   }
 
-  importPath(requested: string, name?: string): JobRecord {
-    const resolved = resolveImportPath(requested, this.config.importDirs);
-    const files = captureFiles(resolved);
+  /**
+   * A file is opened here, once, and the job reads that open file; a directory's files are each
+   * opened and checked when the job comes to them (local-files.ts).
+   */
+  async importPath(requested: string, name?: string): Promise<JobRecord> {
+    const target = resolveImportPath(requested, this.config.importDirs);
+    if (!target.isDirectory) {
+      const opened = await openImportFile(target, requested);
+      const display = name ?? path.basename(target.path);
+      return this.jobs.submit(
+        'path',
+        display,
+        target.path,
+        async (ctx) => {
+          ctx.progress({ bytesTotal: opened.size, filesTotal: 1 });
+          const out = await this.ingest(ctx, { stream: { handle: opened.handle }, name: display, source: target.path, sourceKind: 'path' });
+          ctx.progress({ filesDone: 1 });
+          return outcome(out);
+        },
+        () => void opened.handle.close().catch(() => undefined),
+      );
+    }
+    const files = captureFilesIn(target);
     if (files.length === 0) throw new ImportRefused(`path ${requested}: no capture files (pcap, pcapng or gzip) found`);
-    const sizes = files.map((f) => fs.statSync(f).size);
-    const display = name ?? (files.length === 1 ? path.basename(files[0]) : `${path.basename(resolved)}/ (${files.length} files)`);
-    return this.jobs.submit('path', display, resolved, async (ctx) => {
+    const sizes = files.map((f) => fs.lstatSync(f).size);
+    const display = name ?? `${path.basename(target.path)}/ (${files.length} files)`;
+    return this.jobs.submit('path', display, target.path, async (ctx) => {
       ctx.progress({ bytesTotal: sizes.reduce((a, b) => a + b, 0), filesTotal: files.length });
       let done = 0;
       let ingested = 0;
@@ -113,19 +136,20 @@ export class Importer {
       let flows = 0;
       const failures: string[] = [];
       for (const [i, file] of files.entries()) {
+        const rel = path.relative(target.path, file);
         try {
-          last = await this.ingest(ctx, { stream: { file }, name: files.length === 1 ? display : path.relative(resolved, file), source: file, sourceKind: 'path' }, done);
+          const opened = await openImportFile({ path: file, root: target.root }, rel);
+          last = await this.ingest(ctx, { stream: { handle: opened.handle }, name: rel, source: file, sourceKind: 'path' }, done);
           if (last.result === 'ingested') ingested++;
           packets += last.capture.packets;
           flows += last.capture.flows;
         } catch (err) {
-          if (ctx.signal.aborted || files.length === 1) throw err;
-          failures.push(`${path.relative(resolved, file)}: ${(err as Error).message}`);
+          if (ctx.signal.aborted) throw err;
+          failures.push(`${rel}: ${(err as Error).message}`);
         }
         done += sizes[i];
         ctx.progress({ bytesDone: done, filesDone: i + 1 });
       }
-      if (files.length === 1 && last) return outcome(last);
       if (ingested === 0 && failures.length === files.length) throw new Error(`no file could be imported: ${failures.slice(0, 3).join('; ')}`);
       const skipped = files.length - ingested - failures.length;
       const parts = [`${ingested} ingested`, skipped > 0 ? `${skipped} already ingested` : '', failures.length > 0 ? `${failures.length} failed (${failures.slice(0, 3).join('; ')})` : ''].filter(Boolean);
@@ -133,7 +157,7 @@ export class Importer {
     });
   }
 
-  /** An upload runs at once (its client is sending now) and finishes with the request. */
+  /** An upload (or the demo capture) as a job like any other; the caller waits for it. */
   importStream(kind: 'upload' | 'demo', name: string, stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number | null, beforeCommit?: () => void): JobRecord {
     const source = kind === 'upload' ? `upload ${name}` : 'generated demo capture';
     return this.jobs.submit(
@@ -145,7 +169,6 @@ export class Importer {
         const out = await this.ingest(ctx, { stream, name, source, sourceKind: kind, beforeCommit });
         return outcome(out);
       },
-      true,
     );
   }
 }

@@ -29,6 +29,8 @@ interface Live {
   task: JobTask;
   abort: AbortController;
   startedAtMs: number;
+  /** Gives back what the job holds from its request on (an open file), however it ends. */
+  release?: () => void;
 }
 
 /**
@@ -60,8 +62,11 @@ export class JobManager {
     this.listeners.add(fn);
   }
 
-  /** Queues a task. `immediate` runs it now, outside the limit (uploads: the client is sending). */
-  submit(kind: JobRecord['kind'], name: string, source: string, task: JobTask, immediate = false): JobRecord {
+  /**
+   * Queues a task; every kind of import waits for its turn under the one concurrency limit (an
+   * upload's client waits, its bytes held back by TCP, until the upload's turn comes).
+   */
+  submit(kind: JobRecord['kind'], name: string, source: string, task: JobTask, release?: () => void): JobRecord {
     const record: JobRecord = {
       id: randomUUID(),
       kind,
@@ -81,13 +86,10 @@ export class JobManager {
       filesTotal: null,
       filesDone: 0,
     };
-    this.live.set(record.id, { record, task, abort: new AbortController(), startedAtMs: 0 });
+    this.live.set(record.id, { record, task, abort: new AbortController(), startedAtMs: 0, release });
     this.changed(record);
-    if (immediate) void this.start(record.id, false);
-    else {
-      this.queue.push(record.id);
-      this.pump();
-    }
+    this.queue.push(record.id);
+    this.pump();
     return record;
   }
 
@@ -160,14 +162,14 @@ export class JobManager {
 
   private pump(): void {
     while (this.running < this.concurrency && this.queue.length > 0) {
-      void this.start(this.queue.shift() as string, true);
+      void this.start(this.queue.shift() as string);
     }
   }
 
-  private async start(id: string, counted: boolean): Promise<void> {
+  private async start(id: string): Promise<void> {
     const l = this.live.get(id);
     if (!l) return;
-    if (counted) this.running++;
+    this.running++;
     l.record.state = 'running';
     l.record.startedAt = new Date().toISOString();
     l.startedAtMs = Date.now();
@@ -185,13 +187,14 @@ export class JobManager {
       if (l.abort.signal.aborted || err instanceof IngestCancelled) this.finish(l, 'cancelled', null, null);
       else this.finish(l, 'failed', redactText((err as Error).message ?? String(err)), null);
     } finally {
-      if (counted) this.running--;
+      this.running--;
       this.pump();
     }
   }
 
   private finish(l: Live, state: JobRecord['state'], error: string | null, out: JobOutcome | null): void {
     const r = l.record;
+    l.release?.();
     r.state = state;
     r.error = error;
     r.finishedAt = new Date().toISOString();

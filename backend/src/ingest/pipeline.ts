@@ -1,4 +1,6 @@
+import type { FileHandle } from 'node:fs/promises';
 import { linkTypeName } from '../capture/link-types';
+import type { ReadLimits } from '../capture/source';
 import type { Enricher } from '../enrich/enricher';
 import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
@@ -9,8 +11,8 @@ import { fileChunks } from './file-chunks';
 import { ParallelHash } from './parallel-hash';
 
 export interface CaptureSource {
-  /** The capture's bytes (any chunking), or a file the pipeline reads itself (into recycled buffers). */
-  stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | { file: string };
+  /** The capture's bytes (any chunking), or an open file the pipeline reads (into recycled buffers) and closes. */
+  stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | { handle: FileHandle };
   name: string;
   /** Where it came from, already without secrets. */
   source: string;
@@ -38,6 +40,7 @@ export interface IngestOptions {
   attributeFragments?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: IngestProgress) => void;
+  limits?: ReadLimits;
 }
 
 export interface IngestOutcome {
@@ -90,8 +93,8 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
   };
 
   // gzip input goes through zlib, which reads ahead: its chunks are never handed to the hasher.
-  let take = src.ownsChunks === true || 'file' in src.stream;
-  const input = 'file' in src.stream ? fileChunks(src.stream.file, () => pool.take()) : src.stream;
+  let take = src.ownsChunks === true || 'handle' in src.stream;
+  const input = 'handle' in src.stream ? fileChunks(src.stream.handle, () => pool.take()) : src.stream;
   const source = (Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
   /** The chunk the engine has, hashed once the engine asks for the next (it keeps no reference). */
   let held: Uint8Array | null = null;
@@ -126,6 +129,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
       bucketNs: opts.bucketNs,
       idleTimeoutNs: opts.idleTimeoutNs,
       attributeFragments: opts.attributeFragments,
+      limits: opts.limits,
       onFlow,
       // The engine reuses the batch object: addBuckets copies it before it returns its promise.
       onBuckets: (b) => {
@@ -174,7 +178,8 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     return { result: 'ingested', capture };
   } catch (err) {
     // A file the pipeline opened is closed here; a caller's stream stays the caller's to end.
-    const closeFile = 'file' in src.stream ? source.return?.() : undefined;
+    // (A generator never started has no finally to run: the handle is closed here as well.)
+    const closeFile = 'handle' in src.stream ? Promise.all([source.return?.(), src.stream.handle.close()]).catch(() => undefined) : undefined;
     await Promise.all([sink.abort(), hash.destroy(), closeFile]);
     throw err;
   }

@@ -204,7 +204,7 @@ export class WatchManager {
     void this.jobs.wait(job.id).then(async (done) => {
       this.inFlight.delete(key);
       if (!done) return;
-      const contentProblem = done.state === 'failed' && /not a pcap|truncated|corrupt|empty|unsupported/i.test(done.error ?? '');
+      const contentProblem = done.state === 'failed' && /not a pcap|truncated|corrupt|empty|unsupported|the limit of one capture/i.test(done.error ?? '');
       if (done.state === 'done' || contentProblem) await this.store.markWatchSeen(w.id, name, etag, done.state === 'done' ? String(done.result) : `failed: ${done.error}`);
     });
     return job.id;

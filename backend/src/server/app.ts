@@ -149,7 +149,7 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
   ]);
   app.post('/api/imports', { schema: { summary: 'Import a capture by URL or server path (async job)', body: ImportBody } }, async (req, reply) => {
     const body = req.body as { url?: string; path?: string; name?: string };
-    const job = body.url !== undefined ? importer.importUrl(await importer.checkUrl(body.url), body.name) : importer.importPath(body.path as string, body.name);
+    const job = body.url !== undefined ? importer.importUrl(await importer.checkUrl(body.url), body.name) : await importer.importPath(body.path as string, body.name);
     return reply.code(202).send(job);
   });
 
