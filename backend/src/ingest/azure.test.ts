@@ -1,7 +1,10 @@
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { UrlPolicy } from '../security/url-policy';
-import { startAzurite, type Azurite } from '../testing/azurite';
+import { ACCOUNT, KEY, startAzurite, type Azurite } from '../testing/azurite';
 import { generated, postJson, startSidecar, waitForJob, type RunningSidecar } from '../testing/sidecar';
+import { AnonymousCredential } from '@azure/storage-blob';
+import { containerClient } from './azure-client';
 import { BufferPool } from './buffer-pool';
 import { openDownload } from './http-download';
 import { parseNetworkWatcherPath } from './network-watcher';
@@ -174,6 +177,87 @@ describe('Azure Blob imports against Azurite', () => {
     expect(watches[0]).toMatchObject({ id, blobsIngested: 3, lastError: null });
     const caps = (await (await s.call('/api/captures')).json()) as { azure: { vm: string } | null }[];
     expect(caps.map((x) => x.azure?.vm).filter(Boolean).sort()).toEqual(['vm-a', 'vm-b', 'vm-c', 'vm-web-01']);
+  });
+});
+
+/** An http front for Azurite that answers every blob download with a redirect (listings pass through). */
+async function redirectingFront(azuritePort: number, location: string): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && !/comp=list/.test(req.url ?? '')) {
+      res.writeHead(302, { location });
+      res.end();
+      return;
+    }
+    const up = http.request({ host: '127.0.0.1', port: azuritePort, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as net.AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe('watches through the Azure SDK under the import policy', () => {
+  let az: Azurite;
+  let s: RunningSidecar;
+  let front: Awaited<ReturnType<typeof redirectingFront>>;
+  beforeAll(async () => {
+    az = await startAzurite();
+    const c = az.service.getContainerClient('guarded');
+    await c.create();
+    await c.getBlockBlobClient('a.pcap').uploadData(generated({ bytes: 60_000, seed: 44 }));
+    front = await redirectingFront(az.port, 'http://169.254.169.254/latest/meta-data/');
+    s = await startSidecar({ 'import-allow': `127.0.0.1:${az.port},127.0.0.1:${front.port}` });
+  });
+  afterAll(async () => {
+    await s?.close();
+    await front?.close();
+    await az?.stop();
+  });
+
+  it('reads a container by connection string (account key) and keeps no key anywhere', async () => {
+    const connectionString = `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};BlobEndpoint=${az.endpoint};`;
+    const w = await postJson(s, '/api/watches', { connectionString, container: 'guarded', intervalSec: 3600 });
+    expect(w.status).toBe(201);
+    const { json } = await postJson(s, `/api/watches/${String(w.json.id)}/poll`, {});
+    for (const j of json.queued as string[]) expect(await waitForJob(s, j)).toMatchObject({ state: 'done', result: expect.stringMatching(/ingested/) });
+    expect(JSON.stringify(await (await s.call('/api/watches')).json()) + s.logs.join('\n')).not.toContain(KEY);
+    await s.call(`/api/watches/${String(w.json.id)}`, { method: 'DELETE', headers: { 'x-capsight-request': '1' } });
+  });
+
+  it.each([
+    ['not key=value pairs', 'garbage', /"connectionString" is not a storage connection string: "garbage" is not a Key=Value pair/],
+    ['no key', 'AccountName=a;EndpointSuffix=core.windows.net', /neither AccountKey nor SharedAccessSignature/],
+    ['a key that is not base64', 'AccountName=a;AccountKey=not*base64', /AccountKey is not base64/],
+  ])('refuses a connection string with %s (400, naming the field)', async (_what, connectionString, message) => {
+    const r = await postJson(s, '/api/watches', { connectionString, container: 'guarded' });
+    expect(r.status).toBe(400);
+    expect(String(r.json.message)).toMatch(message);
+  });
+
+  it('fails a watched blob that answers with a redirect, saying so (the SDK follows none)', async () => {
+    const containerUrl = az.containerSasUrl('guarded').replace(`127.0.0.1:${az.port}`, `127.0.0.1:${front.port}`);
+    const w = await postJson(s, '/api/watches', { containerUrl, intervalSec: 3600 });
+    expect(w.status).toBe(201);
+    // The watch's first poll (when it is added) queues the blob: wait for that job to finish.
+    let job: Record<string, unknown> | undefined;
+    while (!job) {
+      const jobs = (await (await s.call('/api/jobs')).json()) as Record<string, unknown>[];
+      job = jobs.find((j) => j.kind === 'watch' && String(j.source).includes(`:${front.port}/`) && j.state !== 'queued' && j.state !== 'running');
+      if (!job) await new Promise((r) => setImmediate(r));
+    }
+    expect(job.state).toBe('failed');
+    expect(String(job.error)).toMatch(/a\.pcap: download failed: HTTP 302: the storage service answered with a redirect to http:\/\/169\.254\.169\.254\/latest\/meta-data\/, which watches do not follow$/);
+  });
+
+  it('sends every SDK request through the policy\'s agents: a connection the policy refuses is never opened', async () => {
+    const strict = new UrlPolicy({ allowHosts: ['127.0.0.1'], importAllow: [] });
+    const client = containerClient(az.containerSasUrl('guarded'), new AnonymousCredential(), strict.agents(), { maxTries: 1 });
+    await expect(client.listBlobsFlat().next()).rejects.toThrow(/plain http is refused/);
+    const https = containerClient(az.containerSasUrl('guarded').replace('http:', 'https:'), new AnonymousCredential(), strict.agents(), { maxTries: 1 });
+    await expect(https.listBlobsFlat().next()).rejects.toThrow(/host resolves to loopback address 127\.0\.0\.1, which imports may not reach/);
+    strict.close();
   });
 });
 

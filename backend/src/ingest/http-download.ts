@@ -79,10 +79,11 @@ function describeError(body: string): string {
 async function get(url: URL, headers: Record<string, string>, policy: UrlPolicy, signal?: AbortSignal): Promise<{ res: http.IncomingMessage; url: URL }> {
   let current = url;
   for (let hop = 0; ; hop++) {
-    const { exception } = policy.check(current);
+    policy.check(current); // (refused with the whole URL in the message; the agent checks each connection again)
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const mod = current.protocol === 'https:' ? https : http;
-      const req = mod.request(current, { method: 'GET', headers, lookup: policy.lookupFor(current, exception), signal, timeout: 30_000 }, resolve);
+      const agent = current.protocol === 'https:' ? policy.agents().https : policy.agents().http;
+      const req = mod.request(current, { method: 'GET', headers, agent, signal, timeout: 30_000 }, resolve);
       req.on('timeout', () => req.destroy(new Error('no answer within 30 s')));
       req.on('error', reject);
       req.end();

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ContainerClient, BlobServiceClient } from '@azure/storage-blob';
+import { AnonymousCredential, type ContainerClient } from '@azure/storage-blob';
 import { DefaultAzureCredential } from '@azure/identity';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { redactText, redactUrl, urlWithoutQuery } from '../security/redact';
-import { ImportRefused } from '../security/url-policy';
+import { ImportRefused, type UrlPolicy } from '../security/url-policy';
+import { containerClient, fromConnectionString } from './azure-client';
 import type { FlowStore, WatchRecord } from '../store/flow-store';
 import type { Importer } from './importer';
 import type { JobManager } from './jobs';
@@ -56,6 +57,7 @@ export class WatchManager {
     private readonly store: FlowStore,
     private readonly importer: Importer,
     private readonly jobs: JobManager,
+    private readonly policy: UrlPolicy,
     private readonly config: WatchConfig,
     private readonly log: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
   ) {
@@ -87,21 +89,26 @@ export class WatchManager {
     fs.renameSync(tmp, this.secretsFile);
   }
 
-  /** A client for the container, after the URL policy accepted its endpoint. */
+  /**
+   * A client for the container, after the URL policy accepted its endpoint (a 400 now); its
+   * requests go through the policy's agents, which check every connection again.
+   */
   private async client(s: WatchSecret): Promise<ContainerClient> {
+    const agents = this.policy.agents();
     if (s.containerUrl) {
       await this.importer.checkUrl(s.containerUrl);
-      return new ContainerClient(s.containerUrl);
+      return containerClient(s.containerUrl, new AnonymousCredential(), agents);
     }
     if (s.connectionString) {
       if (!s.container) throw new ImportRefused('"container" is required with a connection string');
-      const service = BlobServiceClient.fromConnectionString(s.connectionString);
-      await this.importer.checkUrl(service.url);
-      return service.getContainerClient(s.container);
+      const { url, credential } = fromConnectionString(s.connectionString, s.container);
+      await this.importer.checkUrl(url);
+      return containerClient(url, credential, agents);
     }
     if (s.accountUrl && s.container && s.managedIdentity) {
-      await this.importer.checkUrl(s.accountUrl);
-      return new BlobServiceClient(s.accountUrl, new DefaultAzureCredential()).getContainerClient(s.container);
+      const url = `${s.accountUrl.replace(/\/+$/, '')}/${encodeURIComponent(s.container)}`;
+      await this.importer.checkUrl(url);
+      return containerClient(url, new DefaultAzureCredential(), agents);
     }
     throw new ImportRefused('a watch needs "containerUrl" (with SAS), or "connectionString" + "container", or "accountUrl" + "container" + "managedIdentity": true');
   }
@@ -189,7 +196,13 @@ export class WatchManager {
       if (known) return { result: 'already ingested', captureId: known.id };
       ctx.progress({ bytesTotal: size });
       // The SDK resumes a dropped download with ranged requests (maxRetryRequests).
-      const res = await client.getBlobClient(name).download(0, undefined, { abortSignal: ctx.signal, maxRetryRequests: 5, conditions: etag ? { ifMatch: etag } : undefined });
+      let res: Awaited<ReturnType<ReturnType<ContainerClient['getBlobClient']>['download']>>;
+      try {
+        res = await client.getBlobClient(name).download(0, undefined, { abortSignal: ctx.signal, maxRetryRequests: 5, conditions: etag ? { ifMatch: etag } : undefined });
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        throw new Error(`${source}: download failed: ${azureMessage(err)}`);
+      }
       if (!res.readableStreamBody) throw new Error(`${source}: empty download`);
       const out = await this.importer.ingest(ctx, {
         stream: res.readableStreamBody as AsyncIterable<Uint8Array>,
@@ -229,8 +242,15 @@ export class WatchManager {
   }
 }
 
+/** One line from an Azure SDK error, never empty: a redirect (which the SDK does not follow) says where it pointed. */
 function azureMessage(err: unknown): string {
-  const e = err as { statusCode?: number; code?: string; message?: string };
+  const e = err as { statusCode?: number; code?: string; message?: string; response?: { headers?: { get(name: string): string | undefined } } };
   const first = (e.message ?? String(err)).split('\n')[0];
-  return redactText([e.statusCode, e.code, first].filter(Boolean).join(' '));
+  const status = e.statusCode;
+  if (status !== undefined && status >= 300 && status < 400) {
+    const location = e.response?.headers?.get('location');
+    return redactText(`HTTP ${status}: the storage service answered with a redirect${location ? ` to ${redactUrl(location)}` : ''}, which watches do not follow`);
+  }
+  const text = [status !== undefined ? `HTTP ${status}` : '', e.code, first].filter(Boolean).join(' ');
+  return redactText(text || 'no reason given by the storage service');
 }

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { postJson, startSidecar, waitForJob, type RunningSidecar } from '../testing/sidecar';
 import { redactText, redactUrl } from './redact';
+import { UrlPolicy } from './url-policy';
 
 /**
  * URL imports on a cloud VM must not become a way into the VNet or the metadata service. Every
@@ -18,7 +19,7 @@ describe('URL import refusals (SSRF)', () => {
     });
     await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r));
     const port = (redirector.address() as AddressInfo).port;
-    s = await startSidecar({ 'allow-hosts': '*.blob.core.windows.net,localhost,10.0.0.1,metadata.test', 'import-allow': `169.254.169.254,127.0.0.1:${port}` });
+    s = await startSidecar({ 'allow-hosts': '*.blob.core.windows.net,localhost,10.0.0.1,metadata.test,::7f00:1,64:ff9b::a9fe:a9fe,2002:a00:1::1', 'import-allow': `169.254.169.254,127.0.0.1:${port}` });
   });
   afterAll(async () => {
     await s.close();
@@ -36,6 +37,9 @@ describe('URL import refusals (SSRF)', () => {
     ['https://evil.example.com/x.cap', /host "evil\.example\.com" is not allowed/],
     ['https://user:pw@account.blob.core.windows.net/c/x.cap', /credentials in the URL/],
     ['not a url', /not a valid URL/],
+    ['https://[::7f00:1]/x.pcap', /the IPv4-compatible form of 127\.0\.0\.1/],
+    ['https://[64:ff9b::a9fe:a9fe]/x.pcap', /the NAT64 form of 169\.254\.169\.254 is the cloud metadata service/],
+    ['https://[2002:a00:1::1]/x.pcap', /the 6to4 form of 10\.0\.0\.1/],
   ])('refuses %s with 400', async (url, message) => {
     const r = await postJson(s, '/api/imports', { url });
     expect(r.status).toBe(400);
@@ -55,6 +59,34 @@ describe('URL import refusals (SSRF)', () => {
     expect(job.state).toBe('failed');
     expect(String(job.error)).toMatch(message);
     expect(JSON.stringify(job) + s.logs.join('\n')).not.toContain('SECRET-SIGNATURE');
+  });
+});
+
+describe('addresses that carry an IPv4 address', () => {
+  const policy = new UrlPolicy({ allowHosts: ['*'], importAllow: [] });
+  const url = new URL('https://example.test/x.pcap');
+  it.each([
+    ['::7f00:1', /loopback address ::7f00:1, the IPv4-compatible form of 127\.0\.0\.1/],
+    ['::ffff:127.0.0.1', /loopback address 127\.0\.0\.1/],
+    ['::ffff:a9fe:a9fe', /169\.254\.169\.254 is the cloud metadata service/],
+    ['64:ff9b::a9fe:a9fe', /64:ff9b::a9fe:a9fe, the NAT64 form of 169\.254\.169\.254 is the cloud metadata service/],
+    ['64:ff9b::a00:1', /private address 64:ff9b::a00:1, the NAT64 form of 10\.0\.0\.1/],
+    ['64:ff9b:1::a00:1', /local-use NAT64 address 64:ff9b:1::a00:1/],
+    ['2002:7f00:1::1', /loopback address 2002:7f00:1::1, the 6to4 form of 127\.0\.0\.1/],
+    ['2002:c0a8:101::1', /private address 2002:c0a8:101::1, the 6to4 form of 192\.168\.1\.1/],
+    ['2001:0:a9fe:a9fe::1', /the Teredo server form of 169\.254\.169\.254 is the cloud metadata service/],
+    ['2001:0:4136:e378:8000:63bf:f5ff:fffe', /private address 2001:0:4136:e378:8000:63bf:f5ff:fffe, the Teredo client form of 10\.0\.0\.1/],
+  ])('refuses %s by the IPv4 address it carries', (address, message) => {
+    expect(() => policy.checkAddress(address, false, url)).toThrow(message);
+  });
+
+  it.each(['2002:808:808::1', '64:ff9b::808:808', '2001:0:808:808::f7f7:f7f7', '2606:4700::1111'])('lets %s (public inside and out) through', (address) => {
+    expect(() => policy.checkAddress(address, false, url)).not.toThrow();
+  });
+
+  it('refuses an embedded metadata address even for an explicit exception', () => {
+    expect(() => policy.checkAddress('64:ff9b::a9fe:a9fe', true, url)).toThrow(/cloud metadata service/);
+    expect(() => policy.checkAddress('64:ff9b::a00:1', true, url)).not.toThrow();
   });
 });
 

@@ -86,7 +86,7 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
       }
     },
   });
-  const watches = new WatchManager(store, importer, jobs, config, app.log);
+  const watches = new WatchManager(store, importer, jobs, policy, config, app.log);
   // Queries take all read connections but one (left to the API's own reads); heavy ones one fewer.
   const admission = new QueryAdmission({ slots: READ_CONNECTIONS - 1, heavySlots: READ_CONNECTIONS - 2, maxWaitingPerClient: 32 });
 
@@ -243,6 +243,7 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
       watches.stop();
       await app.close();
       await jobs.shutdown();
+      policy.close();
       await store.close();
     },
   };
