@@ -19,6 +19,7 @@ import { ImportRefused, UrlPolicy } from '../security/url-policy';
 import type { FlowStore } from '../store/flow-store';
 import { DuckDbStore, READ_CONNECTIONS } from '../store/duckdb/duckdb-store';
 import { bearerMatches } from './auth';
+import { answeredNames, browserRefusal } from './browser-guard';
 import type { ServerConfig } from './config';
 import { Metrics } from './metrics';
 import { captureView } from './views';
@@ -100,8 +101,14 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 5 } });
 
+  const names = answeredNames(config.host, config.hostNames);
   app.addHook('onRequest', async (req, reply) => {
-    if (!config.apiToken || req.url === '/health' || req.url.startsWith('/health?')) return;
+    if (req.url === '/health' || req.url.startsWith('/health?')) return;
+    if (!config.apiToken) {
+      const refusal = browserRefusal(req, names);
+      if (refusal) await reply.code(refusal.status).send({ statusCode: refusal.status, error: STATUS_CODES[refusal.status], message: refusal.message });
+      return;
+    }
     if (!bearerMatches(req.headers.authorization, config.apiToken)) {
       await reply.code(401).header('www-authenticate', 'Bearer').send({ statusCode: 401, error: 'Unauthorized', message: 'missing or wrong API token (Authorization: Bearer <token>)' });
     }

@@ -40,6 +40,8 @@ export async function startSidecar(overrides: Record<string, string> = {}, dataD
     call: (p, init = {}) => {
       const headers = new Headers(init.headers);
       if (config.apiToken && !headers.has('authorization')) headers.set('authorization', `Bearer ${config.apiToken}`);
+      // What Grafana's backend sends (security model: requests that change something carry it).
+      if (!headers.has('x-capsight-request')) headers.set('x-capsight-request', 'test');
       return fetch(url + p, { ...init, headers });
     },
   };

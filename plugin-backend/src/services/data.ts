@@ -73,12 +73,14 @@ export async function queryData(ctx: Context, req: QueryDataRequest, signal: Abo
     for (const p of ready) responses[p.refId] = failure(e, p.refId);
     return { responses };
   }
+  // Turns at the sidecar are per Grafana user (alert rules, which have none, are one more "user").
+  const requester = encodeURIComponent(`${req.pluginContext?.orgId ?? 0}/${req.pluginContext?.user?.login || 'grafana-server'}`);
   for (let i = 0; i < ready.length; i += BATCH) {
     const batch = ready.slice(i, i + BATCH);
     try {
       const format = req.format === 'JSON' ? 'json' : 'arrow';
       const sent = performance.now();
-      const r = await ctx.sidecar(client, 'POST', 'api/query', JSON.stringify({ queries: batch.map((p) => p.query), format }), signal);
+      const r = await ctx.sidecar(client, 'POST', 'api/query', JSON.stringify({ queries: batch.map((p) => p.query), format }), signal, undefined, requester);
       sidecarMs += performance.now() - sent;
       if (r.status !== 200 && r.status !== 207) {
         const message = sidecarMessage(r, client.address);

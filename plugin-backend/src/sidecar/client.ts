@@ -64,9 +64,11 @@ export class SidecarClient {
     return this.base.origin;
   }
 
-  request(method: string, pathAndQuery: string, body?: Buffer | string, signal?: AbortSignal, contentType = 'application/json'): Promise<SidecarResponse> {
+  request(method: string, pathAndQuery: string, body?: Buffer | string, signal?: AbortSignal, contentType = 'application/json', requester?: string): Promise<SidecarResponse> {
     const url = new URL(pathAndQuery.replace(/^\/*/, '/'), this.base);
-    const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
+    // X-Capsight-Request: what the sidecar asks of requests that change something (a web page of another site cannot send it).
+    const headers: http.OutgoingHttpHeaders = { accept: 'application/json', 'x-capsight-request': 'grafana' };
+    if (requester) headers['x-capsight-client'] = requester;
     if (this.settings.token) headers.authorization = `Bearer ${this.settings.token}`;
     if (body !== undefined) {
       headers['content-type'] = contentType;

@@ -2,6 +2,10 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeArrowFrame, toFrameJSON } from './arrow-to-json';
 import { pluginContext, startPlugin, type PluginHost } from './plugin-host';
+import pluginJson from '../../../src/datasource/plugin.json';
+
+/** The data source's "upload" route, as Grafana reads it from plugin.json. */
+const UPLOAD_ROUTE = (pluginJson as { routes: { path: string; headers: { name: string; content: string }[] }[] }).routes.find((r) => r.path === 'upload') as { headers: { name: string; content: string }[] };
 
 /**
  * A stand-in for the parts of Grafana's HTTP API the plugin's front end uses, with the real plugin
@@ -84,7 +88,8 @@ export async function startGrafanaStandIn(o: { sidecarUrl: string; token?: strin
     if (o.role === 'Viewer') return sendJson(res, 403, { message: 'Permission denied' });
     const target = new URL('/api/imports/upload', o.sidecarUrl);
     const headers: http.OutgoingHttpHeaders = { 'content-type': req.headers['content-type'], ...(req.headers['content-length'] ? { 'content-length': req.headers['content-length'] } : {}) };
-    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    // The route's headers from plugin.json, as Grafana's proxy renders them (an empty token leaves "Bearer ").
+    for (const h of UPLOAD_ROUTE.headers) headers[h.name.toLowerCase()] = h.content.replace('{{ .SecureJsonData.apiToken }}', o.token ?? '');
     const up = http.request(target, { method: 'POST', headers }, (r) => {
       res.writeHead(r.statusCode ?? 502, { 'content-type': String(r.headers['content-type'] ?? 'application/json') });
       r.pipe(res);
