@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as net from 'node:net';
 import type { Enricher } from '../enrich/enricher';
-import { redactUrl, urlWithoutQuery } from '../security/redact';
+import { redactText, redactUrl, urlWithoutQuery } from '../security/redact';
 import { ImportRefused, type UrlPolicy } from '../security/url-policy';
 import type { FlowStore, JobRecord } from '../store/flow-store';
 import { BufferPool } from './buffer-pool';
@@ -83,7 +83,7 @@ export class Importer {
     const shown = redactUrl(url);
     const source = urlWithoutQuery(url);
     const blobPath = url.pathname.split('/').slice(2).join('/'); // drop the container segment
-    const display = name ?? decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? url.hostname);
+    const display = name ?? redactText(safeDecode(url.pathname.split('/').filter(Boolean).pop() ?? url.hostname));
     return this.jobs.submit('url', display, shown, async (ctx) => {
       const pool = new BufferPool(DEFAULT_SEGMENT);
       const dl = await openDownload(url.toString(), this.policy, { parallelism: this.config.downloadParallelism, signal: ctx.signal, pool });
@@ -170,6 +170,15 @@ export class Importer {
         return outcome(out);
       },
     );
+  }
+}
+
+/** A path segment decoded for display; as it is when its %-escapes are malformed. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 

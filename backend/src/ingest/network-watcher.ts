@@ -16,7 +16,13 @@ const LAYOUT =
 const FILE_TIME = /^packetcapture_(\d{2})_(\d{2})_(\d{2})_(\d{1,3})\.cap$/i;
 
 export function parseNetworkWatcherPath(blobPath: string): NetworkWatcherPath | null {
-  const m = LAYOUT.exec(decodeURIComponent(blobPath));
+  let decoded = blobPath;
+  try {
+    decoded = decodeURIComponent(blobPath);
+  } catch {
+    // a name with a stray "%" is read as it is
+  }
+  const m = LAYOUT.exec(decoded);
   if (!m) return null;
   const [, subscription, resourceGroup, scaleSet, vm, y, mo, d, file] = m;
   let startedMs: number | null = null;

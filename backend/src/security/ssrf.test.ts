@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { postJson, startSidecar, waitForJob, type RunningSidecar } from '../testing/sidecar';
-import { redactText, redactUrl } from './redact';
+import { redactText, redactUrl, urlWithoutQuery } from './redact';
 import { UrlPolicy } from './url-policy';
 
 /**
@@ -95,5 +95,52 @@ describe('redaction', () => {
     expect(redactUrl('https://a.blob.core.windows.net/c/b.cap?sv=2024&sig=abc%2Fdef&se=x')).toBe('https://a.blob.core.windows.net/c/b.cap?sv=2024&sig=REDACTED&se=x');
     expect(redactUrl('https://u:p@h/x?token=t')).toBe('https://h/x?token=REDACTED');
     expect(redactText('GET https://a/b?sig=s3cr3t failed; AccountKey=abc==;Bearer eyJhbGciOi')).toBe('GET https://a/b?sig=REDACTED failed; AccountKey=REDACTED;Bearer REDACTED');
+  });
+
+  it.each([
+    ['after a space', 'Server failed to authenticate the request. sig=S3CRET is not valid', 'Server failed to authenticate the request. sig=REDACTED is not valid'],
+    ['URL-encoded once', 'signed resource x.cap%3Fsv%3D2024%26sig%3DS3CRET%26se%3D1', 'signed resource x.cap%3Fsv%3D2024%26sig%3DREDACTED%26se%3D1'],
+    ['URL-encoded twice', 'next=%2Fc%2Fx.cap%253Fsv%253D1%2526sig%253DS3CRET%2526se%253D1', 'next=%2Fc%2Fx.cap%253Fsv%253D1%2526sig%253DREDACTED%2526se%253D1'],
+    ['in a fragment', 'https://a.blob.core.windows.net/c/x.cap#sig=S3CRET&se=1', 'https://a.blob.core.windows.net/c/x.cap#sig=REDACTED&se=1'],
+    ['in a connection string', 'AccountName=a;AccountKey=S3CRET==;EndpointSuffix=core.windows.net', 'AccountName=a;AccountKey=REDACTED;EndpointSuffix=core.windows.net'],
+    ['in quotes', '<Message>"sig=S3CRET"</Message>', '<Message>"sig=REDACTED"</Message>'],
+  ])('cuts a secret %s', (_where, text, expected) => {
+    expect(redactText(text)).toBe(expected);
+    expect(redactText(text)).not.toContain('S3CRET');
+  });
+
+  it('keeps no secret in a source identity: fragment dropped, encoded query in the path cut', () => {
+    expect(urlWithoutQuery('https://a.blob.core.windows.net/c/x.cap%3Fsig%3DS3CRET?sig=1#sig=2')).toBe('https://a.blob.core.windows.net/c/x.cap%3Fsig%3DREDACTED');
+  });
+});
+
+describe('secrets in what remote servers answer and in the URL itself', () => {
+  let s: RunningSidecar;
+  let server: http.Server;
+  let base = '';
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const body = req.url?.startsWith('/forbidden') ? 'AuthenticationFailed: the request sig=S3CRET-A is not valid, nor %26sig%3DS3CRET-B' : '<Error><Code>InternalError</Code><Message>signature sig=S3CRET-C%26se%3D1</Message></Error>';
+      res.writeHead(req.url?.startsWith('/forbidden') ? 403 : 500, { 'content-type': 'text/plain' });
+      res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    base = `http://127.0.0.1:${port}`;
+    s = await startSidecar({ 'import-allow': `127.0.0.1:${port}` });
+  });
+  afterAll(async () => {
+    await s.close();
+    await new Promise((r) => server.close(r));
+  });
+
+  it.each(['/forbidden/x.pcap', '/broken/x.pcap', '/c/x.pcap%3Fsv%3D1%26sig%3DS3CRET-D#sig=S3CRET-E', '/forbidden/y.pcap?sv=1&sig=S3CRET-F#token=S3CRET-G'])('keeps every secret of %s out of the job, its name, the job list and the log', async (p) => {
+    const r = await postJson(s, '/api/imports', { url: `${base}${p}` });
+    expect(r.status).toBe(202);
+    const job = await waitForJob(s, String(r.json.id));
+    expect(job.state).toBe('failed');
+    expect(String(job.error)).toMatch(/HTTP 500|access denied/);
+    const everything = [JSON.stringify(r.json), JSON.stringify(job), await (await s.call('/api/jobs')).text(), s.logs.join('\n')].join('\n');
+    expect(everything).not.toMatch(/S3CRET/);
   });
 });
