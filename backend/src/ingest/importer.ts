@@ -40,7 +40,7 @@ export class Importer {
 
   /** Runs one capture through the pipeline inside a job, with progress. */
   async ingest(ctx: JobContext, src: CaptureSource, bytesBefore = 0): Promise<IngestOutcome> {
-    const out = await ingestCapture(src, {
+    const out = await ingestCapture({ ...src, name: shortName(src.name) }, {
       store: this.store,
       enricher: this.enricher,
       bucketNs: this.config.bucketNs,
@@ -171,6 +171,11 @@ export class Importer {
       },
     );
   }
+}
+
+/** Names derived from paths and blob names, kept to 200 characters (the start and the end, where the file name is). */
+export function shortName(name: string): string {
+  return name.length <= 200 ? name : `${name.slice(0, 60)}…${name.slice(-139)}`;
 }
 
 /** A path segment decoded for display; as it is when its %-escapes are malformed. */

@@ -39,6 +39,9 @@ export interface Sidecar {
 /** The bundled geo data's licences (CC BY 4.0) ask for this attribution wherever results are shown. */
 export const GEO_ATTRIBUTION = 'Country data: NRO (nro.net) via ip-location-db; ASN data: Route Views (routeviews.org) and DB-IP (db-ip.com), CC BY 4.0';
 
+/** Longest capture name (path, URL and upload imports alike). */
+const MAX_NAME = 200;
+
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
@@ -151,8 +154,8 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
   });
 
   const ImportBody = Type.Union([
-    Type.Object({ url: Type.String({ minLength: 1, maxLength: 8192, description: 'https URL, e.g. a blob URL with SAS token' }), name: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
-    Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096, description: 'file or directory inside an import directory' }), name: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+    Type.Object({ url: Type.String({ minLength: 1, maxLength: 8192, description: 'https URL, e.g. a blob URL with SAS token' }), name: Type.Optional(Type.String({ maxLength: MAX_NAME })) }, { additionalProperties: false }),
+    Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096, description: 'file or directory inside an import directory' }), name: Type.Optional(Type.String({ maxLength: MAX_NAME })) }, { additionalProperties: false }),
   ]);
   app.post('/api/imports', { schema: { summary: 'Import a capture by URL or server path (async job)', body: ImportBody } }, async (req, reply) => {
     const body = req.body as { url?: string; path?: string; name?: string };
@@ -162,8 +165,18 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
 
   app.post('/api/imports/upload', { schema: { summary: 'Upload a capture (multipart/form-data, field "file"); answers when it is stored', consumes: ['multipart/form-data'] } }, async (req, reply) => {
     if (!req.isMultipart()) throw new HttpError(400, 'expected multipart/form-data with a "file" field');
-    const part = await req.file();
+    let part: Awaited<ReturnType<typeof req.file>>;
+    try {
+      part = await req.file();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 413) throw err;
+      throw new HttpError(400, `malformed multipart/form-data body: ${(err as Error).message} (a multipart Content-Type needs a boundary)`);
+    }
     if (!part) throw new HttpError(400, 'no file in the upload (multipart field "file")');
+    if (part.filename.length > MAX_NAME) {
+      part.file.resume();
+      throw new HttpError(400, `the uploaded file's name is ${part.filename.length} characters long; at most ${MAX_NAME} are allowed (rename the file)`);
+    }
     const length = Number(req.headers['content-length']);
     const job = importer.importStream('upload', part.filename || 'upload', part.file, Number.isFinite(length) ? length : null, () => {
       if (part.file.truncated) throw new HttpError(413, tooLarge);

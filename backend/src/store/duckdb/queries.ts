@@ -283,16 +283,18 @@ function values(q: CheckedQuery, p: Params): string {
   return `SELECT value, value AS text, count(*)::DOUBLE AS flows FROM (${union}) WHERE value IS NOT NULL AND ${search(q, p, 'value')} GROUP BY value ORDER BY flows DESC, value LIMIT ${p.add(q.limit)}`;
 }
 
+/**
+ * Captures overlapping the range (and those without packets), under the query's filters: filters
+ * on "capture" apply to the captures themselves, any other filter keeps the captures with at least
+ * one matching flow in the range.
+ */
 function captures(q: CheckedQuery, p: Params): string {
-  const ids = q.filters.filter((f) => f.key === 'capture');
   const conds = [`(first_ns IS NULL OR (${overlaps(q, p)}))`];
-  for (const f of ids) {
-    if (f.operator === '=') conds.push(`id = ${p.add(String(f.value))}`);
-    else if (f.operator === 'in') conds.push(`id IN (${(f.value as string[]).map((v) => p.add(String(v))).join(', ') || 'NULL'})`);
-    else if (f.operator === '!=') conds.push(`id != ${p.add(String(f.value))}`);
-  }
+  for (const f of q.filters.filter((x) => x.key === 'capture')) conds.push(filterCondition(f, p));
+  const others = q.filters.filter((x) => x.key !== 'capture');
+  if (others.length > 0) conds.push(`capture_id IN (SELECT capture_id FROM flows WHERE ${flowWhere({ ...q, filters: others }, p)})`);
   return `SELECT id, name, source_kind, azure_vm, azure_resource_group, azure_subscription, (first_ns // 1000)::DOUBLE / 1000 AS first, (last_ns // 1000)::DOUBLE / 1000 AS last,
       size::DOUBLE AS size, packets::DOUBLE AS packets, bytes::DOUBLE AS bytes, flows::DOUBLE AS flows, damage,
       (first_ns // 1000000)::DOUBLE AS from_ms, (last_ns // 1000000 + 1)::DOUBLE AS to_ms
-    FROM captures WHERE ${conds.join(' AND ')} ORDER BY first_ns NULLS LAST, name`;
+    FROM (SELECT id AS capture_id, * FROM captures) WHERE ${conds.join(' AND ')} ORDER BY first_ns NULLS LAST, name`;
 }
