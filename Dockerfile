@@ -8,5 +8,5 @@ ENV CAPSIGHT_HOST=0.0.0.0 \
     CAPSIGHT_DATA_DIR=/data
 EXPOSE 9877
 VOLUME ["/data"]
-ENTRYPOINT ["node", "backend/bin/capsight.js"]
+ENTRYPOINT ["node", "--max-old-space-size=512", "--max-semi-space-size=4", "backend/bin/capsight.js"]
 CMD ["serve"]

@@ -4,6 +4,7 @@
  *   ingest  that capture imported from Azurite by SAS URL, vs plain download and CLI parse
  *   query   p50/p95 of every dashboard query kind over >= 10 M bucket rows
  *   plugin  the backend plugin: binary size, start to handshake, QueryData overhead, memory
+ *   load    heavy and light clients at once: light p95, /health p99, peak RSS (not in the default set)
  *
  *   npm run bench -- --size 200MB --runs 5 --seed 1 --only engine,query --bucket-rows 10000000
  */
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { parseSize } from '../backend/src/cli/units';
 import { generateCapture } from '../backend/src/synth/generator';
 import { engineBench } from './engine';
+import { loadBench } from './load';
 import { ingestBench } from './ingest';
 import { pluginBench } from './plugin';
 import { queryBench } from './query';
@@ -25,6 +27,9 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'engine,ingest,query,plugin' },
     'bucket-rows': { type: 'string', default: '10000000' },
     'no-tshark': { type: 'boolean', default: false },
+    'load-seconds': { type: 'string', default: '60' },
+    'heavy-clients': { type: 'string', default: '6' },
+    'light-clients': { type: 'string', default: '4' },
   },
 });
 
@@ -53,6 +58,9 @@ async function main(): Promise<void> {
   }
   if (sections.has('query')) {
     process.stdout.write('\n## Query latency\n\n' + (await queryBench(Number(values['bucket-rows']), Math.max(20, runs))) + '\n');
+  }
+  if (sections.has('load')) {
+    process.stdout.write('\n## Load (heavy and light clients)\n\n' + (await loadBench(Number(values['load-seconds']), Number(values['heavy-clients']), Number(values['light-clients']))) + '\n');
   }
   if (sections.has('plugin')) {
     process.stdout.write('\n## Backend plugin\n\n' + (await pluginBench(runs, 300)) + '\n');

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, serveArgOptions } from '../server/config';
+import { heapLimited, SERVE_NODE_FLAGS } from '../server/node-flags';
 import { setV8FlagSince } from './v8-flag';
 
 /**
@@ -30,6 +31,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   const { createSidecar } = await import('../server/app');
   const sidecar = await createSidecar(config);
   await sidecar.app.listen({ port: config.port, host: config.host });
+  if (!heapLimited()) {
+    sidecar.app.log.warn(`the heap is not limited: start the sidecar with node ${SERVE_NODE_FLAGS.join(' ')} (npm start and the Dockerfile do) to keep it under 1 GiB under load`);
+  }
   if (config.host !== '127.0.0.1' && config.host !== 'localhost' && !config.apiToken) {
     sidecar.app.log.warn({ host: config.host }, 'listening beyond loopback without an API token: set CAPSIGHT_API_TOKEN');
   }

@@ -5,6 +5,15 @@
  * order: one client's burst cannot push every other client's queries behind it. A client that
  * already has too many queries waiting is told to slow down (HTTP 429).
  */
+/**
+ * Places for heavy queries out of `slots`: one per core beyond the first, at most all but one.
+ * On a two-core machine one heavy query runs at a time; the rest of the CPU stays with light
+ * queries and the event loop.
+ */
+export function heavySlotsFor(slots: number, cores: number): number {
+  return Math.max(1, Math.min(slots - 1, cores - 1));
+}
+
 export class AdmissionRefused extends Error {
   readonly statusCode = 429;
 }

@@ -15,6 +15,8 @@ export interface QueryLimits {
   maxResponseValues: number;
   /** Filter values one query may carry (each item of an "in" list counts). */
   maxFilterValues: number;
+  /** Values of all answers held at once (built, not yet written), over every request. */
+  maxInFlightValues: number;
 }
 
 export interface QueryCost {

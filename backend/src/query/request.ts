@@ -15,6 +15,11 @@ export class QueryCancelled extends Error {
   readonly statusCode = 499;
 }
 
+/** Answers being built or sent hold too many values already (HTTP 503: try again shortly). */
+export class AnswersInFlight extends Error {
+  readonly statusCode = 503;
+}
+
 export interface QueryRunnerOptions {
   store: FlowStore;
   admission: QueryAdmission;
@@ -34,7 +39,7 @@ export interface QueryResult {
 /** The HTTP status a failed query answers with (its own, in a list). */
 export function queryErrorStatus(err: unknown): number | null {
   if (err instanceof QueryError) return 400;
-  if (err instanceof AdmissionRefused || err instanceof QueryTimeout || err instanceof QueryCancelled) return err.statusCode;
+  if (err instanceof AdmissionRefused || err instanceof QueryTimeout || err instanceof QueryCancelled || err instanceof AnswersInFlight) return err.statusCode;
   return null;
 }
 
@@ -44,6 +49,11 @@ export function queryErrorStatus(err: unknown): number | null {
  * its time limit, and takes its answer's values from the request's budget.
  */
 export class QueryRunner {
+  /**
+   * Values of answers held in memory, over all requests (built, not yet written out): bounded, so
+   * many large answers at once cannot exhaust the heap; freed as each response is written.
+   */
+  private inFlight = 0;
   /** Patterns checked so far: null when the store takes it, else why not. */
   private readonly patterns = new Map<string, string | null>();
 
@@ -54,23 +64,40 @@ export class QueryRunner {
    * Errors of one query that are the query's own (400, 429, 503) are returned as its result when
    * `many`; anything else throws.
    */
-  async run(list: readonly Query[], client: string, signal: AbortSignal, many: boolean): Promise<Map<string, QueryResult>> {
+  async run(list: readonly Query[], client: string, signal: AbortSignal, many: boolean): Promise<{ results: Map<string, QueryResult>; release: () => void }> {
     const results = new Map<string, QueryResult>();
     const budget = new ResponseBudget(this.o.limits.maxResponseValues);
-    for (const [i, raw] of list.entries()) {
-      const refId = raw.refId ?? defaultRefId(i);
-      if (results.has(refId)) throw new QueryError(`duplicate refId "${refId}"`);
-      try {
-        const frames = await this.one(raw, i, client, signal);
-        budget.take(frameValues(frames), refId);
-        results.set(refId, { status: 200, frames });
-      } catch (err) {
-        const status = queryErrorStatus(err);
-        if (status === null || !many) throw err;
-        results.set(refId, { status, frames: [], error: (err as Error).message });
+    let held = 0;
+    const release = (): void => {
+      this.inFlight -= held;
+      held = 0;
+    };
+    try {
+      for (const [i, raw] of list.entries()) {
+        const refId = raw.refId ?? defaultRefId(i);
+        if (results.has(refId)) throw new QueryError(`duplicate refId "${refId}"`);
+        try {
+          const frames = await this.one(raw, i, client, signal);
+          const values = frameValues(frames);
+          budget.take(values, refId);
+          // (One answer alone always goes out: its size is bounded by the per-request limit.)
+          if (this.inFlight > 0 && this.inFlight + values > this.o.limits.maxInFlightValues) {
+            throw new AnswersInFlight(`query ${refId}: the sidecar is sending answers of ${this.inFlight.toLocaleString('en-US')} values at the moment; try again shortly`);
+          }
+          this.inFlight += values;
+          held += values;
+          results.set(refId, { status: 200, frames });
+        } catch (err) {
+          const status = queryErrorStatus(err);
+          if (status === null || !many) throw err;
+          results.set(refId, { status, frames: [], error: (err as Error).message });
+        }
       }
+    } catch (err) {
+      release();
+      throw err;
     }
-    return results;
+    return { results, release };
   }
 
   private async one(raw: Query, index: number, client: string, signal: AbortSignal): Promise<DataFrameJSON[]> {

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import * as os from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -9,7 +10,7 @@ import { demoCapture } from '../ingest/demo';
 import { Importer } from '../ingest/importer';
 import { JobManager } from '../ingest/jobs';
 import { Readable } from 'node:stream';
-import { QueryAdmission } from '../query/admission';
+import { heavySlotsFor, QueryAdmission } from '../query/admission';
 import { frameToArrow } from '../query/arrow';
 import { QueryError, QueryRequestSchema, type Query } from '../query/model';
 import { queryErrorStatus, QueryRunner } from '../query/request';
@@ -74,7 +75,7 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
-  const store = await DuckDbStore.open(config.dataDir);
+  const store = await DuckDbStore.open(config.dataDir, config.storeMemory);
   const enricher = await Enricher.load(enrichmentConfig(config));
   const metrics = new Metrics();
   const jobs = new JobManager(store, config.concurrency, app.log);
@@ -91,8 +92,9 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     },
   });
   const watches = new WatchManager(store, importer, jobs, policy, config, app.log);
-  // Queries take all read connections but one (left to the API's own reads); heavy ones one fewer.
-  const admission = new QueryAdmission({ slots: READ_CONNECTIONS - 1, heavySlots: READ_CONNECTIONS - 2, maxWaitingPerClient: 32 });
+  // Queries take all read connections but one (left to the API's own reads), heavy ones fewer.
+  const slots = READ_CONNECTIONS - 1;
+  const admission = new QueryAdmission({ slots, heavySlots: heavySlotsFor(slots, os.availableParallelism()), maxWaitingPerClient: 32 });
 
   await app.register(swagger, {
     openapi: {
@@ -218,7 +220,8 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
   const runner = new QueryRunner({
     store,
     admission,
-    limits: { maxQueryValues: config.maxQueryValues, maxResponseValues: config.maxResponseValues, maxFilterValues: config.maxFilterValues },
+    // Answers in flight, over all requests: four requests' worth (about 200 MB of heap at most).
+    limits: { maxQueryValues: config.maxQueryValues, maxResponseValues: config.maxResponseValues, maxFilterValues: config.maxFilterValues, maxInFlightValues: 4 * config.maxResponseValues },
     bucketMs: config.bucketNs / 1e6,
     timeoutMs: config.queryTimeoutNs / 1e6,
     onAnswered: (kind, seconds) => metrics.queryLatency.observe({ kind }, seconds),
@@ -234,7 +237,8 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     });
     // Turns are taken per client: Grafana's backend names its user; others count by address.
     const client = String(req.headers['x-capsight-client'] ?? req.ip).slice(0, 128);
-    const results = await runner.run(list, client, gone.signal, many);
+    const { results, release } = await runner.run(list, client, gone.signal, many);
+    reply.raw.once('close', release);
     // Arrow: each frame as an Arrow IPC file (what Grafana's server reads from the backend plugin), base64 in the JSON answer.
     if (many && body.format === 'arrow') for (const r of results.values()) r.frames = r.frames.map((f) => Buffer.from(frameToArrow(f)).toString('base64')) as never[];
     const failed = [...results.values()].some((r) => r.status !== 200);

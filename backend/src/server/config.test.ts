@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfig } from './config';
+import { SERVE_NODE_FLAGS } from './node-flags';
 
 describe('sidecar configuration', () => {
   it('takes flags over environment over file over defaults', () => {
@@ -19,5 +20,15 @@ describe('sidecar configuration', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-cfg-')), 'c.json');
     fs.writeFileSync(file, '{"prot": 1}');
     expect(() => loadConfig({ config: file }, {})).toThrow(/unknown option "prot"/);
+  });
+});
+
+describe('the sidecar\'s node flags', () => {
+  it('are the same in npm start, the Dockerfile and the tests\' spawned sidecar', () => {
+    const root = path.resolve(__dirname, '../../..');
+    const start = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
+    const docker = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    expect(start).toContain(`node ${SERVE_NODE_FLAGS.join(' ')} backend/bin/capsight.js serve`);
+    expect(docker).toContain(`ENTRYPOINT ["node", ${SERVE_NODE_FLAGS.map((f) => `"${f}"`).join(', ')}, "backend/bin/capsight.js"]`);
   });
 });

@@ -35,6 +35,7 @@ export interface ServerConfig {
   maxFilterValues: number;
   maxCaptureBytes: number;
   maxCapturePackets: number;
+  storeMemory: number;
 }
 
 type Kind = 'int' | 'string' | 'list' | 'size' | 'duration' | 'bool' | 'nullable';
@@ -73,6 +74,7 @@ export const OPTIONS: Option[] = [
   { key: 'maxResponseValues', kind: 'int', default: 2_000_000, description: 'values one /api/query request may answer, over all its queries' },
   { key: 'maxFilterValues', kind: 'int', default: 2000, description: 'filter values one query may carry (the items of every "in" list count)' },
   { key: 'maxCaptureBytes', kind: 'size', default: 32 * 1024 ** 3, description: 'largest capture after decompression (gzip input); an import over it fails' },
+  { key: 'storeMemory', kind: 'size', default: 256 * 1024 ** 2, description: 'memory the embedded store may use for its cache and queries (larger work spills to the data directory)' },
   { key: 'maxCapturePackets', kind: 'int', default: 500_000_000, description: 'most packets one capture may hold; an import over it fails' },
 ];
 

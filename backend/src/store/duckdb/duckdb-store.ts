@@ -14,6 +14,8 @@ import { DDL, PUBLISH_BUCKETS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from '.
 /** Read connections: queries take at most all but one (query/admission.ts), API reads the rest. */
 export const READ_CONNECTIONS = 4;
 
+export const DEFAULT_STORE_MEMORY = 256 * 1024 * 1024;
+
 const BUCKET_TYPES: DuckDBType[] = [UINTEGER, BIGINT, DOUBLE, DOUBLE, DOUBLE, DOUBLE];
 
 /** Embedded store: one DuckDB file in the data directory. */
@@ -46,13 +48,25 @@ export class DuckDbStore implements FlowStore {
     this.totals = totals;
   }
 
-  static async open(dataDir: string): Promise<DuckDbStore> {
+  /**
+   * `memoryBytes`: DuckDB's memory limit (its buffer pool; larger sorts and aggregates spill to the
+   * data directory). DuckDB's own default is 80% of the machine's memory, which a sidecar beside
+   * Grafana must not take.
+   */
+  static async open(dataDir: string, memoryBytes = DEFAULT_STORE_MEMORY): Promise<DuckDbStore> {
     fs.mkdirSync(dataDir, { recursive: true });
     const file = path.join(dataDir, 'capsight.duckdb');
     // No extension may be fetched at run time (the machine may be offline, and it must not depend on it).
     // checkpoint_threshold: commits stay durable through the WAL; folding it into the file only every
     // 256 MB keeps a checkpoint out of most ingest commits.
-    const instance = await DuckDBInstance.create(file, { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false', checkpoint_threshold: '256MB' });
+    const instance = await DuckDBInstance.create(file, {
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      checkpoint_threshold: '256MB',
+      memory_limit: `${Math.max(64, Math.floor(memoryBytes / 1048576))}MiB`,
+      // Freed memory goes back to the system within seconds (without it an ingest's peak stays as RSS).
+      allocator_background_threads: 'true',
+    });
     const writes = await ConnectionPool.create(instance, 1);
     const totals = await writes.use(async (db) => {
       for (const sql of DDL) await db.run(sql);

@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { JSDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import { DURATION_BINS, QueryError, type CheckedQuery } from '../../query/model';
 import type { ResultColumns } from '../flow-store';
 import { bucketMetric, bucketRows, filterCondition, flowWhere, groupColumn, overlaps, Params } from './sql';
@@ -12,12 +12,20 @@ import { failuresByWindow, latestActivity, newValues, scanSuspects, volumeByWind
 export async function runQuery(db: DuckDBConnection, q: CheckedQuery): Promise<ResultColumns> {
   const p = new Params();
   const sql = build(q, p);
-  const reader = await db.runAndReadAll(sql, p.values);
-  const cols = reader.getColumnsObjectJS();
-  const out: ResultColumns = {};
-  for (const [name, values] of Object.entries(cols)) {
-    out[name] = values.map((v) => (typeof v === 'bigint' ? Number(v) : (v as string | number | boolean | null)));
+  // Chunk by chunk (2,048 rows each, fetched off the main thread): a 10,000-row page is converted
+  // in slices between which other requests (and /health) get their turn.
+  const result = await db.stream(sql, p.values);
+  const names = result.columnNames();
+  const columns = names.map((): (string | number | boolean | null)[] => []);
+  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    const converted = chunk.convertColumns(JSDuckDBValueConverter);
+    for (let c = 0; c < converted.length; c++) {
+      const out = columns[c];
+      for (const v of converted[c]) out.push(typeof v === 'bigint' ? Number(v) : (v as string | number | boolean | null));
+    }
   }
+  const out: ResultColumns = {};
+  names.forEach((n, i) => (out[n] = columns[i]));
   return out;
 }
 
@@ -64,10 +72,11 @@ export async function latestActivityMs(db: DuckDBConnection, q: CheckedQuery): P
   return v === null || v === undefined ? null : Number(v);
 }
 
-function orderBy(q: CheckedQuery, allowed: readonly string[], fallback: string): string {
+/** `stored`: sort columns read from a stored column in the same order (no per-row expression before the top-N). */
+function orderBy(q: CheckedQuery, allowed: readonly string[], fallback: string, stored: Record<string, string> = {}): string {
   const by = q.sort?.by ?? fallback;
   if (!allowed.includes(by)) throw new QueryError(`sort: "${by}" is not a column of kind "${q.kind}" (sortable: ${allowed.join(', ')})`);
-  return `"${by}" ${q.sort?.desc === false ? 'ASC' : 'DESC'} NULLS LAST`;
+  return `"${stored[by] ?? by}" ${q.sort?.desc === false ? 'ASC' : 'DESC'} NULLS LAST`;
 }
 
 function bucketSeries(q: CheckedQuery, p: Params): string {
@@ -106,14 +115,26 @@ export const FLOW_COLUMNS = [
   'dns_rcode', 'ssh_banner', 'src_tcp_flags', 'dst_tcp_flags', 'fragments',
 ] as const;
 
+/** Flow-table sort keys that are expressions or stored under another name. */
+const FLOW_SORT_KEYS: Record<string, string> = { first: 'first_ns', last: 'last_ns', bytes: '(src_bytes + dst_bytes)' };
+
+/**
+ * One page of flows: the page's keys are chosen first (sorting only the sort key and the flow's
+ * id), then only those rows are read whole (reading and computing every column of every matching
+ * flow before the top-N made a 50-row page cost as much as the whole table).
+ */
 function flowTable(q: CheckedQuery, p: Params): string {
   const where = flowWhere(q, p);
-  const order = orderBy(q, FLOW_COLUMNS, 'first');
-  return `SELECT * EXCLUDE (first_ns, last_ns, src_num, dst_num, inner_vlan), count(*) OVER () AS total FROM (
-      SELECT *, (first_ns // 1000)::DOUBLE / 1000 AS first, (last_ns // 1000)::DOUBLE / 1000 AS last, src_bytes + dst_bytes AS bytes,
-        (first_ns // 1000000)::DOUBLE AS from_ms, (last_ns // 1000000 + 1)::DOUBLE AS to_ms
-      FROM flows WHERE ${where})
-    ORDER BY ${order}, capture_id, flow_id LIMIT ${p.add(q.limit)} OFFSET ${p.add(q.offset)}`;
+  const by = q.sort?.by ?? 'first';
+  if (!(FLOW_COLUMNS as readonly string[]).includes(by)) throw new QueryError(`sort: "${by}" is not a column of kind "flows" (sortable: ${FLOW_COLUMNS.join(', ')})`);
+  const direction = `${q.sort?.desc === false ? 'ASC' : 'DESC'} NULLS LAST`;
+  return `WITH page AS (
+      SELECT capture_id, flow_id, ${FLOW_SORT_KEYS[by] ?? `"${by}"`} AS sort_key FROM flows WHERE ${where}
+      ORDER BY sort_key ${direction}, capture_id, flow_id LIMIT ${p.add(q.limit)} OFFSET ${p.add(q.offset)})
+    SELECT f.* EXCLUDE (first_ns, last_ns, src_num, dst_num, inner_vlan), (f.first_ns // 1000)::DOUBLE / 1000 AS first, (f.last_ns // 1000)::DOUBLE / 1000 AS last,
+      f.src_bytes + f.dst_bytes AS bytes, (f.first_ns // 1000000)::DOUBLE AS from_ms, (f.last_ns // 1000000 + 1)::DOUBLE AS to_ms,
+      (SELECT count(*) FROM flows WHERE ${where}) AS total
+    FROM page JOIN flows f USING (capture_id, flow_id) ORDER BY page.sort_key ${direction}, capture_id, flow_id`;
 }
 
 export const ENDPOINT_COLUMNS = ['ip', 'country', 'asn', 'as_org', 'local', 'bytes', 'bytes_sent', 'bytes_received', 'packets_sent', 'packets_received', 'flows', 'flows_initiated', 'peers', 'names'] as const;
