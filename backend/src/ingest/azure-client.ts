@@ -26,9 +26,10 @@ export function parseConnectionString(text: string): ParsedConnectionString {
     throw new ImportRefused(`"connectionString" is not a storage connection string: ${why}`);
   };
   const parts = new Map<string, string>();
-  for (const piece of text.split(';').map((p) => p.trim()).filter(Boolean)) {
+  for (const [i, piece] of text.split(';').map((p) => p.trim()).filter(Boolean).entries()) {
     const eq = piece.indexOf('=');
-    if (eq <= 0) fail(`"${piece.length > 24 ? `${piece.slice(0, 24)}...` : piece}" is not a Key=Value pair`);
+    // (The part itself is not echoed: it may be a mistyped key.)
+    if (eq <= 0) fail(`part ${i + 1} is not a name=value pair`);
     parts.set(piece.slice(0, eq).toLowerCase(), piece.slice(eq + 1));
   }
   if (parts.get('usedevelopmentstorage')?.toLowerCase() === 'true') return { endpoint: `http://127.0.0.1:10000/${DEV_ACCOUNT}`, accountName: DEV_ACCOUNT, accountKey: DEV_KEY, sas: null };

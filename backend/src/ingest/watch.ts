@@ -153,12 +153,16 @@ export class WatchManager {
     this.timers.set(
       w.id,
       setTimeout(() => {
-        void this.poll(w.id).finally(() => {
-          void this.store.listWatches().then((ws) => {
-            const cur = ws.find((x) => x.id === w.id);
+        // (A poll still running when the sidecar stops ends without scheduling the next: the store is closing.)
+        void this.poll(w.id)
+          .then(async () => {
+            if (this.stopped) return;
+            const cur = (await this.store.listWatches()).find((x) => x.id === w.id);
             if (cur) this.schedule(cur, cur.intervalSec * 1000);
+          })
+          .catch((err: unknown) => {
+            if (!this.stopped) this.log.warn({ watch: w.id, error: redactText(String(err)) }, 'watch poll failed');
           });
-        });
       }, delayMs).unref(),
     );
   }

@@ -44,6 +44,8 @@ describe('a sidecar without a token, against web pages in the same machine\'s br
     expect(r.json.message).toBe('requests from web pages of other sites (Origin "https://evil.example") are refused');
     expect((await raw(s, 'GET', '/api/captures', { origin: 'null' })).status).toBe(403);
     expect((await raw(s, 'GET', '/api/captures', { origin: 'http://localhost:3000' })).status).toBe(200);
+    // Behind a proxy that forwards the browser's Origin (with the header no page of another site can send).
+    expect((await raw(s, 'GET', '/api/captures', { origin: 'https://grafana.example', 'x-capsight-request': 'grafana' })).status).toBe(200);
   });
 
   it('refuses a cross-site form upload and a text/plain import: nothing is stored', async () => {

@@ -4,7 +4,8 @@ import * as os from 'node:os';
  * Without an API token (the default on 127.0.0.1) the sidecar trusts whoever can reach it, and a
  * web page in the user's browser can reach 127.0.0.1 too. So without a token:
  * - the Host header must be a name the sidecar answers to (DNS rebinding gives a foreign name);
- * - an Origin header, when present, must be one of those names too (a foreign page's fetch);
+ * - an Origin header, when present, must be one of those names too (a foreign page's fetch),
+ *   unless the request carries X-Capsight-Request (see below);
  * - requests that change something must be JSON or carry an X-Capsight-Request header: a page
  *   can send neither cross-site without a CORS preflight, which the sidecar never grants (a
  *   plain cross-site form post, multipart upload included, is refused).
@@ -38,7 +39,9 @@ export function browserRefusal(req: { method: string; headers: Record<string, st
   if (!names.has(hostnameOf(host))) {
     return { status: 403, message: `Host "${host.slice(0, 100)}" is not a name this sidecar answers to without an API token (set CAPSIGHT_HOST_NAMES, or CAPSIGHT_API_TOKEN)` };
   }
-  const origin = req.headers.origin;
+  // A request with X-Capsight-Request did not come from a page of another site (it would have
+  // needed a CORS preflight, never granted): a proxy in front (Grafana's route) may forward an Origin.
+  const origin = req.headers['x-capsight-request'] === undefined ? req.headers.origin : undefined;
   if (origin !== undefined) {
     let originHost = '';
     try {
