@@ -37,7 +37,7 @@ async function load(dataDir: string, bucketRows: number, startMs: number): Promi
   const remotes = Array.from({ length: 20000 }, () => `${1 + Math.floor(r() * 222)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${1 + Math.floor(r() * 254)}`);
   const apps = ['tls', 'http', 'dns', 'quic', 'ssh', 'smb', 'postgresql', null];
   let batch: StoredFlow[] = [];
-  const b: BucketBatch = { length: 0, flowId: new Float64Array(8192), startSec: new Float64Array(8192), startNs: new Uint32Array(8192), srcPkts: new Float64Array(8192), srcBytes: new Float64Array(8192), dstPkts: new Float64Array(8192), dstBytes: new Float64Array(8192) };
+  const b: BucketBatch = { length: 0, flowId: new Float64Array(8192), startSec: new Float64Array(8192), startNs: new Uint32Array(8192), srcPkts: new Float64Array(8192), srcBytes: new Float64Array(8192), dstPkts: new Float64Array(8192), dstBytes: new Float64Array(8192), srcRetrans: new Float64Array(8192), dstRetrans: new Float64Array(8192) };
   for (let id = 0; id < flows; id++) {
     const first = Math.floor((startMs + r() * (DAY_MS - perFlow * 1000)) / 1000);
     const app = apps[Math.floor(r() * apps.length)];
@@ -55,6 +55,9 @@ async function load(dataDir: string, bucketRows: number, startMs: number): Promi
       b.srcBytes[i] = b.srcPkts[i] * 100;
       b.dstPkts[i] = 1 + Math.floor(r() * 40);
       b.dstBytes[i] = b.dstPkts[i] * 1200;
+      // A few percent of TCP segments retransmitted.
+      b.srcRetrans[i] = proto === 6 && r() < 0.05 ? 1 : 0;
+      b.dstRetrans[i] = proto === 6 && r() < 0.1 ? 1 + Math.floor(r() * 3) : 0;
       sp += b.srcPkts[i];
       sb += b.srcBytes[i];
       dp += b.dstPkts[i];
@@ -72,6 +75,7 @@ async function load(dataDir: string, bucketRows: number, startMs: number): Promi
       app_source: app ? 'payload' : null, server_name: app === 'tls' || app === 'http' || app === 'dns' ? SERVER_NAMES[Math.floor(r() * SERVER_NAMES.length)] : null,
       alpn: null, http_method: null, dns_rcode: null, ssh_banner: null, src_tcp_flags: 0x1b, dst_tcp_flags: 0x1b, state: 'SF', vlan: null, inner_vlan: null, tunnel: null,
       tunnel_ip_version: null, fragments: 0,
+      tcp: proto === 6 ? { counts: Array.from({ length: 22 }, () => (r() < 0.1 ? Math.floor(r() * 4) : 0)), times: [20_000 + r() * 80_000, 19_000, 1_000, NaN, NaN, NaN, NaN], resetBy: null, resetAfterData: null } : null,
     };
     batch.push({ flow: f, src: enricher.lookup(f.src), dst: enricher.lookup(f.dst) });
     if (batch.length === 4096) {

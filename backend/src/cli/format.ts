@@ -1,9 +1,10 @@
 import type { FlowRecord } from '../model/flow';
 import { isoNs } from '../model/time';
+import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../flows/tcp-health';
 
 /** The public ndjson/csv shape of a flow (field names are the CLI's contract, see README). */
-export function publicFlow(f: FlowRecord): Record<string, string | number | null> {
-  return {
+export function publicFlow(f: FlowRecord): Record<string, string | number | boolean | null> {
+  const o: Record<string, string | number | boolean | null> = {
     proto: f.proto,
     src: f.src,
     sport: f.sport,
@@ -36,6 +37,13 @@ export function publicFlow(f: FlowRecord): Record<string, string | number | null
     dst_tcp_flags: f.dst_tcp_flags,
     fragments: f.fragments,
   };
+  // TCP health: null throughout for other protocols; times null where unknown.
+  const t = f.tcp;
+  for (let i = 0; i < TCP_COUNT_FIELDS.length; i++) o[TCP_COUNT_FIELDS[i]] = t ? t.counts[i] : null;
+  for (let i = 0; i < TCP_TIME_FIELDS.length; i++) o[TCP_TIME_FIELDS[i]] = t && !Number.isNaN(t.times[i]) ? t.times[i] : null;
+  o.reset_by = t ? t.resetBy : null;
+  o.reset_after_data = t ? t.resetAfterData : null;
+  return o;
 }
 
 export const CSV_COLUMNS = Object.keys(
@@ -43,11 +51,11 @@ export const CSV_COLUMNS = Object.keys(
     id: 0, ip_version: 4, proto: 0, src: '', sport: 0, dst: '', dport: 0, first_sec: 0, first_nsec: 0, last_sec: 0, last_nsec: 0, src_pkts: 0, dst_pkts: 0,
     src_bytes: 0, dst_bytes: 0, src_ip_bytes: 0, dst_ip_bytes: 0, src_payload_bytes: 0, dst_payload_bytes: 0, app: null,
     app_source: null, server_name: null, alpn: null, http_method: null, dns_rcode: null, ssh_banner: null, src_tcp_flags: 0,
-    dst_tcp_flags: 0, state: '', vlan: null, inner_vlan: null, tunnel: null, tunnel_ip_version: null, fragments: 0,
+    dst_tcp_flags: 0, state: '', vlan: null, inner_vlan: null, tunnel: null, tunnel_ip_version: null, fragments: 0, tcp: null,
   }),
 );
 
-function csvCell(v: string | number | null): string {
+function csvCell(v: string | number | boolean | null): string {
   if (v === null) return '';
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

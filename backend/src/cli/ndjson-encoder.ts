@@ -1,6 +1,7 @@
 import type { FlowRecord } from '../model/flow';
 import { ByteWriter, digits, isPlainAscii } from '../model/byte-writer';
 import { civilDate, isoNs } from '../model/time';
+import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../flows/tcp-health';
 
 /**
  * Writes flows as ndjson straight into a reused byte buffer: same keys, order and values as
@@ -68,6 +69,26 @@ export class NdjsonEncoder extends ByteWriter {
     this.uint(f.dst_tcp_flags);
     this.lit(K.fragments);
     this.uint(f.fragments);
+    const t = f.tcp;
+    if (t === null) this.lit(TCP_NULLS);
+    else {
+      const counts = t.counts;
+      for (let i = 0; i < counts.length; i++) {
+        this.lit(TCP_COUNT_KEYS[i]);
+        this.uint(counts[i]);
+      }
+      const times = t.times;
+      for (let i = 0; i < times.length; i++) {
+        const x = times[i];
+        if (Number.isNaN(x)) this.lit(TCP_TIME_NULLS[i]);
+        else {
+          this.lit(TCP_TIME_KEYS[i]);
+          this.ascii(String(x)); // a few per TCP flow; String() spells numbers as JSON does
+        }
+      }
+      this.lit(t.resetBy === null ? RESET_BY_NULL : t.resetBy === 'src' ? RESET_BY_SRC : t.resetBy === 'dst' ? RESET_BY_DST : RESET_BY_BOTH);
+      this.lit(t.resetAfterData === null ? AFTER_DATA_NULL : t.resetAfterData ? AFTER_DATA_TRUE : AFTER_DATA_FALSE);
+    }
     this.lit(K.end);
   }
 
@@ -224,6 +245,19 @@ const KN = {
   ssh_banner: keyNull('ssh_banner'),
 };
 
+/** TCP health keys (see flows/tcp-health.ts), and all of them null for other protocols, in one copy. */
+const TCP_COUNT_KEYS = TCP_COUNT_FIELDS.map((n) => key(n));
+const TCP_TIME_KEYS = TCP_TIME_FIELDS.map((n) => key(n));
+const TCP_TIME_NULLS = TCP_TIME_FIELDS.map((n) => keyNull(n));
+const TCP_NULLS = enc([...TCP_COUNT_FIELDS, ...TCP_TIME_FIELDS, 'reset_by', 'reset_after_data'].map((n) => `,"${n}":null`).join(''));
+const RESET_BY_NULL = keyNull('reset_by');
+const RESET_BY_SRC = enc(',"reset_by":"src"');
+const RESET_BY_DST = enc(',"reset_by":"dst"');
+const RESET_BY_BOTH = enc(',"reset_by":"both"');
+const AFTER_DATA_NULL = keyNull('reset_after_data');
+const AFTER_DATA_TRUE = enc(',"reset_after_data":true');
+const AFTER_DATA_FALSE = enc(',"reset_after_data":false');
+
 /** Bytes for every key, number and fixed string of a line: generous, checked once per flow. */
-const FIXED_BOUND = 1024;
+const FIXED_BOUND = 2048;
 const strBound = (s: string | null): number => (s === null ? 4 : s.length * 6 + 2);

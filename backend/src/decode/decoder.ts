@@ -59,6 +59,8 @@ export class PacketDecoder {
   private readonly saved = new Float64Array(MAX_DEPTH * 16);
   /** Set while decoding a first fragment: its key is recorded once the innermost flow is known. */
   private fragPending = false;
+  /** The packet is a first fragment (more fragments follow), whatever attribution does. */
+  private firstFragment = false;
 
   constructor(options: DecoderOptions = {}) {
     this.attributeFragments = options.attributeFragments ?? true;
@@ -69,6 +71,7 @@ export class PacketDecoder {
     v.reset();
     this.depth = 0;
     this.fragPending = false;
+    this.firstFragment = false;
     this.origEnd = off + origLen;
     const end = off + capLen;
     const cat = this.link(b, off, end, linkType);
@@ -466,6 +469,7 @@ export class PacketDecoder {
   }
 
   private markFirstFragment(version: number, id: number, proto: number): void {
+    this.firstFragment = true;
     if (!this.attributeFragments || this.fragPending) return;
     this.fragPending = true;
     this.frags.begin(version, this.view.src, this.view.dst, id, proto);
@@ -497,6 +501,10 @@ export class PacketDecoder {
         const doff = (b[o + 12] >> 4) * 4;
         v.tcpFlags = b[o + 13];
         if (doff < 20) return this.problem(Problem.TransportTruncated, Category.Flow);
+        v.tcpAck = ((b[o + 8] << 24) | (b[o + 9] << 16) | (b[o + 10] << 8) | b[o + 11]) >>> 0;
+        v.tcpWindow = (b[o + 14] << 8) | b[o + 15];
+        v.tcpComplete = wireLen >= doff && !this.firstFragment;
+        if (v.tcpFlags & 0x02 && doff > 20 && cap >= doff) v.tcpWinScale = windowScale(b, o + 20, o + doff);
         const pl = wireLen - doff;
         v.payloadBytes = pl > 0 ? pl : 0;
         v.payloadOff = o + doff;
@@ -607,6 +615,10 @@ export class PacketDecoder {
     v.payloadCap = s[k + 15];
     v.tcpFlags = 0;
     v.tcpSeq = 0;
+    v.tcpAck = 0;
+    v.tcpWindow = 0;
+    v.tcpWinScale = -1;
+    v.tcpComplete = false;
   }
 
   /**
@@ -857,4 +869,22 @@ function udpTunnelPort(port: number): Tunnel {
     default:
       return Tunnel.None;
   }
+}
+
+/** The window scale shift (RFC 7323: at most 14) of a TCP options area, -1 when absent or malformed. */
+function windowScale(b: Uint8Array, p: number, end: number): number {
+  while (p < end) {
+    const kind = b[p];
+    if (kind === 0) return -1;
+    if (kind === 1) {
+      p++;
+      continue;
+    }
+    if (p + 1 >= end) return -1;
+    const len = b[p + 1];
+    if (len < 2 || p + len > end) return -1;
+    if (kind === 3 && len === 3) return Math.min(14, b[p + 2]);
+    p += len;
+  }
+  return -1;
 }

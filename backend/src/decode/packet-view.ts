@@ -55,6 +55,16 @@ export class PacketView {
   payloadCap = 0;
   tcpFlags = 0;
   tcpSeq = 0;
+  /** TCP acknowledgement number and raw (unscaled) window field. */
+  tcpAck = 0;
+  tcpWindow = 0;
+  /** Window scale shift from a SYN's options, -1 when the packet carries none. */
+  tcpWinScale = -1;
+  /**
+   * The whole TCP header was read and the segment is complete at the IP level (not a fragment):
+   * sequence analysis can use it (Wireshark skips fragments and short headers too).
+   */
+  tcpComplete = false;
   /** Outer and inner VLAN ids, -1 when absent. */
   vlan = -1;
   innerVlan = -1;
@@ -79,6 +89,10 @@ export class PacketView {
     this.payloadCap = 0;
     this.tcpFlags = 0;
     this.tcpSeq = 0;
+    this.tcpAck = 0;
+    this.tcpWindow = 0;
+    this.tcpWinScale = -1;
+    this.tcpComplete = false;
     this.vlan = -1;
     this.innerVlan = -1;
     this.tunnel = 0;

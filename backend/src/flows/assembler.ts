@@ -10,6 +10,7 @@ import { appByPort } from './apps/ports';
 import { BucketWriter, bucketClock, type BucketClock } from './buckets';
 import { FlowTable, KEY_WORDS } from './flow-table';
 import { ACK, connectionState, FIN, RST, SYN } from './tcp-state';
+import { F, TcpHealth } from './tcp-health';
 import { TrafficStats } from './stats';
 
 export interface AssemblerOptions {
@@ -38,6 +39,8 @@ function small(x: number): number {
 
 /** Counter layout per slot: [pkts, wire bytes, IP bytes, payload bytes] for initiator, then responder. */
 const CN = 8;
+/** Running bucket per slot: [pkts, wire bytes, retransmissions] for initiator, then responder. */
+const BK = 6;
 /**
  * Room for 32k live flows from the start (~8 MB, mostly untouched zero pages until used): each
  * doubling copies every column, and a busy capture went through four of them (-10 ms on 1 GB).
@@ -54,6 +57,7 @@ export class FlowAssembler implements PacketHandler {
   private readonly decoder: PacketDecoder;
   private readonly table: FlowTable;
   private readonly apps = new AppIdentifier();
+  private readonly tcp = new TcpHealth();
   private readonly buckets: BucketWriter;
   private readonly clock: BucketClock;
   private readonly idleSec: number;
@@ -117,7 +121,7 @@ export class FlowAssembler implements PacketHandler {
       return x;
     };
     this.cnt = f64(this.cnt, cap * CN);
-    this.bkt = f64(this.bkt, cap * 4);
+    this.bkt = f64(this.bkt, cap * BK);
     this.curBucket = f64(this.curBucket, cap);
     this.firstSec = f64(this.firstSec, cap);
     this.lastSec = f64(this.lastSec, cap);
@@ -132,6 +136,7 @@ export class FlowAssembler implements PacketHandler {
     this.tunnel = u8(this.tunnel);
     this.tunnelVer = u8(this.tunnelVer);
     this.apps.grow(cap);
+    this.tcp.grow(cap);
   }
 
   /*
@@ -209,12 +214,13 @@ export class FlowAssembler implements PacketHandler {
         this.flushBucket(slot);
         this.curBucket[slot] = bi;
       }
-      const bk = slot * 4 + (fromInit ? 0 : 2);
+      const bk = slot * BK + (fromInit ? 0 : 3);
       this.bkt[bk] += 1;
       this.bkt[bk + 1] += origLen;
     }
 
     if (isTcp) {
+      if (this.tcp.packet(slot, fromInit, v, tsSec, tsNsec) & F.Retrans && this.keepsBuckets) this.bkt[slot * BK + (fromInit ? 2 : 5)] += 1;
       if (fromInit) this.flagsInit[slot] |= flags;
       else {
         this.flagsResp[slot] |= flags;
@@ -261,7 +267,7 @@ export class FlowAssembler implements PacketHandler {
     const cnt = this.cnt;
     for (let i = slot * CN; i < slot * CN + CN; i++) cnt[i] = 0;
     const bkt = this.bkt;
-    for (let i = slot * 4; i < slot * 4 + 4; i++) bkt[i] = 0;
+    for (let i = slot * BK; i < slot * BK + BK; i++) bkt[i] = 0;
     this.curBucket[slot] = NaN;
     this.frags[slot] = 0;
     this.flagsInit[slot] = 0;
@@ -269,18 +275,16 @@ export class FlowAssembler implements PacketHandler {
     this.respSynAck[slot] = 0;
     this.tunnel[slot] = v.tunnel;
     this.tunnelVer[slot] = v.tunnelIpVersion;
+    if (v.proto === 6) this.tcp.start(slot, sec, ns);
     // (App columns need no reset here: emit() clears a slot's before the table frees it, and new slots start empty.)
   }
 
   private flushBucket(slot: number): void {
-    const k = slot * 4;
+    const k = slot * BK;
     const bkt = this.bkt;
-    if (bkt[k] + bkt[k + 2] === 0) return;
-    this.buckets.add(this.ids[slot], this.curBucket[slot], bkt[k], bkt[k + 1], bkt[k + 2], bkt[k + 3]);
-    bkt[k] = 0;
-    bkt[k + 1] = 0;
-    bkt[k + 2] = 0;
-    bkt[k + 3] = 0;
+    if (bkt[k] + bkt[k + 3] === 0) return;
+    this.buckets.add(this.ids[slot], this.curBucket[slot], bkt[k], bkt[k + 1], bkt[k + 3], bkt[k + 4], bkt[k + 2], bkt[k + 5]);
+    for (let i = k; i < k + BK; i++) bkt[i] = 0;
   }
 
   /** Emits and drops flows idle for longer than the timeout at packet time (sec, ns). */
@@ -394,6 +398,7 @@ export class FlowAssembler implements PacketHandler {
       tunnel: TUNNEL_NAMES[this.tunnel[slot]] ?? null,
       tunnel_ip_version: this.tunnel[slot] !== 0 ? (this.tunnelVer[slot] as 4 | 6) : null,
       fragments: small(this.frags[slot]),
+      tcp: proto === 6 ? this.tcp.read(slot) : null,
     };
     apps.reset(slot);
     this.stats.flow(record);

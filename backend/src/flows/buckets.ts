@@ -38,10 +38,12 @@ export class BucketWriter {
       srcBytes: new Float64Array(n),
       dstPkts: new Float64Array(n),
       dstBytes: new Float64Array(n),
+      srcRetrans: new Float64Array(n),
+      dstRetrans: new Float64Array(n),
     };
   }
 
-  add(flowId: number, bucket: number, srcPkts: number, srcBytes: number, dstPkts: number, dstBytes: number): void {
+  add(flowId: number, bucket: number, srcPkts: number, srcBytes: number, dstPkts: number, dstBytes: number, srcRetrans: number, dstRetrans: number): void {
     if (this.sink === null) return;
     const b = this.batch;
     const i = b.length;
@@ -59,6 +61,8 @@ export class BucketWriter {
     b.srcBytes[i] = srcBytes;
     b.dstPkts[i] = dstPkts;
     b.dstBytes[i] = dstBytes;
+    b.srcRetrans[i] = srcRetrans;
+    b.dstRetrans[i] = dstRetrans;
     b.length = i + 1;
     if (b.length === this.capacity) this.flush();
   }

@@ -1,3 +1,5 @@
+import type { TcpHealthRecord } from '../flows/tcp-health';
+
 /**
  * The flow record: the contract the CLI, the store and the Grafana data source share.
  *
@@ -75,6 +77,8 @@ export interface FlowRecord {
   tunnel_ip_version: 4 | 6 | null;
   /** Non-first IP fragments attributed to this flow (both directions). */
   fragments: number;
+  /** TCP health (retransmissions, handshake RTT, resets, ...; see flows/tcp-health.ts); null for other protocols. */
+  tcp: TcpHealthRecord | null;
 }
 
 /** Per-flow, per-time-bucket counters (wire bytes), emitted in columnar batches. */
@@ -89,4 +93,7 @@ export interface BucketBatch {
   srcBytes: Float64Array;
   dstPkts: Float64Array;
   dstBytes: Float64Array;
+  /** Retransmitted segments (tcp.analysis.retransmission) sent by the initiator / responder. */
+  srcRetrans: Float64Array;
+  dstRetrans: Float64Array;
 }

@@ -9,14 +9,14 @@ import { appendColumns } from './columns';
 import { ConnectionPool } from './pool';
 import { latestActivityMs, runQuery } from './queries';
 import { FlowFile } from './flow-file';
-import { DDL, PUBLISH_BUCKETS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
+import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
 
 /** Read connections: queries take at most all but one (query/admission.ts), API reads the rest. */
 export const READ_CONNECTIONS = 4;
 
 export const DEFAULT_STORE_MEMORY = 256 * 1024 * 1024;
 
-const BUCKET_TYPES: DuckDBType[] = [UINTEGER, BIGINT, DOUBLE, DOUBLE, DOUBLE, DOUBLE];
+const BUCKET_TYPES: DuckDBType[] = [UINTEGER, BIGINT, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE];
 
 /** Embedded store: one DuckDB file in the data directory. */
 export class DuckDbStore implements FlowStore {
@@ -73,7 +73,13 @@ export class DuckDbStore implements FlowStore {
       const v = await db.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`);
       const found = v.getRowsJS()[0]?.[0];
       if (found === undefined) await db.run(`INSERT INTO meta VALUES ('schema_version', $1)`, [String(SCHEMA_VERSION)]);
-      else if (Number(found) !== SCHEMA_VERSION) throw new Error(`${file}: schema version ${String(found)}, this Capsight expects ${SCHEMA_VERSION}`);
+      else if (Number(found) === 1) {
+        // Schema 1 -> 2 in one transaction: the stored flows stay, without TCP health (NULL).
+        await db.run('BEGIN TRANSACTION');
+        for (const sql of MIGRATE_1_TO_2) await db.run(sql);
+        await db.run(`UPDATE meta SET value = $1 WHERE key = 'schema_version'`, [String(SCHEMA_VERSION)]);
+        await db.run('COMMIT');
+      } else if (Number(found) !== SCHEMA_VERSION) throw new Error(`${file}: schema version ${String(found)}, this Capsight expects ${SCHEMA_VERSION}`);
       const [captures, flows] = (await db.runAndReadAll(`SELECT count(*), coalesce(sum(flows), 0) FROM captures`)).getRowsJS()[0].map(Number);
       return { captures, flows };
     });
@@ -294,6 +300,8 @@ class DuckDbIngest implements IngestSink {
     const sb = new Array<DuckDBValue>(n);
     const dp = new Array<DuckDBValue>(n);
     const db = new Array<DuckDBValue>(n);
+    const sr = new Array<DuckDBValue>(n);
+    const dr = new Array<DuckDBValue>(n);
     for (let i = 0; i < n; i++) {
       flowId[i] = b.flowId[i];
       ts[i] = BigInt(b.startSec[i] * 1000 + Math.floor(b.startNs[i] / 1e6));
@@ -301,8 +309,10 @@ class DuckDbIngest implements IngestSink {
       sb[i] = b.srcBytes[i];
       dp[i] = b.dstPkts[i];
       db[i] = b.dstBytes[i];
+      sr[i] = b.srcRetrans[i];
+      dr[i] = b.dstRetrans[i];
     }
-    appendColumns(this.bucketAppender, BUCKET_TYPES, [flowId, ts, sp, sb, dp, db], n);
+    appendColumns(this.bucketAppender, BUCKET_TYPES, [flowId, ts, sp, sb, dp, db, sr, dr], n);
   }
 
   commit(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { ByteWriter, digits, isPlainAscii, writeAllSync } from '../../model/byte-writer';
 import { nsOf } from '../../model/time';
 import type { StoredFlow } from '../flow-store';
+import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
 
 /**
  * Staged flows as a tab-separated file that DuckDB's CSV reader loads at commit, on its own
@@ -19,9 +20,11 @@ function quotedText(s: string): string {
 }
 
 const TAB = 0x09;
+/** The TCP health fields of a flow of another protocol: all NULL (each after a tab: they follow `fragments`). */
+const TCP_NULLS = '\t\\N'.repeat(TCP_COUNT_FIELDS.length + TCP_TIME_FIELDS.length + 2);
 const NEWLINE = 0x0a;
 /** Bytes for every number and fixed word of a line: generous, checked once per flow. */
-const FIXED_BOUND = 1024;
+const FIXED_BOUND = 2048;
 const textBound = (s: string | null): number => (s === null ? 2 : s.length * 6 + 2);
 
 class TsvWriter extends ByteWriter {
@@ -76,6 +79,25 @@ class TsvWriter extends ByteWriter {
     this.num(f.inner_vlan);
     this.text(f.tunnel);
     this.uint(f.fragments);
+    const t = f.tcp;
+    if (t === null) this.ascii(TCP_NULLS);
+    else {
+      const counts = t.counts;
+      for (let i = 0; i < counts.length; i++) {
+        this.byte(TAB);
+        this.uint(counts[i]);
+      }
+      const times = t.times;
+      for (let i = 0; i < times.length; i++) {
+        this.byte(TAB);
+        if (Number.isNaN(times[i])) this.ascii('\\N');
+        else this.ascii(String(times[i]));
+      }
+      this.byte(TAB);
+      this.ascii(t.resetBy ?? '\\N');
+      this.byte(TAB);
+      this.ascii(t.resetAfterData === null ? '\\N' : t.resetAfterData ? 'true' : 'false');
+    }
     this.byte(NEWLINE);
   }
 

@@ -5,7 +5,9 @@
  * download). Bucket rows carry the flow's dimensions so dashboard queries never join; `buckets_1m`
  * is the one-minute rollup used for long ranges.
  */
-export const SCHEMA_VERSION = 1;
+import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
+
+export const SCHEMA_VERSION = 2;
 
 /** Dimension columns shared by flows and bucket rows, in table order, with their types. */
 const DIMENSIONS: [string, string][] = [
@@ -23,10 +25,24 @@ export const FLOW_COLUMNS: [string, string][] = [
   ['src_pkts', 'DOUBLE'], ['src_bytes', 'DOUBLE'], ['dst_pkts', 'DOUBLE'], ['dst_bytes', 'DOUBLE'], ['src_ip_bytes', 'DOUBLE'], ['dst_ip_bytes', 'DOUBLE'],
   ['src_payload_bytes', 'DOUBLE'], ['dst_payload_bytes', 'DOUBLE'], ['alpn', 'VARCHAR'], ['http_method', 'VARCHAR'], ['dns_rcode', 'VARCHAR'], ['ssh_banner', 'VARCHAR'],
   ['src_tcp_flags', 'UTINYINT'], ['dst_tcp_flags', 'UTINYINT'], ['inner_vlan', 'USMALLINT'], ['tunnel', 'VARCHAR'], ['fragments', 'UINTEGER'],
+  ...TCP_HEALTH_COLUMNS(),
 ];
 
+/** TCP health columns of a flow (schema 2; NULL for other protocols and for flows stored by schema 1). */
+function TCP_HEALTH_COLUMNS(): [string, string][] {
+  return [
+    ...TCP_COUNT_FIELDS.map((n): [string, string] => [n, 'DOUBLE']),
+    ...TCP_TIME_FIELDS.map((n): [string, string] => [n, 'DOUBLE']),
+    ['reset_by', 'VARCHAR'],
+    ['reset_after_data', 'BOOLEAN'],
+  ];
+}
+
+/** Bucket columns added by schema 2 (after the dimensions: where ALTER TABLE puts them in a store made by schema 1). */
+const BUCKET_TCP_COLUMNS: [string, string][] = [['src_retrans', 'DOUBLE'], ['dst_retrans', 'DOUBLE']];
+
 const FLOW_DIMENSIONS = DIMENSIONS.map(([n, t]) => `${n} ${t}`).join(', ');
-const BUCKET_COLUMNS = `capture_id VARCHAR, flow_id UINTEGER, ts_ms BIGINT, src_pkts DOUBLE, src_bytes DOUBLE, dst_pkts DOUBLE, dst_bytes DOUBLE, ${FLOW_DIMENSIONS}`;
+const BUCKET_COLUMNS = `capture_id VARCHAR, flow_id UINTEGER, ts_ms BIGINT, src_pkts DOUBLE, src_bytes DOUBLE, dst_pkts DOUBLE, dst_bytes DOUBLE, ${FLOW_DIMENSIONS}, ${BUCKET_TCP_COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')}`;
 
 export const DDL = [
   `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
@@ -43,8 +59,14 @@ export const DDL = [
   `CREATE TABLE IF NOT EXISTS watch_seen (watch_id VARCHAR, blob VARCHAR, etag VARCHAR, seen_at VARCHAR, result VARCHAR, PRIMARY KEY (watch_id, blob, etag))`,
 ];
 
+/** Brings a store of schema 1 to schema 2: the TCP health columns, NULL for the flows already stored. */
+export const MIGRATE_1_TO_2 = [
+  ...TCP_HEALTH_COLUMNS().map(([n, t]) => `ALTER TABLE flows ADD COLUMN IF NOT EXISTS ${n} ${t}`),
+  ...['buckets', 'buckets_1m'].flatMap((table) => BUCKET_TCP_COLUMNS.map(([n, t]) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${n} ${t}`)),
+];
+
 /** Staging of one ingest: bucket rows in a connection-local temp table (a crash leaves nothing behind). */
-export const STAGE_DDL = [`CREATE OR REPLACE TEMP TABLE stage_buckets (flow_id UINTEGER, ts_ms BIGINT, src_pkts DOUBLE, src_bytes DOUBLE, dst_pkts DOUBLE, dst_bytes DOUBLE)`];
+export const STAGE_DDL = [`CREATE OR REPLACE TEMP TABLE stage_buckets (flow_id UINTEGER, ts_ms BIGINT, src_pkts DOUBLE, src_bytes DOUBLE, dst_pkts DOUBLE, dst_bytes DOUBLE, src_retrans DOUBLE, dst_retrans DOUBLE)`];
 
 const DIMS = DIMENSIONS.map(([n]) => `f.${n}`).join(', ');
 
@@ -56,11 +78,11 @@ export function readFlowFile(path: string): string {
 
 /** Publishes a staged capture ($1 = capture id). Runs inside the commit transaction, after the flows are inserted. */
 export const PUBLISH_BUCKETS = [
-  `INSERT INTO buckets SELECT $1, b.flow_id, b.ts_ms, b.src_pkts, b.src_bytes, b.dst_pkts, b.dst_bytes, ${DIMS}
+  `INSERT INTO buckets SELECT $1, b.flow_id, b.ts_ms, b.src_pkts, b.src_bytes, b.dst_pkts, b.dst_bytes, ${DIMS}, b.src_retrans, b.dst_retrans
      FROM stage_buckets b JOIN flows f ON f.capture_id = $1 AND f.flow_id = b.flow_id ORDER BY b.ts_ms`,
   // Grouped on (flow, minute) first: cheaper than grouping by every dimension column.
-  `INSERT INTO buckets_1m SELECT $1, m.flow_id, m.minute, m.src_pkts, m.src_bytes, m.dst_pkts, m.dst_bytes, ${DIMS}
+  `INSERT INTO buckets_1m SELECT $1, m.flow_id, m.minute, m.src_pkts, m.src_bytes, m.dst_pkts, m.dst_bytes, ${DIMS}, m.src_retrans, m.dst_retrans
      FROM (SELECT flow_id, ts_ms // 60000 * 60000 AS minute, sum(src_pkts) AS src_pkts, sum(src_bytes) AS src_bytes, sum(dst_pkts) AS dst_pkts,
-             sum(dst_bytes) AS dst_bytes FROM stage_buckets GROUP BY flow_id, minute) m
+             sum(dst_bytes) AS dst_bytes, sum(src_retrans) AS src_retrans, sum(dst_retrans) AS dst_retrans FROM stage_buckets GROUP BY flow_id, minute) m
      JOIN flows f ON f.capture_id = $1 AND f.flow_id = m.flow_id`,
 ];

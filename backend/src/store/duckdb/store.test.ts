@@ -9,12 +9,12 @@ import { DuckDbStore } from './duckdb-store';
 
 const end = (country: string, num: bigint): EndpointInfo => ({ country, asn: 64500, asOrg: 'Example, "Org"\tLtd', local: country === 'private', num });
 
-function flow(id: number, names: Partial<FlowRecord>): FlowRecord {
+function flow(id: number, names: Partial<FlowRecord> = {}): FlowRecord {
   return {
     id, ip_version: 4, proto: 6, src: '10.0.0.1', sport: 40000 + id, dst: '192.0.2.9', dport: 443, first_sec: 1_767_225_600 + id, first_nsec: 5, last_sec: 1_767_225_601 + id,
     last_nsec: 999_999_999, src_pkts: 3, dst_pkts: 2, src_bytes: 2 ** 40 + id, dst_bytes: 100, src_ip_bytes: 1, dst_ip_bytes: 1, src_payload_bytes: 0, dst_payload_bytes: 0,
     app: 'tls', app_source: 'payload', server_name: null, alpn: null, http_method: null, dns_rcode: null, ssh_banner: null, src_tcp_flags: 2, dst_tcp_flags: 18,
-    state: 'S1', vlan: null, inner_vlan: null, tunnel: null, tunnel_ip_version: null, fragments: 0, ...names,
+    state: 'S1', vlan: null, inner_vlan: null, tunnel: null, tunnel_ip_version: null, fragments: 0, tcp: null, ...names,
   };
 }
 

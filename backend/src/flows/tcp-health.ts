@@ -1,0 +1,382 @@
+import type { PacketView } from '../decode/packet-view';
+
+/**
+ * TCP health per flow and direction: Wireshark's sequence analysis (the tcp.analysis.* flags
+ * users know), handshake timing, RTT samples from data/ACK pairs and resets.
+ *
+ * The flag rules follow Wireshark's TCP analysis (packet-tcp.c, tcp_analyze_sequence_number), in
+ * its order, as tshark 4.0 (the oracle) has them, including its conventions (a sequence number of 0
+ * means "not seen yet", the raw unscaled window is compared, a retransmission's kind is decided
+ * fast > out-of-order > spurious > plain). docs/tcp-health.md lists each flag's rule and where Capsight differs (RTT samples,
+ * flows split by idle timeout, fragments).
+ *
+ * Hot path: per-slot state in typed arrays (index slot * 2 + direction, 0 = initiator), nothing
+ * allocated per packet; RTT samples live in a small per-direction array made on the first sample.
+ */
+
+/** Counters per direction, in this order (index into `counts`). */
+export const enum C {
+  Retrans = 0,
+  RetransBytes,
+  FastRetrans,
+  Spurious,
+  OutOfOrder,
+  Lost,
+  AckUnseen,
+  DupAck,
+  ZeroWindow,
+  WindowFull,
+  KeepAlive,
+}
+const NC = 11;
+
+/** Flags of one segment (a subset of Wireshark's TCP_A_* flags). */
+export const enum F {
+  Retrans = 1 << 0,
+  Fast = 1 << 1,
+  Spurious = 1 << 2,
+  OutOfOrder = 1 << 3,
+  Lost = 1 << 4,
+  AckUnseen = 1 << 5,
+  DupAck = 1 << 6,
+  ZeroWindow = 1 << 7,
+  WindowFull = 1 << 8,
+  KeepAlive = 1 << 9,
+  KeepAliveAck = 1 << 10,
+  ZeroWindowProbe = 1 << 11,
+  ZeroWindowProbeAck = 1 << 12,
+  WindowUpdate = 1 << 13,
+}
+
+const SYN = 0x02;
+const FIN = 0x01;
+const RST = 0x04;
+const ACK = 0x10;
+
+/** Wireshark's out-of-order threshold before an initial RTT is known: 3 ms. */
+const OOO_DEFAULT_NS = 3_000_000;
+/** Wireshark's fast-retransmission window after the last duplicate ACK: 20 ms. */
+const FAST_RETRANS_NS = 20_000_000;
+/** RTT samples kept per direction (a reservoir beyond that; the median is exact below it). */
+const RTT_SAMPLES = 64;
+/** Unset window: Wireshark starts a direction's window at the largest 32-bit value (never equal to a real one). */
+const NO_WINDOW = 0xffffffff;
+
+/** Sequence-space comparisons (RFC 1982 style, as Wireshark's GT_SEQ/LT_SEQ). */
+const gt = (a: number, b: number): boolean => ((a - b) | 0) > 0;
+const lt = (a: number, b: number): boolean => ((a - b) | 0) < 0;
+const le = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
+
+/** Per-direction counters of a flow, as `src_<name>` and `dst_<name>` (in C order). */
+export const TCP_COUNTERS = ['retrans', 'retrans_bytes', 'fast_retrans', 'spurious_retrans', 'out_of_order', 'lost_segments', 'ack_unseen', 'dup_acks', 'zero_windows', 'window_full', 'keep_alives'] as const;
+/** Field names of TcpHealthRecord.counts: src_retrans, dst_retrans, src_retrans_bytes, ... */
+export const TCP_COUNT_FIELDS: readonly string[] = TCP_COUNTERS.flatMap((n) => [`src_${n}`, `dst_${n}`]);
+/** Field names of TcpHealthRecord.times, microseconds. */
+export const TCP_TIME_FIELDS = ['handshake_rtt_us', 'syn_to_synack_us', 'synack_to_ack_us', 'server_rtt_min_us', 'server_rtt_median_us', 'client_rtt_min_us', 'client_rtt_median_us'] as const;
+
+/**
+ * What one TCP flow's analysis adds to its record. Arrays rather than 31 named fields: the
+ * encoders (ndjson, the store's staging file) walk them by index; publicFlow() names them.
+ */
+export interface TcpHealthRecord {
+  /** Values of TCP_COUNT_FIELDS, in order. */
+  counts: number[];
+  /** Values of TCP_TIME_FIELDS in microseconds (nanosecond resolution), NaN when unknown. */
+  times: number[];
+  /** Who sent a RST: the initiator, the responder, both, or nobody (null). */
+  resetBy: 'src' | 'dst' | 'both' | null;
+  /** Whether payload had been sent before the first RST (null without a RST). */
+  resetAfterData: boolean | null;
+}
+
+const small = (x: number): number => {
+  const i = x | 0;
+  return i === x ? i : x;
+};
+/** Nanoseconds to microseconds (NaN stays NaN). */
+const us = (ns: number): number => Math.round(ns) / 1000;
+
+export class TcpHealth {
+  // Per direction (slot * 2 + dir).
+  private nextSeq = new Uint32Array(0);
+  private maxSeqToAck = new Uint32Array(0);
+  private lastAck = new Uint32Array(0);
+  private window = new Float64Array(0);
+  private winScale = new Int8Array(0);
+  private dupAcks = new Int32Array(0);
+  private lastFlags = new Uint16Array(0);
+  private nextSeqTime = new Float64Array(0);
+  private lastAckTime = new Float64Array(0);
+  /** The newest segment waiting for its ACK (end sequence, time; NaN time: none). */
+  private segEnd = new Uint32Array(0);
+  private segTime = new Float64Array(0);
+  private rttMin = new Float64Array(0);
+  private rttCount = new Float64Array(0);
+  private rttSamples: (Float64Array | undefined)[] = [];
+  private counts = new Float64Array(0);
+  // Per slot.
+  private baseSec = new Float64Array(0);
+  private baseNs = new Uint32Array(0);
+  private mruSyn = new Float64Array(0);
+  private synAck = new Float64Array(0);
+  private firstRtt = new Float64Array(0);
+  /** SYN to SYN-ACK of the measured handshake (NaN: no SYN-ACK between the SYN and the ACK). */
+  private handshakeSynAck = new Float64Array(0);
+  /** Bit 0: initiator reset, bit 1: responder reset, bit 2: payload seen, bit 3: payload seen before the first reset. */
+  private resets = new Uint8Array(0);
+
+  grow(cap: number): void {
+    const copy = <T extends Uint32Array | Float64Array | Int8Array | Int32Array | Uint16Array | Uint8Array>(a: T, n: number, make: (n: number) => T): T => {
+      const x = make(n);
+      x.set(a as never);
+      return x;
+    };
+    const d = cap * 2;
+    this.nextSeq = copy(this.nextSeq, d, (n) => new Uint32Array(n));
+    this.maxSeqToAck = copy(this.maxSeqToAck, d, (n) => new Uint32Array(n));
+    this.lastAck = copy(this.lastAck, d, (n) => new Uint32Array(n));
+    this.window = copy(this.window, d, (n) => new Float64Array(n));
+    this.winScale = copy(this.winScale, d, (n) => new Int8Array(n));
+    this.dupAcks = copy(this.dupAcks, d, (n) => new Int32Array(n));
+    this.lastFlags = copy(this.lastFlags, d, (n) => new Uint16Array(n));
+    this.nextSeqTime = copy(this.nextSeqTime, d, (n) => new Float64Array(n));
+    this.lastAckTime = copy(this.lastAckTime, d, (n) => new Float64Array(n));
+    this.segEnd = copy(this.segEnd, d, (n) => new Uint32Array(n));
+    this.segTime = copy(this.segTime, d, (n) => new Float64Array(n));
+    this.rttMin = copy(this.rttMin, d, (n) => new Float64Array(n));
+    this.rttCount = copy(this.rttCount, d, (n) => new Float64Array(n));
+    this.counts = copy(this.counts, d * NC, (n) => new Float64Array(n));
+    this.baseSec = copy(this.baseSec, cap, (n) => new Float64Array(n));
+    this.baseNs = copy(this.baseNs, cap, (n) => new Uint32Array(n));
+    this.mruSyn = copy(this.mruSyn, cap, (n) => new Float64Array(n));
+    this.synAck = copy(this.synAck, cap, (n) => new Float64Array(n));
+    this.firstRtt = copy(this.firstRtt, cap, (n) => new Float64Array(n));
+    this.handshakeSynAck = copy(this.handshakeSynAck, cap, (n) => new Float64Array(n));
+    this.resets = copy(this.resets, cap, (n) => new Uint8Array(n));
+  }
+
+  /** A new TCP flow in `slot`, its first packet at (sec, ns). */
+  start(slot: number, sec: number, ns: number): void {
+    this.baseSec[slot] = sec;
+    this.baseNs[slot] = ns;
+    this.mruSyn[slot] = NaN;
+    this.synAck[slot] = NaN;
+    this.firstRtt[slot] = NaN;
+    this.handshakeSynAck[slot] = NaN;
+    this.resets[slot] = 0;
+    for (let d = slot * 2; d < slot * 2 + 2; d++) {
+      this.nextSeq[d] = 0;
+      this.maxSeqToAck[d] = 0;
+      this.lastAck[d] = 0;
+      this.window[d] = NO_WINDOW;
+      this.winScale[d] = -1;
+      this.dupAcks[d] = 0;
+      this.lastFlags[d] = 0;
+      this.nextSeqTime[d] = 0;
+      this.lastAckTime[d] = 0;
+      this.segTime[d] = NaN;
+      this.rttMin[d] = NaN;
+      this.rttCount[d] = 0;
+      this.rttSamples[d] = undefined;
+    }
+    const counts = this.counts;
+    for (let i = slot * 2 * NC; i < (slot * 2 + 2) * NC; i++) counts[i] = 0;
+  }
+
+  /**
+   * One segment of the flow in `slot`, sent by the initiator (fromInit) or the responder, at
+   * (sec, ns). Returns its flags (F.*).
+   */
+  packet(slot: number, fromInit: boolean, v: PacketView, sec: number, ns: number): number {
+    const flags = v.tcpFlags;
+    const now = (sec - this.baseSec[slot]) * 1e9 + (ns - this.baseNs[slot]);
+    const seglen = v.payloadBytes;
+    if (flags & RST) {
+      const r = this.resets[slot];
+      if ((r & 3) === 0 && r & 4) this.resets[slot] = r | 8;
+      this.resets[slot] |= fromInit ? 1 : 2;
+    }
+    if (seglen > 0) this.resets[slot] |= 4;
+    if (!v.tcpComplete) return 0;
+    const fwd = slot * 2 + (fromInit ? 0 : 1);
+    const rev = slot * 2 + (fromInit ? 1 : 0);
+    const seq = v.tcpSeq;
+    const ack = v.tcpAck;
+    const window = v.tcpWindow;
+    const nextSeq = this.nextSeq;
+    const fwdNext = nextSeq[fwd];
+    let ta = 0;
+
+    // Zero-window probe: one byte at the next expected sequence while the peer's window is 0.
+    if (seglen === 1 && seq === fwdNext && this.window[rev] === 0) {
+      ta |= F.ZeroWindowProbe;
+    } else {
+      if (window === 0 && (flags & (RST | FIN | SYN)) === 0) ta |= F.ZeroWindow;
+      // A gap before this segment: the previous one was not captured.
+      if (fwdNext !== 0 && gt(seq, fwdNext) && (flags & RST) === 0) ta |= F.Lost;
+      const plain = (flags & (SYN | FIN | RST)) === 0;
+      if (seglen <= 1 && seq === ((fwdNext - 1) >>> 0) && plain) ta |= F.KeepAlive;
+      const sameAck = seglen === 0 && seq === fwdNext && ack === this.lastAck[fwd] && plain;
+      if (sameAck && window !== 0 && window !== this.window[fwd]) ta |= F.WindowUpdate;
+      const revScale = this.winScale[rev];
+      if (seglen > 0 && revScale !== -1 && plain) {
+        const edge = (this.lastAck[rev] + ((this.window[rev] << (revScale === -2 ? 0 : revScale)) >>> 0)) >>> 0;
+        if (((seq + seglen) >>> 0) === edge) ta |= F.WindowFull;
+      }
+      if (sameAck && window !== 0 && window === this.window[fwd] && this.lastFlags[rev] & F.KeepAlive) {
+        ta |= F.KeepAliveAck;
+      } else if (sameAck && window === 0 && window === this.window[fwd] && this.lastFlags[rev] & F.ZeroWindowProbe) {
+        ta |= F.ZeroWindowProbeAck;
+      } else if (sameAck && window !== 0 && window === this.window[fwd]) {
+        const n = this.dupAcks[fwd];
+        this.dupAcks[fwd] = n === -1 ? 1 : n + 1;
+        ta |= F.DupAck;
+      }
+    }
+    // (Wireshark's "finished_fwd".)
+    if (ack !== this.lastAck[fwd]) this.dupAcks[fwd] = 0;
+    const revMax = this.maxSeqToAck[rev];
+    if (revMax !== 0 && gt(ack, revMax) && flags & ACK) {
+      // An ACK for data never seen going the other way; reported once per gap (the other
+      // direction's duplicate-ACK counter at -1 marks "already reported").
+      if (revMax > nextSeq[rev]) {
+        this.maxSeqToAck[rev] = nextSeq[rev];
+        ta |= F.AckUnseen;
+      } else {
+        if (this.dupAcks[rev] === 0) ta |= F.AckUnseen;
+        this.dupAcks[rev] = -1;
+      }
+    }
+    const synFin = (flags & (SYN | FIN)) !== 0;
+    if ((seglen > 0 || synFin) && (ta & F.KeepAlive) === 0) ta |= this.retransmission(fwd, rev, seq, seglen, synFin, now, slot);
+
+    const end = (seq + seglen + (synFin ? 1 : 0)) >>> 0;
+    if ((gt(end, fwdNext) || fwdNext === 0) && (ta & F.ZeroWindowProbe) === 0) {
+      nextSeq[fwd] = end;
+      this.nextSeqTime[fwd] = now;
+    }
+    const max = this.maxSeqToAck[fwd];
+    if ((seq === max || max === 0) && (ta & F.ZeroWindowProbe) === 0) this.maxSeqToAck[fwd] = nextSeq[fwd];
+
+    // RTT sample: this ACK covers exactly the newest segment the other side sent (Karn: not a retransmitted one).
+    if (flags & ACK && ack === this.segEnd[rev] && !Number.isNaN(this.segTime[rev])) {
+      this.sample(rev, now - this.segTime[rev]);
+      this.segTime[rev] = NaN;
+    }
+    if (seglen > 0 || synFin) {
+      if ((ta & (F.Retrans | F.Fast | F.Spurious | F.OutOfOrder)) === 0 && end === nextSeq[fwd]) {
+        this.segEnd[fwd] = end;
+        this.segTime[fwd] = now;
+      } else this.segTime[fwd] = NaN;
+    }
+
+    this.window[fwd] = window;
+    this.lastAck[fwd] = ack;
+    this.lastAckTime[fwd] = now;
+    this.lastFlags[fwd] = ta;
+    if (flags & SYN && v.tcpWinScale >= 0) this.winScale[fwd] = v.tcpWinScale;
+    if (flags & SYN && this.winScale[fwd] === -1) {
+      this.winScale[fwd] = -2;
+      this.winScale[rev] = -2;
+    } else if (flags & SYN && flags & ACK && this.winScale[rev] === -2) this.winScale[fwd] = -2;
+    this.handshake(slot, flags, now);
+    this.count(fwd, ta, seglen);
+    return ta;
+  }
+
+  /** Retransmission kinds (fast, out-of-order, spurious, plain, in Wireshark 4.0's order) of a segment that carries data or SYN/FIN. */
+  private retransmission(fwd: number, rev: number, seq: number, seglen: number, synFin: boolean, now: number, slot: number): number {
+    const fwdNext = this.nextSeq[fwd];
+    let notAdvanced = fwdNext !== 0 && lt(seq, fwdNext);
+    // More than one byte starting one below the expected sequence: new data after a zero-window probe.
+    if (seglen > 1 && ((fwdNext - 1) >>> 0) === seq) notAdvanced = false;
+    const revAck = this.lastAck[rev];
+    if (notAdvanced && this.dupAcks[rev] >= 2 && revAck === seq && now - this.lastAckTime[rev] < FAST_RETRANS_NS) return F.Fast | F.Retrans;
+    const rtt = this.firstRtt[slot];
+    const threshold = Number.isNaN(rtt) ? OOO_DEFAULT_NS : rtt;
+    if (notAdvanced && now - this.nextSeqTime[fwd] < threshold && fwdNext !== ((seq + seglen + (synFin ? 1 : 0)) >>> 0)) return F.OutOfOrder;
+    if (seglen > 0 && revAck !== 0 && le((seq + seglen) >>> 0, revAck)) return F.Spurious | F.Retrans;
+    return notAdvanced ? F.Retrans : 0;
+  }
+
+  /**
+   * Handshake timing as Wireshark's initial RTT: from the most recent SYN to the first pure ACK
+   * (ACK without SYN, either direction) after it; split at the first SYN-ACK in between.
+   */
+  private handshake(slot: number, flags: number, now: number): void {
+    if ((flags & (SYN | ACK)) === SYN) {
+      this.mruSyn[slot] = now;
+      this.synAck[slot] = NaN;
+    } else if ((flags & (SYN | ACK)) === (SYN | ACK)) {
+      if (Number.isNaN(this.synAck[slot])) this.synAck[slot] = now;
+    } else if ((flags & (SYN | ACK)) === ACK && Number.isNaN(this.firstRtt[slot]) && !Number.isNaN(this.mruSyn[slot])) {
+      const rtt = now - this.mruSyn[slot];
+      // (Wireshark keeps a zero RTT as "none yet" and measures again at the next ACK.)
+      if (rtt !== 0) {
+        this.firstRtt[slot] = rtt;
+        this.handshakeSynAck[slot] = this.synAck[slot] - this.mruSyn[slot];
+      }
+    }
+  }
+
+  private count(d: number, ta: number, seglen: number): void {
+    if (ta === 0) return;
+    const c = this.counts;
+    const o = d * NC;
+    if (ta & F.Retrans) {
+      c[o + C.Retrans] += 1;
+      c[o + C.RetransBytes] += seglen;
+    }
+    if (ta & F.Fast) c[o + C.FastRetrans] += 1;
+    if (ta & F.Spurious) c[o + C.Spurious] += 1;
+    if (ta & F.OutOfOrder) c[o + C.OutOfOrder] += 1;
+    if (ta & F.Lost) c[o + C.Lost] += 1;
+    if (ta & F.AckUnseen) c[o + C.AckUnseen] += 1;
+    if (ta & F.DupAck) c[o + C.DupAck] += 1;
+    if (ta & F.ZeroWindow) c[o + C.ZeroWindow] += 1;
+    if (ta & F.WindowFull) c[o + C.WindowFull] += 1;
+    if (ta & F.KeepAlive) c[o + C.KeepAlive] += 1;
+  }
+
+  private sample(d: number, rtt: number): void {
+    if (!(rtt >= 0)) return;
+    if (Number.isNaN(this.rttMin[d]) || rtt < this.rttMin[d]) this.rttMin[d] = rtt;
+    const n = this.rttCount[d]++;
+    let s = this.rttSamples[d];
+    if (s === undefined) s = this.rttSamples[d] = new Float64Array(RTT_SAMPLES);
+    if (n < RTT_SAMPLES) s[n] = rtt;
+    else {
+      // Reservoir sampling with a deterministic draw (the same capture, the same median).
+      const j = Math.imul(n + 1, 0x9e3779b1) >>> 0;
+      if (j % (n + 1) < RTT_SAMPLES) s[j % RTT_SAMPLES] = rtt;
+    }
+  }
+
+  private median(d: number): number {
+    const s = this.rttSamples[d];
+    const n = Math.min(this.rttCount[d], RTT_SAMPLES);
+    if (s === undefined || n === 0) return NaN;
+    const sorted = s.slice(0, n).sort();
+    return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  /** The flow's fields (call once, when it ends). */
+  read(slot: number): TcpHealthRecord {
+    const c = this.counts;
+    const counts: number[] = [];
+    for (let k = 0; k < NC; k++) counts.push(small(c[slot * 2 * NC + k]), small(c[(slot * 2 + 1) * NC + k]));
+    const rtt = this.firstRtt[slot];
+    const toServer = this.handshakeSynAck[slot];
+    // Server RTT: the initiator's segments (direction 0) ACKed by the responder; client RTT the reverse.
+    const times = [us(rtt), us(toServer), us(rtt - toServer), us(this.rttMin[slot * 2]), us(this.median(slot * 2)), us(this.rttMin[slot * 2 + 1]), us(this.median(slot * 2 + 1))];
+    const resets = this.resets[slot];
+    const by = resets & 3;
+    for (let d = slot * 2; d < slot * 2 + 2; d++) this.rttSamples[d] = undefined;
+    return {
+      counts,
+      times,
+      resetBy: by === 0 ? null : by === 1 ? 'src' : by === 2 ? 'dst' : 'both',
+      resetAfterData: by === 0 ? null : (resets & 8) !== 0,
+    };
+  }
+}
