@@ -42,6 +42,9 @@ export function ipv4Frame(o: {
   dport?: number;
   flags?: number;
   seq?: number;
+  ack?: number;
+  /** TCP window field (default 0). */
+  window?: number;
   payload?: Uint8Array;
   vlan?: number[];
   ipId?: number;
@@ -55,6 +58,8 @@ export function ipv4Frame(o: {
     l4.writeUInt16BE(o.dport ?? 0, 2);
     if (o.proto === 6) {
       l4.writeUInt32BE(o.seq ?? 0, 4);
+      l4.writeUInt32BE((o.ack ?? 0) >>> 0, 8);
+      l4.writeUInt16BE(o.window ?? 0, 14);
       l4[12] = 0x50;
       l4[13] = o.flags ?? 0x10;
     } else l4.writeUInt16BE(8 + payload.length, 4);
