@@ -37,6 +37,10 @@ const UNITS: Record<Metric, string> = {
   ip_bytes_received: 'decbytes',
   ip_packets_sent: 'short',
   ip_packets_received: 'short',
+  retransmissions: 'short',
+  retrans_rate: 'percent',
+  handshake_rtt: 'ms',
+  resets: 'short',
 };
 
 const TITLES: Record<Metric, string> = {
@@ -53,6 +57,10 @@ const TITLES: Record<Metric, string> = {
   ip_bytes_received: 'Bytes received by the addresses',
   ip_packets_sent: 'Packets sent by the addresses',
   ip_packets_received: 'Packets received by the addresses',
+  retransmissions: 'Retransmitted segments',
+  retrans_rate: 'Retransmission rate',
+  handshake_rtt: 'Handshake RTT (median)',
+  resets: 'Flows reset',
 };
 
 /** Rates: the step's volume per second (bits for bits_per_sec), so the curve keeps its height at any zoom. */
@@ -71,6 +79,11 @@ function columnField(name: string): FrameField {
   if (name === 'first' || name === 'last' || name === 'time') return field(name, 'time', { displayName: name === 'first' ? 'First packet' : name === 'last' ? 'Last packet' : undefined });
   if (/bytes/.test(name) || name === 'size') return field(name, 'number', { unit: 'decbytes' });
   if (name === 'duration_ms') return field(name, 'number', { unit: 'ms', displayName: 'Duration' });
+  // TCP health: times in µs, counters, who reset.
+  if (name.endsWith('_us')) return field(name, 'number', { unit: 'µs' });
+  if (name === 'reset_by') return field(name, 'string');
+  if (name === 'reset_after_data') return field(name, 'boolean');
+  if (/retrans|out_of_order|lost_segments|ack_unseen|dup_acks|zero_windows|window_full|keep_alives/.test(name)) return field(name, 'number', { unit: 'short' });
   if (name === 'src' || name === 'dst' || name === 'ip' || name === 'peer') return field(name, 'string', { links: ipLinks });
   if (/country$/.test(name)) return field(name, 'string', { links: countryLinks });
   if (/local$/.test(name)) return field(name, 'boolean');

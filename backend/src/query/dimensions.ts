@@ -55,6 +55,16 @@ export const DIMENSIONS: readonly Dimension[] = [
   d('dns_rcode', 'string', 'DNS response code', 'dns_rcode', false),
   d('http_method', 'string', 'HTTP request method', 'http_method', false),
   d('duration', 'number', 'flow duration in milliseconds', 'duration_ms', false, 'ms'),
+  // TCP health (flows only; other protocols have none, so "retrans > 0" selects TCP flows).
+  d('retrans', 'number', 'TCP: retransmitted segments, both directions', '(src_retrans + dst_retrans)', false),
+  d('retrans_rate', 'number', 'TCP: retransmitted segments per hundred packets of the flow', '(100 * (src_retrans + dst_retrans) / (src_pkts + dst_pkts))', false, 'percent'),
+  d('lost_segments', 'number', 'TCP: gaps before a segment (lost before the capture point or not captured), both directions', '(src_lost_segments + dst_lost_segments)', false),
+  d('dup_acks', 'number', 'TCP: duplicate ACKs, both directions', '(src_dup_acks + dst_dup_acks)', false),
+  d('zero_windows', 'number', 'TCP: zero-window advertisements, both directions', '(src_zero_windows + dst_zero_windows)', false),
+  d('out_of_order', 'number', 'TCP: out-of-order segments, both directions', '(src_out_of_order + dst_out_of_order)', false),
+  d('handshake_rtt', 'number', 'TCP: handshake RTT at the capture point, ms', '(handshake_rtt_us / 1000)', false, 'ms'),
+  d('server_rtt', 'number', 'TCP: median data/ACK RTT toward the server, ms', '(server_rtt_median_us / 1000)', false, 'ms'),
+  d('reset_by', 'string', 'TCP: who sent a reset (src, dst, both)', 'reset_by', false),
 ];
 
 const BY_KEY = new Map(DIMENSIONS.map((x) => [x.key, x]));

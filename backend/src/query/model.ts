@@ -16,7 +16,12 @@ export type Kind = (typeof KINDS)[number];
 export const METRICS = [
   'bytes', 'bytes_sent', 'bytes_received', 'packets', 'packets_sent', 'packets_received', 'flows',
   'bits_per_sec', 'packets_per_sec', 'ip_bytes_sent', 'ip_bytes_received', 'ip_packets_sent', 'ip_packets_received',
+  ...['retransmissions', 'retrans_rate', 'handshake_rtt', 'resets'] as const,
 ] as const;
+/** TCP health measures (time series only): from the buckets (retransmissions, retrans_rate) or the flows started per step. */
+export const TCP_METRICS: readonly string[] = ['retransmissions', 'retrans_rate', 'handshake_rtt', 'resets'];
+/** Measures counted from the flows table (by the flows' start), not from the time buckets. */
+export const FLOW_METRICS: readonly string[] = ['flows', 'handshake_rtt', 'resets'];
 export type Metric = (typeof METRICS)[number];
 
 export const OPERATORS = ['=', '!=', 'in', '=~', '!~', 'cidr', '>', '<'] as const;
@@ -45,7 +50,7 @@ export const QuerySchema = Type.Object(
     to: Type.Optional(Type.Number({ description: 'range end, epoch ms (exclusive)' })),
     intervalMs: Type.Optional(Type.Number({ minimum: 1, description: 'time-series step' })),
     maxDataPoints: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
-    metric: Type.Optional(literalUnion(METRICS, 'measure (bytes_sent = initiator to responder; ip_bytes_sent = what the addresses of the "ip" filters sent, in either role; *_per_sec = rates)')),
+    metric: Type.Optional(literalUnion(METRICS, 'measure (bytes_sent = initiator to responder; ip_bytes_sent = what the addresses of the "ip" filters sent, in either role; *_per_sec = rates; retransmissions, retrans_rate (% of TCP packets), handshake_rtt (median ms of the flows started), resets (flows reset): TCP health, kind timeseries)')),
     groupBy: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1, description: 'one dimension key' })),
     filters: Type.Optional(Type.Array(FilterSchema, { maxItems: 50 })),
     topN: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'keep the N largest groups; the rest become "other"' })),
@@ -138,10 +143,13 @@ export function checkQuery(q: Query, index = 0, bucketMs = 1000): CheckedQuery {
     const dim = known(g, where, 'groupBy');
     if (Array.isArray(dim.column)) throw new QueryError(`${where}: groupBy "${g}" matches either end; group by "${dim.column[0]}" or "${dim.column[1]}" instead`);
     // Flows started are counted from the flows table, where every key is; volumes come from the buckets.
-    if (q.kind === 'timeseries' && !dim.inBuckets && q.metric !== 'flows') throw new QueryError(`${where}: groupBy "${g}" is flow-level: a time series of it counts flows started (metric "flows"), not volumes`);
+    if (q.kind === 'timeseries' && !dim.inBuckets && !FLOW_METRICS.includes(q.metric ?? 'bytes')) throw new QueryError(`${where}: groupBy "${g}" is flow-level: a time series of it counts flows started (metric "flows"), not volumes`);
   }
   const filters = q.filters ?? [];
   for (const f of filters) checkFilter(f, where);
+  if (q.metric !== undefined && TCP_METRICS.includes(q.metric) && q.kind !== 'timeseries') {
+    throw new QueryError(`${where}: metric "${q.metric}" is a TCP health measure of kind "timeseries"; kind "${q.kind}" ranks by bytes, packets or flows`);
+  }
   if (q.kind === 'values' || q.kind === 'new_values') {
     if (!q.key) throw new QueryError(`${where}: kind "${q.kind}" needs "key" (one of ${DIMENSION_KEYS.join(', ')})`);
     known(q.key, where, 'key');

@@ -1,7 +1,9 @@
 import { JSDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import { DURATION_BINS, QueryError, type CheckedQuery } from '../../query/model';
 import type { ResultColumns } from '../flow-store';
-import { bucketMetric, bucketRows, filterCondition, flowWhere, groupColumn, overlaps, Params } from './sql';
+import { bucketAggregate, bucketMetric, bucketRows, filterCondition, flowWhere, groupColumn, overlaps, Params } from './sql';
+import { FLOW_METRICS } from '../../query/model';
+import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
 import { dimension } from '../../query/dimensions';
 import { failuresByWindow, latestActivity, newValues, scanSuspects, volumeByWindow } from './anomalies';
 
@@ -32,7 +34,7 @@ export async function runQuery(db: DuckDBConnection, q: CheckedQuery): Promise<R
 function build(q: CheckedQuery, p: Params): string {
   switch (q.kind) {
     case 'timeseries':
-      return q.metric === 'flows' ? flowSeries(q, p) : bucketSeries(q, p);
+      return FLOW_METRICS.includes(q.metric) ? flowSeries(q, p) : bucketSeries(q, p);
     case 'flows':
       return flowTable(q, p);
     case 'endpoints':
@@ -83,28 +85,35 @@ function bucketSeries(q: CheckedQuery, p: Params): string {
   const step = q.intervalMs;
   const rows = bucketRows(q, p, step);
   const m = bucketMetric(q, p);
+  const agg = bucketAggregate(q, 'm');
   const stepParam = p.add(step);
   if (q.groupBy.length === 0) {
-    return `SELECT (ts_ms // ${stepParam}) * ${stepParam} AS time, sum(${m})::DOUBLE AS value FROM ${rows} GROUP BY time ORDER BY time`;
+    return `WITH base AS (SELECT ts_ms, ${m} AS m${agg.extra} FROM ${rows})
+      SELECT (ts_ms // ${stepParam}) * ${stepParam} AS time, (${agg.value})::DOUBLE AS value FROM base GROUP BY time ORDER BY time`;
   }
   const g = groupColumn(q.groupBy[0]);
-  return `WITH base AS (SELECT ts_ms, ${g} AS g, ${m} AS m FROM ${rows}),
+  return `WITH base AS (SELECT ts_ms, ${g} AS g, ${m} AS m${agg.extra} FROM ${rows}),
     top AS (SELECT g FROM base GROUP BY g ORDER BY sum(m) DESC, g LIMIT ${p.add(q.topN)})
-    SELECT (ts_ms // ${stepParam}) * ${stepParam} AS time, CASE WHEN g IN (SELECT g FROM top) THEN g ELSE '(other)' END AS series, sum(m)::DOUBLE AS value
+    SELECT (ts_ms // ${stepParam}) * ${stepParam} AS time, CASE WHEN g IN (SELECT g FROM top) THEN g ELSE '(other)' END AS series, (${agg.value})::DOUBLE AS value
     FROM base GROUP BY ALL ORDER BY time, series`;
 }
 
-/** Flows started per step. */
+/**
+ * Flows started per step, or a TCP health measure of them: the median handshake RTT (ms) of the
+ * flows that have one, the flows that ended with a reset.
+ */
 function flowSeries(q: CheckedQuery, p: Params): string {
   const step = p.add(q.intervalMs);
   const where = flowWhere(q, p);
   const t = `(first_ns // 1000000 // ${step}) * ${step}`;
   const range = `first_ns >= ${p.add(BigInt(Math.floor(q.from)) * 1_000_000n)}`;
-  if (q.groupBy.length === 0) return `SELECT ${t} AS time, count(*)::DOUBLE AS value FROM flows WHERE ${where} AND ${range} GROUP BY time ORDER BY time`;
+  const [value, only] =
+    q.metric === 'handshake_rtt' ? ['median(handshake_rtt_us) / 1000', ' AND handshake_rtt_us IS NOT NULL'] : q.metric === 'resets' ? ['count(*)', ' AND reset_by IS NOT NULL'] : ['count(*)', ''];
+  if (q.groupBy.length === 0) return `SELECT ${t} AS time, (${value})::DOUBLE AS value FROM flows WHERE ${where} AND ${range}${only} GROUP BY time ORDER BY time`;
   const g = groupColumn(q.groupBy[0]);
-  return `WITH base AS (SELECT first_ns, ${g} AS g FROM flows WHERE ${where} AND ${range}),
+  return `WITH base AS (SELECT first_ns, handshake_rtt_us, ${g} AS g FROM flows WHERE ${where} AND ${range}${only}),
     top AS (SELECT g FROM base GROUP BY g ORDER BY count(*) DESC, g LIMIT ${p.add(q.topN)})
-    SELECT ${t} AS time, CASE WHEN g IN (SELECT g FROM top) THEN g ELSE '(other)' END AS series, count(*)::DOUBLE AS value
+    SELECT ${t} AS time, CASE WHEN g IN (SELECT g FROM top) THEN g ELSE '(other)' END AS series, (${value})::DOUBLE AS value
     FROM base GROUP BY ALL ORDER BY time, series`;
 }
 
@@ -112,11 +121,11 @@ export const FLOW_COLUMNS = [
   'capture_id', 'flow_id', 'first', 'last', 'duration_ms', 'ip_version', 'proto', 'src', 'sport', 'dst', 'dport', 'app', 'app_source', 'server_name',
   'state', 'src_pkts', 'src_bytes', 'dst_pkts', 'dst_bytes', 'bytes', 'src_ip_bytes', 'dst_ip_bytes', 'src_payload_bytes', 'dst_payload_bytes',
   'src_country', 'dst_country', 'src_asn', 'dst_asn', 'src_as_org', 'dst_as_org', 'src_local', 'dst_local', 'vlan', 'tunnel', 'alpn', 'http_method',
-  'dns_rcode', 'ssh_banner', 'src_tcp_flags', 'dst_tcp_flags', 'fragments',
+  'dns_rcode', 'ssh_banner', 'src_tcp_flags', 'dst_tcp_flags', 'fragments', 'retrans', ...TCP_COUNT_FIELDS, ...TCP_TIME_FIELDS, 'reset_by', 'reset_after_data',
 ] as const;
 
 /** Flow-table sort keys that are expressions or stored under another name. */
-const FLOW_SORT_KEYS: Record<string, string> = { first: 'first_ns', last: 'last_ns', bytes: '(src_bytes + dst_bytes)' };
+const FLOW_SORT_KEYS: Record<string, string> = { first: 'first_ns', last: 'last_ns', bytes: '(src_bytes + dst_bytes)', retrans: '(src_retrans + dst_retrans)' };
 
 /**
  * One page of flows: the page's keys are chosen first (sorting only the sort key and the flow's
@@ -132,7 +141,7 @@ function flowTable(q: CheckedQuery, p: Params): string {
       SELECT capture_id, flow_id, ${FLOW_SORT_KEYS[by] ?? `"${by}"`} AS sort_key FROM flows WHERE ${where}
       ORDER BY sort_key ${direction}, capture_id, flow_id LIMIT ${p.add(q.limit)} OFFSET ${p.add(q.offset)})
     SELECT f.* EXCLUDE (first_ns, last_ns, src_num, dst_num, inner_vlan), (f.first_ns // 1000)::DOUBLE / 1000 AS first, (f.last_ns // 1000)::DOUBLE / 1000 AS last,
-      f.src_bytes + f.dst_bytes AS bytes, (f.first_ns // 1000000)::DOUBLE AS from_ms, (f.last_ns // 1000000 + 1)::DOUBLE AS to_ms,
+      f.src_bytes + f.dst_bytes AS bytes, f.src_retrans + f.dst_retrans AS retrans, (f.first_ns // 1000000)::DOUBLE AS from_ms, (f.last_ns // 1000000 + 1)::DOUBLE AS to_ms,
       (SELECT count(*) FROM flows WHERE ${where}) AS total
     FROM page JOIN flows f USING (capture_id, flow_id) ORDER BY page.sort_key ${direction}, capture_id, flow_id`;
 }

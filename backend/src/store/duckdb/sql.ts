@@ -155,9 +155,24 @@ export function bucketMetric(q: CheckedQuery, p: Params): string {
       return addressSide(q, p, 'pkts', true);
     case 'ip_packets_received':
       return addressSide(q, p, 'pkts', false);
+    case 'retransmissions':
+      return '(coalesce(src_retrans, 0) + coalesce(dst_retrans, 0))';
+    case 'retrans_rate':
+      return '(coalesce(src_retrans, 0) + coalesce(dst_retrans, 0))';
     case 'flows':
-      throw new Error('flows are counted from the flows table');
+    case 'handshake_rtt':
+    case 'resets':
+      throw new Error(`${q.metric} is counted from the flows table`);
   }
+}
+
+/**
+ * How a step's bucket measures combine: sums, except the retransmission rate, which is
+ * retransmitted segments per hundred TCP packets of the step (rows without TCP health count in neither).
+ */
+export function bucketAggregate(q: CheckedQuery, m: string): { extra: string; value: string } {
+  if (q.metric !== 'retrans_rate') return { extra: '', value: `sum(${m})` };
+  return { extra: ', CASE WHEN src_retrans IS NULL THEN 0 ELSE src_pkts + dst_pkts END AS d', value: `100 * sum(m) / nullif(sum(d), 0)` };
 }
 
 function addressSide(q: CheckedQuery, p: Params, what: 'bytes' | 'pkts', sent: boolean): string {
