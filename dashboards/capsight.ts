@@ -27,6 +27,7 @@ export const UIDS = {
   geography: DASHBOARDS.geography,
   protocols: 'capsight-protocols',
   anomalies: 'capsight-anomalies',
+  tcpHealth: 'capsight-tcp-health',
 };
 
 /** Filters every panel applies: the dashboard's variables ("*" = All drops the filter). */
@@ -182,7 +183,30 @@ export function buildDashboards(): Record<string, unknown> {
     .withPanel(tablePanel('Failed connections by responder', anomaly({ kind: 'failure_surge', groupBy: ['dst'], measure: 'failed_flows', topN: 20 }), 8, 8))
     .withPanel(tablePanel('Failed connections (robust score)', anomaly({ kind: 'failure_surge', measure: 'failed_score' }), 8, 8))
     .withPanel(tablePanel('DNS errors (NXDOMAIN, SERVFAIL) by client', anomaly({ kind: 'failure_surge', groupBy: ['src'], measure: 'dns_errors', topN: 20 }), 8, 8));
-  return { overview: overview.build(), flows: flows.build(), endpoints: endpoints.build(), geography: geography.build(), protocols: protocols.build(), anomalies: anomalies.build() };
+  // TCP health: where segments get lost, how far away servers are, who stalls or resets. Flow rows
+  // link to their conversation at its time (the flow table's start column).
+  const TCP = { key: 'proto', operator: '=', value: 6 };
+  const worstColumns = ['first', 'duration_ms', 'src', 'sport', 'dst', 'dport', 'dst_country', 'server_name', 'retrans', 'src_retrans', 'dst_retrans', 'dst_fast_retrans',
+    'src_lost_segments', 'dst_lost_segments', 'src_dup_acks', 'dst_dup_acks', 'src_zero_windows', 'dst_zero_windows', 'handshake_rtt_us', 'server_rtt_median_us', 'client_rtt_median_us', 'reset_by', 'state', 'src_pkts', 'dst_pkts'];
+  const tcpHealth = base(UIDS.tcpHealth, 'Capsight / TCP health', "Retransmissions, RTT, zero windows and resets per flow and over time (Wireshark's TCP analysis; see docs/tcp-health.md)")
+    .withPanel(series('Retransmission rate by server (% of its TCP packets)', { metric: 'retrans_rate', groupBy: ['dst'], topN: 8 }, 'percent').span(12).height(8))
+    .withPanel(series('Retransmitted segments by server port', { metric: 'retransmissions', groupBy: ['dport'], topN: 8 }, 'short').span(12).height(8))
+    .withPanel(series('Handshake RTT at the capture point (median) by server country', { metric: 'handshake_rtt', groupBy: ['dst_country'], topN: 8 }, 'ms').span(12).height(8))
+    .withPanel(series('Handshake RTT at the capture point (median) by server port', { metric: 'handshake_rtt', groupBy: ['dport'], topN: 8 }, 'ms').span(12).height(8))
+    .withPanel(series('Handshake failures by state (S0 unanswered, REJ refused, resets)', { metric: 'flows', groupBy: ['state'], filters: [...VARIABLE_FILTERS, FAILED, TCP] }, 'short').span(12).height(8))
+    .withPanel(series('Flows reset, by who reset (src client, dst server)', { metric: 'resets', groupBy: ['reset_by'] }, 'short').span(12).height(8))
+    .withPanel(tablePanel('Worst flows: most retransmissions (a row opens its conversation)', { kind: 'flows', limit: 200, sort: { by: 'retrans', desc: true }, filters: [...VARIABLE_FILTERS, { key: 'retrans', operator: '>', value: 0 }], columns: worstColumns }, 24, 12))
+    .withPanel(tablePanel('Slowest handshakes', { kind: 'flows', limit: 200, sort: { by: 'handshake_rtt_us', desc: true }, filters: [...VARIABLE_FILTERS, { key: 'handshake_rtt', operator: '>', value: 0 }], columns: worstColumns }, 12, 10))
+    .withPanel(tablePanel('Stalled receivers: flows with zero windows', { kind: 'flows', limit: 200, sort: { by: 'dst_zero_windows', desc: true }, filters: [...VARIABLE_FILTERS, { key: 'zero_windows', operator: '>', value: 0 }], columns: worstColumns }, 12, 10));
+  return {
+    overview: overview.build(),
+    flows: flows.build(),
+    endpoints: endpoints.build(),
+    geography: geography.build(),
+    protocols: protocols.build(),
+    anomalies: anomalies.build(),
+    'tcp-health': tcpHealth.build(),
+  };
 }
 
 /** A panel of a built dashboard, as far as the tests read it. */

@@ -1,3 +1,5 @@
+import { TSHARK_FLAGS, tsharkInstalled, tsharkTcp } from '../backend/src/testing/tcp-oracle';
+import { FAILED_STATES } from '../backend/src/query/anomaly-rules';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NO_VARIABLES } from '../src/datasource/query/interpolate';
@@ -82,11 +84,15 @@ const dashboards = buildDashboards() as Record<string, { title: string; panels: 
 const targets = Object.values(dashboards).flatMap((d) => allPanels(d.panels).flatMap((p) => (p.targets ?? []).map((t) => ({ dashboard: d.title, panel: p.title, target: t }))));
 
 run('every dashboard query against tshark\'s numbers (zeek/http__bro.org.pcap)', () => {
-  it.each(targets.map((t) => [`${t.dashboard} / ${t.panel}`, t]))('%s', async (_name, { target }) => {
+  it.each(targets.map((t) => [`${t.dashboard} / ${t.panel}`, t]))('%s', async (_name, { target, dashboard }) => {
     const o = oracle();
     const r = await ask(target, 'bro');
     expect([r.status, r.error]).toEqual([200, undefined]);
     const frames = r.frames;
+    if (dashboard === 'Capsight / TCP health') {
+      await checkTcpHealthPanel(target, frames);
+      return;
+    }
     const kind = String(target.kind);
     const filtered = /"(REJ|NXDOMAIN)"/.test(JSON.stringify(target.filters));
     const metric = String(target.metric ?? 'bytes');
@@ -159,6 +165,42 @@ run('every dashboard query against tshark\'s numbers (zeek/http__bro.org.pcap)',
     }
   });
 });
+
+/**
+ * A TCP health panel on bro.org: retransmissions equal tshark's tcp.analysis.retransmission count
+ * (when tshark is installed), resets and the flow tables equal what the full flow table says.
+ */
+async function checkTcpHealthPanel(target: Record<string, unknown>, frames: Frame[]): Promise<void> {
+  const all = (await ask({ kind: 'flows', limit: 10000 }, 'bro')).frames[0];
+  const n = (name: string): number[] => col(all, name).map((x) => Number(x ?? 0));
+  const metric = String(target.metric ?? '');
+  if (target.kind === 'timeseries') {
+    const values = frames.flatMap((f) => (f.schema.fields.length > 1 ? (f.data.values[1] as number[]) : []));
+    if (metric === 'retransmissions') {
+      const engine = sum(n('src_retrans')) + sum(n('dst_retrans'));
+      expect(sum(values)).toBe(engine);
+      if (await tsharkInstalled()) expect(engine).toBe([...(await tsharkTcp(BRO)).values()].reduce((a, s) => a + s.counts[0] + s.counts[TSHARK_FLAGS.length], 0));
+    } else if (metric === 'retrans_rate') {
+      expect(values.every((v) => v >= 0 && v <= 100)).toBe(true);
+    } else if (metric === 'handshake_rtt') {
+      const rtts = n('handshake_rtt_us').filter((x) => x > 0);
+      expect(values.length > 0).toBe(rtts.length > 0);
+      const shown = values.filter((v) => v !== null);
+      expect(shown.every((v) => v * 1000 >= Math.min(...rtts) - 1e-6 && v * 1000 <= Math.max(...rtts) + 1e-6)).toBe(true);
+    } else if (metric === 'resets') {
+      expect(sum(values)).toBe((col(all, 'reset_by') as unknown[]).filter((x) => x !== null).length);
+    } else if (metric === 'flows') {
+      expect(sum(values)).toBe((col(all, 'state') as unknown as string[]).filter((s, i) => FAILED_STATES.includes(s as never) && n('proto')[i] === 6).length);
+    } else throw new Error(`no check for ${metric}`);
+    return;
+  }
+  // The flow tables: as many rows as the full table has flows passing the panel's extra filter.
+  const extra = (target.filters as { key: string; value: number }[]).find((f) => ['retrans', 'handshake_rtt', 'zero_windows'].includes(f.key))!;
+  const column = { retrans: ['src_retrans', 'dst_retrans'], handshake_rtt: ['handshake_rtt_us'], zero_windows: ['src_zero_windows', 'dst_zero_windows'] }[extra.key]!;
+  const passing = n(column[0]).filter((x, i) => x + (column[1] ? n(column[1])[i] : 0) > 0).length;
+  const total = frames[0].schema.fields.length === 0 ? 0 : (frames[0].schema.meta.custom as { total: number }).total;
+  expect(total).toBe(passing);
+}
 
 describe('the failure panels on a capture whose failures are known by construction', () => {
   const failurePanels = targets.filter((t) => /Failed connections by|DNS errors/.test(t.panel) && t.dashboard === 'Capsight / Flows');

@@ -54,6 +54,6 @@ describe('docker compose and provisioning', () => {
     // The alert rules Grafana provisions from the same folder (evaluated in plugin-backend/src/alert-rules.test.ts).
     expect(fs.readdirSync(path.join(root, 'provisioning/alerting'))).toEqual(['capsight-rules.yaml']);
     expect(read('provisioning/alerting/capsight-rules.yaml').groups[0].rules.every((r: { data: { datasourceUid: string }[] }) => r.data.every((d) => d.datasourceUid === DATASOURCE.uid || d.datasourceUid === '__expr__'))).toBe(true);
-    expect(fs.readdirSync(path.join(root, 'src/dashboards')).sort()).toEqual(['anomalies.json', 'endpoints.json', 'flows.json', 'geography.json', 'overview.json', 'protocols.json']);
+    expect(fs.readdirSync(path.join(root, 'src/dashboards')).sort()).toEqual(['anomalies.json', 'endpoints.json', 'flows.json', 'geography.json', 'overview.json', 'protocols.json', 'tcp-health.json']);
   });
 });

@@ -115,14 +115,14 @@ function timeseries(q: CheckedQuery, cols: ResultColumns): DataFrameJSON[] {
   const values = cols.value as number[];
   if (times.length === 0) return [emptyFrame(q.refId, 'timeseries-multi')];
   const step = q.intervalMs;
-  const series = new Map<string, Map<number, number>>();
+  const series = new Map<string, Map<number, number | null>>();
   for (let i = 0; i < times.length; i++) {
     const s = cols.series ? String(cols.series[i]) : '';
     let m = series.get(s);
     if (!m) series.set(s, (m = new Map()));
     m.set(times[i], values[i]);
   }
-  // Steps without traffic are zeros, not gaps: fill the asked range when it is bounded, else the data's span.
+  // Steps without traffic are zeros (gaps for ratios and medians): fill the asked range when it is bounded, else the data's span.
   let start = Math.floor(q.from / step) * step;
   let end = q.to;
   if ((end - start) / step > MAX_FILLED_STEPS) {
@@ -138,6 +138,8 @@ function timeseries(q: CheckedQuery, cols: ResultColumns): DataFrameJSON[] {
   const key = q.groupBy[0];
   const unit = UNITS[q.metric];
   const factor = rateFactor(q.metric, step);
+  // A median RTT or a rate of a step without flows is unknown (a gap), not 0.
+  const empty = q.metric === 'handshake_rtt' || q.metric === 'retrans_rate' ? null : 0;
   return [...series.entries()].map(([name, points]) => {
     const labels = key ? { [key]: name } : undefined;
     const display = key ? (key.endsWith('country') && name !== '(other)' ? `${name} ${countryName(name)}` : name) : TITLES[q.metric];
@@ -145,7 +147,10 @@ function timeseries(q: CheckedQuery, cols: ResultColumns): DataFrameJSON[] {
       q.refId,
       { type: 'timeseries-multi', custom: { intervalMs: step } },
       [field('time', 'time', { custom: { intervalMs: step } }), field(q.metric, 'number', { unit, displayNameFromDS: display, ...(key ? { links: flowsWith(key, `\${__field.labels.${key}}`) } : {}) }, labels)],
-      [grid, grid.map((t) => (points.get(t) ?? 0) * factor)],
+      [grid, grid.map((t) => {
+        const v = points.get(t);
+        return v === undefined ? empty : v === null ? null : v * factor;
+      })],
     );
   });
 }

@@ -39,6 +39,13 @@ export const DISPLAY_NAMES: Record<string, string> = {
   src_flags: 'Client TCP flags',
   dst_flags: 'Server TCP flags',
   last: 'Last packet',
+  retrans: 'Retransmissions',
+  src_retrans: 'Retransmissions client → server',
+  dst_retrans: 'Retransmissions server → client',
+  handshake_rtt_us: 'Handshake RTT',
+  server_rtt_median_us: 'RTT to server (median)',
+  client_rtt_median_us: 'RTT to client (median)',
+  reset_by: 'Reset by',
 };
 
 /** Adds the text columns (protocol and service names, flags as letters) and orders the columns. */
