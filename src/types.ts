@@ -16,7 +16,11 @@ export type Metric =
   | 'ip_bytes_sent'
   | 'ip_bytes_received'
   | 'ip_packets_sent'
-  | 'ip_packets_received';
+  | 'ip_packets_received'
+  | 'retransmissions'
+  | 'retrans_rate'
+  | 'handshake_rtt'
+  | 'resets';
 export type Operator = '=' | '!=' | 'in' | '=~' | '!~' | 'cidr' | '>' | '<';
 
 export interface Filter {

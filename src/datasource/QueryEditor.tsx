@@ -47,6 +47,14 @@ const METRICS: Array<SelectableValue<Metric>> = [
   { label: 'Packets received by the filtered IPs', value: 'ip_packets_received' },
 ];
 
+/** Time series only: TCP health (docs/tcp-health.md). */
+const TCP_METRICS: Array<SelectableValue<Metric>> = [
+  { label: 'TCP retransmissions', value: 'retransmissions', description: "segments Wireshark's analysis calls retransmissions" },
+  { label: 'TCP retransmission rate', value: 'retrans_rate', description: 'retransmitted segments per hundred TCP packets' },
+  { label: 'TCP handshake RTT (median)', value: 'handshake_rtt', description: 'of the flows started in each step, at the capture point' },
+  { label: 'TCP flows reset', value: 'resets' },
+];
+
 const OPERATORS: Array<SelectableValue<Operator>> = ['=', '!=', 'in', '=~', '!~', 'cidr', '>', '<'].map((o) => ({ label: o, value: o as Operator }));
 const SIDES: Array<SelectableValue<string>> = [
   { label: 'Both ends', value: 'both' },
@@ -105,7 +113,7 @@ export function QueryEditor({ query: saved, onChange, onRunQuery, datasource }: 
         </InlineField>
         {kind === 'timeseries' && (
           <InlineField label="Metric" labelWidth={10}>
-            <Select inputId="capsight-metric" width={20} options={METRICS} value={query.metric ?? 'bytes'} onChange={(v) => set({ metric: v.value })} />
+            <Select inputId="capsight-metric" width={20} options={[...METRICS, ...TCP_METRICS]} value={query.metric ?? 'bytes'} onChange={(v) => set({ metric: v.value })} />
           </InlineField>
         )}
         {kind === 'volume_change' && (
