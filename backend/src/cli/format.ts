@@ -37,26 +37,28 @@ export function publicFlow(f: FlowRecord): Record<string, string | number | bool
     dst_tcp_flags: f.dst_tcp_flags,
     fragments: f.fragments,
   };
-  // TCP health: null throughout for other protocols; times null where unknown.
+  // TCP health: TCP flows only (a DNS flow's line stays short); times null where unknown.
   const t = f.tcp;
-  for (let i = 0; i < TCP_COUNT_FIELDS.length; i++) o[TCP_COUNT_FIELDS[i]] = t ? t.counts[i] : null;
-  for (let i = 0; i < TCP_TIME_FIELDS.length; i++) o[TCP_TIME_FIELDS[i]] = t && !Number.isNaN(t.times[i]) ? t.times[i] : null;
-  o.reset_by = t ? t.resetBy : null;
-  o.reset_after_data = t ? t.resetAfterData : null;
+  if (t === null) return o;
+  for (let i = 0; i < TCP_COUNT_FIELDS.length; i++) o[TCP_COUNT_FIELDS[i]] = t.counts[i];
+  for (let i = 0; i < TCP_TIME_FIELDS.length; i++) o[TCP_TIME_FIELDS[i]] = Number.isNaN(t.times[i]) ? null : t.times[i];
+  o.reset_by = t.resetBy;
+  o.reset_after_data = t.resetAfterData;
   return o;
 }
 
+/** Every column, TCP health included (empty cells for other protocols). */
 export const CSV_COLUMNS = Object.keys(
   publicFlow({
     id: 0, ip_version: 4, proto: 0, src: '', sport: 0, dst: '', dport: 0, first_sec: 0, first_nsec: 0, last_sec: 0, last_nsec: 0, src_pkts: 0, dst_pkts: 0,
     src_bytes: 0, dst_bytes: 0, src_ip_bytes: 0, dst_ip_bytes: 0, src_payload_bytes: 0, dst_payload_bytes: 0, app: null,
     app_source: null, server_name: null, alpn: null, http_method: null, dns_rcode: null, ssh_banner: null, src_tcp_flags: 0,
-    dst_tcp_flags: 0, state: '', vlan: null, inner_vlan: null, tunnel: null, tunnel_ip_version: null, fragments: 0, tcp: null,
+    dst_tcp_flags: 0, state: '', vlan: null, inner_vlan: null, tunnel: null, tunnel_ip_version: null, fragments: 0, tcp: { counts: [], times: [], resetBy: null, resetAfterData: null },
   }),
 );
 
-function csvCell(v: string | number | boolean | null): string {
-  if (v === null) return '';
+function csvCell(v: string | number | boolean | null | undefined): string {
+  if (v === null || v === undefined) return ''; // undefined: TCP health columns of another protocol
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

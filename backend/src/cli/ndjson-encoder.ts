@@ -70,20 +70,27 @@ export class NdjsonEncoder extends ByteWriter {
     this.lit(K.fragments);
     this.uint(f.fragments);
     const t = f.tcp;
-    if (t === null) this.lit(TCP_NULLS);
-    else {
+    if (t !== null) {
       const counts = t.counts;
-      for (let i = 0; i < counts.length; i++) {
-        this.lit(TCP_COUNT_KEYS[i]);
-        this.uint(counts[i]);
+      let any = 0;
+      for (let i = 0; i < counts.length; i++) any |= counts[i];
+      if (any === 0) this.lit(TCP_ZERO_COUNTS); // most flows: one copy
+      else {
+        for (let i = 0; i < counts.length; i++) {
+          this.lit(TCP_COUNT_KEYS[i]);
+          this.uint(counts[i]);
+        }
       }
       const times = t.times;
-      for (let i = 0; i < times.length; i++) {
-        const x = times[i];
-        if (Number.isNaN(x)) this.lit(TCP_TIME_NULLS[i]);
-        else {
-          this.lit(TCP_TIME_KEYS[i]);
-          this.ascii(String(x)); // a few per TCP flow; String() spells numbers as JSON does
+      if (Number.isNaN(times[0]) && Number.isNaN(times[3]) && Number.isNaN(times[5])) this.lit(TCP_NO_TIMES); // no handshake, no RTT sample
+      else {
+        for (let i = 0; i < times.length; i++) {
+          const x = times[i];
+          if (Number.isNaN(x)) this.lit(TCP_TIME_NULLS[i]);
+          else {
+            this.lit(TCP_TIME_KEYS[i]);
+            this.ascii(String(x)); // a few per TCP flow; String() spells numbers as JSON does
+          }
         }
       }
       this.lit(t.resetBy === null ? RESET_BY_NULL : t.resetBy === 'src' ? RESET_BY_SRC : t.resetBy === 'dst' ? RESET_BY_DST : RESET_BY_BOTH);
@@ -245,11 +252,12 @@ const KN = {
   ssh_banner: keyNull('ssh_banner'),
 };
 
-/** TCP health keys (see flows/tcp-health.ts), and all of them null for other protocols, in one copy. */
+/** TCP health keys (see flows/tcp-health.ts; TCP flows only), and the usual all-zero / all-unknown runs in one copy. */
 const TCP_COUNT_KEYS = TCP_COUNT_FIELDS.map((n) => key(n));
 const TCP_TIME_KEYS = TCP_TIME_FIELDS.map((n) => key(n));
 const TCP_TIME_NULLS = TCP_TIME_FIELDS.map((n) => keyNull(n));
-const TCP_NULLS = enc([...TCP_COUNT_FIELDS, ...TCP_TIME_FIELDS, 'reset_by', 'reset_after_data'].map((n) => `,"${n}":null`).join(''));
+const TCP_ZERO_COUNTS = enc(TCP_COUNT_FIELDS.map((n) => `,"${n}":0`).join(''));
+const TCP_NO_TIMES = enc(TCP_TIME_FIELDS.map((n) => `,"${n}":null`).join(''));
 const RESET_BY_NULL = keyNull('reset_by');
 const RESET_BY_SRC = enc(',"reset_by":"src"');
 const RESET_BY_DST = enc(',"reset_by":"dst"');

@@ -10,8 +10,8 @@ import type { PacketView } from '../decode/packet-view';
  * fast > out-of-order > spurious > plain). docs/tcp-health.md lists each flag's rule and where Capsight differs (RTT samples,
  * flows split by idle timeout, fragments).
  *
- * Hot path: per-slot state in typed arrays (index slot * 2 + direction, 0 = initiator), nothing
- * allocated per packet; RTT samples live in a small per-direction array made on the first sample.
+ * Hot path: per-flow state in typed arrays (index slot * 2 + direction, 0 = initiator) of TCP flows
+ * only, nothing allocated per packet; RTT samples in pooled blocks of 32 (a reservoir beyond that).
  */
 
 /** Counters per direction, in this order (index into `counts`). */
@@ -58,7 +58,7 @@ const OOO_DEFAULT_NS = 3_000_000;
 /** Wireshark's fast-retransmission window after the last duplicate ACK: 20 ms. */
 const FAST_RETRANS_NS = 20_000_000;
 /** RTT samples kept per direction (a reservoir beyond that; the median is exact below it). */
-const RTT_SAMPLES = 64;
+const RTT_SAMPLES = 32;
 /** Unset window: Wireshark starts a direction's window at the largest 32-bit value (never equal to a real one). */
 const NO_WINDOW = 0xffffffff;
 
@@ -112,7 +112,11 @@ export class TcpHealth {
   private segTime = new Float64Array(0);
   private rttMin = new Float64Array(0);
   private rttCount = new Float64Array(0);
-  private rttSamples: (Float64Array | undefined)[] = [];
+  /** Each direction's block of RTT samples in `samples` (-1: none yet). */
+  private sampleBlock = new Int32Array(0);
+  private samples = new Float64Array(0);
+  private freeBlocks: number[] = [];
+  private blocks = 0;
   private counts = new Float64Array(0);
   // Per slot.
   private baseSec = new Float64Array(0);
@@ -125,7 +129,30 @@ export class TcpHealth {
   /** Bit 0: initiator reset, bit 1: responder reset, bit 2: payload seen, bit 3: payload seen before the first reset. */
   private resets = new Uint8Array(0);
 
+  /**
+   * TCP state lives in its own dense slots (only TCP flows take one: a DNS-heavy capture pays
+   * nothing); `index` maps a flow-table slot to its TCP slot.
+   */
+  private index = new Int32Array(0);
+  private capacity = 0;
+  private next = 0;
+  private readonly free: number[] = [];
+
+  /** The flow table grew to `cap` slots. */
   grow(cap: number): void {
+    const index = new Int32Array(cap);
+    index.set(this.index);
+    this.index = index;
+  }
+
+  private allocate(): number {
+    const t = this.free.length > 0 ? (this.free.pop() as number) : this.next++;
+    if (t >= this.capacity) this.reserve(Math.max(1024, this.capacity * 2));
+    return t;
+  }
+
+  private reserve(cap: number): void {
+    this.capacity = cap;
     const copy = <T extends Uint32Array | Float64Array | Int8Array | Int32Array | Uint16Array | Uint8Array>(a: T, n: number, make: (n: number) => T): T => {
       const x = make(n);
       x.set(a as never);
@@ -145,6 +172,7 @@ export class TcpHealth {
     this.segTime = copy(this.segTime, d, (n) => new Float64Array(n));
     this.rttMin = copy(this.rttMin, d, (n) => new Float64Array(n));
     this.rttCount = copy(this.rttCount, d, (n) => new Float64Array(n));
+    this.sampleBlock = copy(this.sampleBlock, d, (n) => new Int32Array(n));
     this.counts = copy(this.counts, d * NC, (n) => new Float64Array(n));
     this.baseSec = copy(this.baseSec, cap, (n) => new Float64Array(n));
     this.baseNs = copy(this.baseNs, cap, (n) => new Uint32Array(n));
@@ -155,8 +183,10 @@ export class TcpHealth {
     this.resets = copy(this.resets, cap, (n) => new Uint8Array(n));
   }
 
-  /** A new TCP flow in `slot`, its first packet at (sec, ns). */
-  start(slot: number, sec: number, ns: number): void {
+  /** A new TCP flow in flow-table slot `flowSlot`, its first packet at (sec, ns). */
+  start(flowSlot: number, sec: number, ns: number): void {
+    const slot = this.allocate();
+    this.index[flowSlot] = slot;
     this.baseSec[slot] = sec;
     this.baseNs[slot] = ns;
     this.mruSyn[slot] = NaN;
@@ -177,7 +207,7 @@ export class TcpHealth {
       this.segTime[d] = NaN;
       this.rttMin[d] = NaN;
       this.rttCount[d] = 0;
-      this.rttSamples[d] = undefined;
+      this.sampleBlock[d] = -1;
     }
     const counts = this.counts;
     for (let i = slot * 2 * NC; i < (slot * 2 + 2) * NC; i++) counts[i] = 0;
@@ -187,7 +217,8 @@ export class TcpHealth {
    * One segment of the flow in `slot`, sent by the initiator (fromInit) or the responder, at
    * (sec, ns). Returns its flags (F.*).
    */
-  packet(slot: number, fromInit: boolean, v: PacketView, sec: number, ns: number): number {
+  packet(flowSlot: number, fromInit: boolean, v: PacketView, sec: number, ns: number): number {
+    const slot = this.index[flowSlot];
     const flags = v.tcpFlags;
     const now = (sec - this.baseSec[slot]) * 1e9 + (ns - this.baseNs[slot]);
     const seglen = v.payloadBytes;
@@ -263,7 +294,8 @@ export class TcpHealth {
       this.sample(rev, now - this.segTime[rev]);
       this.segTime[rev] = NaN;
     }
-    if (seglen > 0 || synFin) {
+    // (Data segments only: the handshake has its own timing, and a SYN answered by RST is no RTT sample.)
+    if (seglen > 0) {
       if ((ta & (F.Retrans | F.Fast | F.Spurious | F.OutOfOrder)) === 0 && end === nextSeq[fwd]) {
         this.segEnd[fwd] = end;
         this.segTime[fwd] = now;
@@ -342,36 +374,76 @@ export class TcpHealth {
     if (!(rtt >= 0)) return;
     if (Number.isNaN(this.rttMin[d]) || rtt < this.rttMin[d]) this.rttMin[d] = rtt;
     const n = this.rttCount[d]++;
-    let s = this.rttSamples[d];
-    if (s === undefined) s = this.rttSamples[d] = new Float64Array(RTT_SAMPLES);
-    if (n < RTT_SAMPLES) s[n] = rtt;
+    let block = this.sampleBlock[d];
+    if (block < 0) block = this.sampleBlock[d] = this.takeBlock();
+    const base = block * RTT_SAMPLES;
+    if (n < RTT_SAMPLES) this.samples[base + n] = rtt;
     else {
       // Reservoir sampling with a deterministic draw (the same capture, the same median).
       const j = Math.imul(n + 1, 0x9e3779b1) >>> 0;
-      if (j % (n + 1) < RTT_SAMPLES) s[j % RTT_SAMPLES] = rtt;
+      if (j % (n + 1) < RTT_SAMPLES) this.samples[base + (j % RTT_SAMPLES)] = rtt;
     }
   }
 
-  private median(d: number): number {
-    const s = this.rttSamples[d];
-    const n = Math.min(this.rttCount[d], RTT_SAMPLES);
-    if (s === undefined || n === 0) return NaN;
-    const sorted = s.slice(0, n).sort();
-    return n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  /** A block of RTT_SAMPLES doubles in `samples`, recycled when the flow ends. */
+  private takeBlock(): number {
+    if (this.freeBlocks.length > 0) return this.freeBlocks.pop() as number;
+    const b = this.blocks++;
+    if ((b + 1) * RTT_SAMPLES > this.samples.length) {
+      const grown = new Float64Array(Math.max(RTT_SAMPLES * 256, this.samples.length * 2));
+      grown.set(this.samples);
+      this.samples = grown;
+    }
+    return b;
   }
 
-  /** The flow's fields (call once, when it ends). */
-  read(slot: number): TcpHealthRecord {
+  private readonly sorted = new Float64Array(RTT_SAMPLES);
+
+  private median(d: number): number {
+    const block = this.sampleBlock[d];
+    const n = Math.min(this.rttCount[d], RTT_SAMPLES);
+    if (block < 0 || n === 0) return NaN;
+    const s = this.samples;
+    const base = block * RTT_SAMPLES;
+    if (n === 1) return s[base];
+    // Insertion sort into a scratch array: at most RTT_SAMPLES samples, no allocation.
+    const a = this.sorted;
+    for (let i = 0; i < n; i++) {
+      const x = s[base + i];
+      let j = i - 1;
+      while (j >= 0 && a[j] > x) {
+        a[j + 1] = a[j];
+        j--;
+      }
+      a[j + 1] = x;
+    }
+    return n % 2 === 1 ? a[(n - 1) / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
+  }
+
+  /** The flow's fields (call once, when it ends: its TCP slot is freed). */
+  read(flowSlot: number): TcpHealthRecord {
+    const slot = this.index[flowSlot];
     const c = this.counts;
-    const counts: number[] = [];
-    for (let k = 0; k < NC; k++) counts.push(small(c[slot * 2 * NC + k]), small(c[(slot * 2 + 1) * NC + k]));
+    const i = slot * 2 * NC;
+    const r = i + NC;
+    // (An array literal: one allocation, no growth.)
+    const counts = [
+      small(c[i]), small(c[r]), small(c[i + 1]), small(c[r + 1]), small(c[i + 2]), small(c[r + 2]), small(c[i + 3]), small(c[r + 3]),
+      small(c[i + 4]), small(c[r + 4]), small(c[i + 5]), small(c[r + 5]), small(c[i + 6]), small(c[r + 6]), small(c[i + 7]), small(c[r + 7]),
+      small(c[i + 8]), small(c[r + 8]), small(c[i + 9]), small(c[r + 9]), small(c[i + 10]), small(c[r + 10]),
+    ];
     const rtt = this.firstRtt[slot];
     const toServer = this.handshakeSynAck[slot];
     // Server RTT: the initiator's segments (direction 0) ACKed by the responder; client RTT the reverse.
-    const times = [us(rtt), us(toServer), us(rtt - toServer), us(this.rttMin[slot * 2]), us(this.median(slot * 2)), us(this.rttMin[slot * 2 + 1]), us(this.median(slot * 2 + 1))];
+    const d0 = slot * 2;
+    const times = [us(rtt), us(toServer), us(rtt - toServer), us(this.rttMin[d0]), us(this.median(d0)), us(this.rttMin[d0 + 1]), us(this.median(d0 + 1))];
     const resets = this.resets[slot];
     const by = resets & 3;
-    for (let d = slot * 2; d < slot * 2 + 2; d++) this.rttSamples[d] = undefined;
+    for (let d = d0; d < d0 + 2; d++) {
+      const block = this.sampleBlock[d];
+      if (block >= 0) this.freeBlocks.push(block);
+    }
+    this.free.push(slot);
     return {
       counts,
       times,

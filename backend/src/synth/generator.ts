@@ -1,4 +1,5 @@
 import { clientHelloMessage, dnsQuery, dnsResponse, httpRequest, httpResponseHead, SERVER_NAMES, SSH_CLIENT, SSH_SERVER, tlsRecord } from './payloads';
+import { clientInitial } from './quic';
 
 /**
  * Deterministic synthetic capture generator (classic pcap, microsecond, Ethernet). The same
@@ -23,7 +24,23 @@ export interface GenerateOptions {
   meanGapNs?: number;
   /** Flows in progress at once. */
   concurrency?: number;
+  /**
+   * Relative weights of flow kinds (synth/profiles.ts has the traffic profiles). Without it the
+   * classic mix (TLS 40 %, HTTP 12 %, SSH 4 %, other TCP 10 %, DNS 20 %, other UDP 9 %, ICMP 5 %).
+   */
+  mix?: Partial<Record<FlowKindName, number>>;
+  /** Chance that a TCP data segment is lost before the capture point: a gap, three duplicate ACKs, a fast retransmission. */
+  lossRate?: number;
+  /** Mean size of an elephant ("bulk") flow in bytes (default 50 MB). */
+  bulkBytes?: number;
 }
+
+/**
+ * Flow kinds a mix can weigh. quic: real Initial packets (the ClientHello in two), then 1-RTT
+ * data; scan: one SYN (a third answered with RST) from one scanner; bulk: an elephant TCP transfer.
+ */
+export const FLOW_KINDS = ['tls', 'http', 'ssh', 'tcp', 'dns', 'udp', 'icmp', 'quic', 'scan', 'bulk'] as const;
+export type FlowKindName = (typeof FLOW_KINDS)[number];
 
 export interface GenerateSummary {
   bytes: number;
@@ -72,6 +89,9 @@ const enum Kind {
   Dns,
   UdpOther,
   Icmp,
+  Quic,
+  Scan,
+  Bulk,
 }
 
 interface Flow {
@@ -92,6 +112,9 @@ interface Flow {
   request: Buffer | null;
   response: Buffer | null;
   dnsId: number;
+  /** A lost server segment waiting for its retransmission (-1: none), and duplicate ACKs sent for it. */
+  lostSeq: number;
+  dupAcks: number;
 }
 
 const PCAP_HEADER = Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex');
@@ -126,6 +149,8 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
     remotes.push({ v4: a, v6 });
   }
 
+  const mix = opts.mix ? mixTable(opts.mix) : null;
+  const lossRate = opts.lossRate ?? 0;
   const meanFlowBytes = opts.bytes / Math.max(1, opts.flows);
   const meanSegments = Math.max(1, meanFlowBytes / 1600);
   const concurrency = opts.concurrency ?? 64;
@@ -144,14 +169,16 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
   const newFlow = (): Flow => {
     flowsStarted++;
     const r = rng.next();
-    const kind = r < 0.4 ? Kind.Tls : r < 0.52 ? Kind.Http : r < 0.56 ? Kind.Ssh : r < 0.66 ? Kind.TcpOther : r < 0.86 ? Kind.Dns : r < 0.95 ? Kind.UdpOther : Kind.Icmp;
-    const client = locals[rng.int(locals.length)];
+    const kind = mix ? pick(mix, r) : r < 0.4 ? Kind.Tls : r < 0.52 ? Kind.Http : r < 0.56 ? Kind.Ssh : r < 0.66 ? Kind.TcpOther : r < 0.86 ? Kind.Dns : r < 0.95 ? Kind.UdpOther : Kind.Icmp;
+    const client = kind === Kind.Scan ? locals[0] : locals[rng.int(locals.length)];
     const server = remotes[Math.min(remotes.length - 1, Math.floor(remotes.length * rng.next() * rng.next()))]; // popular servers more often
     const name = SERVER_NAMES[rng.int(SERVER_NAMES.length)];
-    const sport = kind === Kind.Tls ? 443 : kind === Kind.Http ? 80 : kind === Kind.Ssh ? 22 : kind === Kind.Dns ? 53 : kind === Kind.UdpOther ? 1024 + rng.int(60000) : kind === Kind.Icmp ? 0 : [25, 3306, 5432, 445, 8080][rng.int(5)];
-    // Heavy-tailed response size: most flows short, a few long.
+    const sport =
+      kind === Kind.Tls || kind === Kind.Quic ? 443 : kind === Kind.Http ? 80 : kind === Kind.Ssh ? 22 : kind === Kind.Dns ? 53 : kind === Kind.UdpOther ? 1024 + rng.int(60000) : kind === Kind.Icmp ? 0 :
+      kind === Kind.Scan ? 1 + rng.int(1024) : [25, 3306, 5432, 445, 8080][rng.int(5)];
+    // Heavy-tailed response size: most flows short, a few long (elephants: around bulkBytes).
     const u = rng.next();
-    const segments = Math.max(1, Math.round(meanSegments * 0.5 / Math.sqrt(1 - u * 0.999)));
+    const segments = kind === Kind.Bulk ? Math.round(((0.5 + u) * (opts.bulkBytes ?? 50_000_000)) / MSS) : Math.max(1, Math.round(meanSegments * 0.5 / Math.sqrt(1 - u * 0.999)));
     let request: Buffer | null = null;
     let response: Buffer | null = null;
     const dnsId = rng.int(65536);
@@ -165,6 +192,14 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
     } else if (kind === Kind.Dns) {
       request = dnsQuery(dnsId, name, rng.next() < 0.8 ? 1 : 28);
       response = dnsResponse(dnsId, name, server.v4, rng.next() < 0.05);
+    } else if (kind === Kind.Quic) {
+      // A ClientHello with a post-quantum key share (~1.9 KB): two Initial packets, as browsers send.
+      const hello = clientHelloMessage(name, ['h3'], (n) => rng.bytes(n), 1184);
+      const dcid = rng.bytes(8);
+      const scid = rng.bytes(8);
+      const half = 1000;
+      request = clientInitial(dcid, scid, 0, hello.subarray(0, half));
+      response = clientInitial(dcid, scid, 1, hello.subarray(half), half);
     }
     return {
       kind,
@@ -182,6 +217,8 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
       request,
       response,
       dnsId,
+      lostSeq: -1,
+      dupAcks: 0,
     };
   };
 
@@ -192,7 +229,8 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
   };
 
   /** Writes one frame. payloadLen bytes of payload: copied from `payload` when given, else zeros. */
-  const frame = (f: Flow, fromClient: boolean, proto: number, tcpFlags: number, payload: Buffer | null, payloadLen: number): void => {
+  /** seq / ack: set explicitly (a retransmission, a duplicate ACK); -1 takes the flow's running numbers. */
+  const frame = (f: Flow, fromClient: boolean, proto: number, tcpFlags: number, payload: Buffer | null, payloadLen: number, seq = -1, ack = -1): void => {
     if (out.length - pos < 2048) flush();
     const l4Len = proto === 6 ? 20 : 8;
     const ipLen = (f.v6 ? 40 : 20) + l4Len + payloadLen;
@@ -247,16 +285,18 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
     if (proto === 6) {
       out.writeUInt16BE(fromClient ? f.cport : f.sport, p);
       out.writeUInt16BE(fromClient ? f.sport : f.cport, p + 2);
-      out.writeUInt32BE(fromClient ? f.cseq : f.sseq, p + 4);
-      out.writeUInt32BE(tcpFlags & 0x10 ? (fromClient ? f.sseq : f.cseq) : 0, p + 8);
+      out.writeUInt32BE(seq >= 0 ? seq : fromClient ? f.cseq : f.sseq, p + 4);
+      out.writeUInt32BE(tcpFlags & 0x10 ? (ack >= 0 ? ack : fromClient ? f.sseq : f.cseq) : 0, p + 8);
       out[p + 12] = 0x50;
       out[p + 13] = tcpFlags;
       out.writeUInt16BE(64240, p + 14);
       out.writeUInt32BE(0, p + 16);
       p += 20;
       const adv = payloadLen + (tcpFlags & 0x03 ? 1 : 0); // SYN and FIN take one sequence number
-      if (fromClient) f.cseq = (f.cseq + adv) >>> 0;
-      else f.sseq = (f.sseq + adv) >>> 0;
+      if (seq < 0) {
+        if (fromClient) f.cseq = (f.cseq + adv) >>> 0;
+        else f.sseq = (f.sseq + adv) >>> 0;
+      }
     } else if (proto === 17) {
       out.writeUInt16BE(fromClient ? f.cport : f.sport, p);
       out.writeUInt16BE(fromClient ? f.sport : f.cport, p + 2);
@@ -299,6 +339,16 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
       case Kind.Icmp:
         frame(f, s % 2 === 0, 1, 0, null, 56);
         return s < 7;
+      case Kind.Quic:
+        return quicStep(f, s);
+      case Kind.Scan:
+        // A SYN; a third of the targets answer with RST-ACK (closed port), the rest stay silent.
+        if (s === 0) {
+          frame(f, true, 6, 0x02, null, 0);
+          return rng.next() < 0.33;
+        }
+        frame(f, false, 6, 0x14, null, 0);
+        return false;
       default:
         break;
     }
@@ -309,10 +359,30 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
     else if (s === 3) {
       if (f.request) frame(f, true, 6, 0x18, f.request, f.request.length);
       else frame(f, true, 6, 0x18, null, 200 + rng.int(300));
+    } else if (f.lostSeq >= 0) {
+      // After a loss: the client repeats its ACK for the missing segment three times, then the
+      // server retransmits it (a fast retransmission) and the client ACKs everything.
+      if (f.dupAcks < 3) {
+        frame(f, true, 6, 0x10, null, 0, -1, f.lostSeq);
+        f.dupAcks++;
+      } else if (f.dupAcks === 3) {
+        frame(f, false, 6, 0x10, null, MSS, f.lostSeq);
+        f.dupAcks++;
+      } else {
+        frame(f, true, 6, 0x10, null, 0);
+        f.lostSeq = -1;
+        f.dupAcks = 0;
+      }
     } else if (f.segments > 0) {
       if ((s & 1) === 0) {
         if (f.response && s === 4) frame(f, false, 6, 0x18, f.response, f.response.length);
-        else frame(f, false, 6, 0x10, null, MSS);
+        else if (lossRate > 0 && f.segments > 1 && rng.next() < lossRate) {
+          // Lost before the capture point: the sequence moves on, nothing is written; the next segment shows the gap.
+          f.lostSeq = f.sseq;
+          f.sseq = (f.sseq + MSS) >>> 0;
+          f.segments--;
+          frame(f, false, 6, 0x10, null, MSS);
+        } else frame(f, false, 6, 0x10, null, MSS);
         f.segments--;
       } else frame(f, true, 6, 0x10, null, 0);
     } else {
@@ -325,6 +395,26 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
       }
     }
     return true;
+  };
+
+  /** QUIC: two client Initials, the server's Initial (opaque here), then 1-RTT packets, mostly server to client. */
+  const quicStep = (f: Flow, s: number): boolean => {
+    if (s === 0) frame(f, true, 17, 0, f.request, f.request!.length);
+    else if (s === 1) frame(f, true, 17, 0, f.response, f.response!.length);
+    else if (s === 2) {
+      const hs = rng.bytes(1200);
+      hs[0] = 0xc1; // long header, Initial, packet number length 2
+      hs.writeUInt32BE(1, 1);
+      frame(f, false, 17, 0, hs, hs.length);
+    } else {
+      const fromClient = (s & 3) === 0;
+      const len = fromClient ? 40 + rng.int(40) : 1200 + rng.int(150);
+      const data = rng.bytes(len);
+      data[0] = 0x40 | (data[0] & 0x3f); // short header
+      frame(f, fromClient, 17, 0, data, len);
+      if (!fromClient) f.segments--;
+    }
+    return s < 3 || f.segments > 0;
   };
 
   const active: Flow[] = [];
@@ -342,4 +432,21 @@ export function generateCaptureBuffer(opts: GenerateOptions): Buffer {
   const parts: Buffer[] = [];
   generateCapture(opts, (c) => parts.push(Buffer.from(c)));
   return Buffer.concat(parts);
+}
+
+/** Cumulative weights of a mix, in Kind order. */
+function mixTable(mix: Partial<Record<FlowKindName, number>>): Float64Array {
+  const w = FLOW_KINDS.map((k) => Math.max(0, mix[k] ?? 0));
+  const total = w.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) throw new RangeError('a traffic mix needs at least one kind with a positive weight');
+  const cum = new Float64Array(w.length);
+  let acc = 0;
+  w.forEach((x, i) => (cum[i] = acc += x / total));
+  return cum;
+}
+
+/** The kind a uniform draw r falls on. (FLOW_KINDS and Kind share their order.) */
+function pick(cum: Float64Array, r: number): Kind {
+  for (let i = 0; i < cum.length; i++) if (r < cum[i]) return i as Kind;
+  return (cum.length - 1) as Kind;
 }

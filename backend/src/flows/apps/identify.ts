@@ -2,6 +2,7 @@ import type { PacketView } from '../../decode/packet-view';
 import { parseDns, rcodeName } from './dns';
 import { parseHttp } from './http';
 import { readClientInitial, isQuicInitial, type CryptoFragment } from './quic';
+import type { InitialKeys } from './initial-keys';
 import { parseSshBanner } from './ssh';
 import { isSsl2Hello, parseClientHello, tlsRecordLength, type HelloInfo } from './tls';
 
@@ -28,6 +29,7 @@ interface TlsAssembly {
 
 interface QuicAssembly {
   dcid: Buffer;
+  keys: InitialKeys;
   buf: Uint8Array;
   /** Bytes received per offset, to know when the ClientHello prefix is complete. */
   got: Uint8Array;
@@ -215,11 +217,11 @@ export class AppIdentifier {
 
   private quicInitial(slot: number, b: Uint8Array, p: number, end: number): void {
     let asm = this.quic.get(slot);
-    const initial = readClientInitial(b, p, end, asm ? asm.dcid : null);
+    const initial = readClientInitial(b, p, end, asm ?? null);
     if (!initial) return;
     this.app[slot] = 'quic';
     if (!asm) {
-      asm = { dcid: initial.dcid, buf: Buffer.alloc(MAX_REASSEMBLY), got: new Uint8Array(MAX_REASSEMBLY) };
+      asm = { dcid: initial.dcid, keys: initial.keys, buf: Buffer.alloc(MAX_REASSEMBLY), got: new Uint8Array(MAX_REASSEMBLY) };
       this.quic.set(slot, asm);
     }
     for (const frag of initial.fragments) place(asm, frag);

@@ -1,4 +1,5 @@
 import type * as NodeCrypto from 'node:crypto';
+import { aesEncryptBlock, clientInitialKeys, type InitialKeys } from './initial-keys';
 
 /** node:crypto, loaded at the first QUIC Initial: loading it took ~3 ms of every CLI run. */
 let cryptoModule: typeof NodeCrypto | undefined;
@@ -10,14 +11,12 @@ function crypto(): typeof NodeCrypto {
 /**
  * QUIC Initial packets (RFC 9000/9001 for v1, RFC 9369 for v2): the client's Initial is protected
  * with keys anyone can derive from its Destination Connection ID, so its CRYPTO frames (the TLS
- * ClientHello) can be read. This module removes header protection, decrypts with AES-128-GCM
- * (node:crypto) and returns the CRYPTO frame data with their offsets.
+ * ClientHello) can be read. This module removes header protection (initial-keys.ts), decrypts
+ * with AES-128-GCM (node:crypto) and returns the CRYPTO frame data with their offsets.
  */
 
 const V1 = 0x00000001;
 const V2 = 0x6b3343cf;
-const SALT_V1 = Buffer.from('38762cf7f55934b34d179ae6a4c80cadccbb7f0a', 'hex');
-const SALT_V2 = Buffer.from('0dede3def700a6db819381be6e269dcbf9bd2ed9', 'hex');
 
 export interface CryptoFragment {
   offset: number;
@@ -25,8 +24,9 @@ export interface CryptoFragment {
 }
 
 export interface InitialInfo {
-  /** The Destination Connection ID the keys were derived from. */
+  /** The Destination Connection ID the keys were derived from, and the keys (kept for the connection's next Initials). */
   dcid: Buffer;
+  keys: InitialKeys;
   fragments: CryptoFragment[];
 }
 
@@ -38,34 +38,6 @@ export function isQuicInitial(b: Uint8Array, p: number, end: number): boolean {
   const version = ((b[p + 1] << 24) | (b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]) >>> 0;
   const type = (first >> 4) & 3;
   return (version === V1 && type === 0) || (version === V2 && type === 1);
-}
-
-function expandLabel(secret: Buffer, label: string, length: number): Buffer {
-  const full = Buffer.from('tls13 ' + label, 'ascii');
-  const info = Buffer.alloc(2 + 1 + full.length + 1);
-  info.writeUInt16BE(length, 0);
-  info[2] = full.length;
-  full.copy(info, 3);
-  info[3 + full.length] = 0;
-  // HKDF-Expand with a single block (length <= 32 for SHA-256).
-  return crypto().createHmac('sha256', secret).update(Buffer.concat([info, Buffer.from([1])])).digest().subarray(0, length);
-}
-
-interface Keys {
-  key: Buffer;
-  iv: Buffer;
-  hp: Buffer;
-}
-
-function clientKeys(dcid: Uint8Array, version: number): Keys {
-  const v2 = version === V2;
-  const initial = crypto().createHmac('sha256', v2 ? SALT_V2 : SALT_V1).update(dcid).digest();
-  const client = expandLabel(initial, 'client in', 32);
-  return {
-    key: expandLabel(client, v2 ? 'quicv2 key' : 'quic key', 16),
-    iv: expandLabel(client, v2 ? 'quicv2 iv' : 'quic iv', 12),
-    hp: expandLabel(client, v2 ? 'quicv2 hp' : 'quic hp', 16),
-  };
 }
 
 /** Reads a QUIC variable-length integer; returns [value, bytes] or null. */
@@ -82,7 +54,7 @@ function varint(b: Uint8Array, p: number, end: number): [number, number] | null 
  * Decrypts the client Initial at the start of a UDP payload. `fallbackDcid` is the flow's first
  * DCID: later Initials of the same flight may carry the server's chosen ID but keep the first keys.
  */
-export function readClientInitial(b: Uint8Array, p: number, end: number, fallbackDcid: Buffer | null): InitialInfo | null {
+export function readClientInitial(b: Uint8Array, p: number, end: number, first: { dcid: Buffer; keys: InitialKeys } | null): InitialInfo | null {
   if (!isQuicInitial(b, p, end)) return null;
   const version = ((b[p + 1] << 24) | (b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]) >>> 0;
   let q = p + 5;
@@ -102,18 +74,20 @@ export function readClientInitial(b: Uint8Array, p: number, end: number, fallbac
   const pnOffset = q;
   const packetEnd = pnOffset + length[0];
   if (packetEnd > end || pnOffset + 4 + 16 > end || length[0] < 20) return null;
-  for (const id of fallbackDcid && !fallbackDcid.equals(dcid) ? [dcid, fallbackDcid] : [dcid]) {
-    const frames = decrypt(b, p, pnOffset, packetEnd, clientKeys(id, version));
-    if (frames) return { dcid: id, fragments: cryptoFrames(frames) };
-  }
-  return null;
+  // The connection's first keys when this Initial carries the same ID (the usual case), else new ones.
+  const same = first !== null && first.dcid.equals(dcid);
+  const keys = same ? first.keys : clientInitialKeys(dcid, version === V2);
+  const frames = decrypt(b, p, pnOffset, packetEnd, keys);
+  if (frames) return { dcid, keys, fragments: cryptoFrames(frames) };
+  if (first === null || same) return null;
+  const again = decrypt(b, p, pnOffset, packetEnd, first.keys);
+  return again ? { dcid: first.dcid, keys: first.keys, fragments: cryptoFrames(again) } : null;
 }
 
-function decrypt(b: Uint8Array, start: number, pnOffset: number, packetEnd: number, keys: Keys): Buffer | null {
-  const sample = b.subarray(pnOffset + 4, pnOffset + 20);
-  const ecb = crypto().createCipheriv('aes-128-ecb', keys.hp, null);
-  ecb.setAutoPadding(false);
-  const mask = ecb.update(sample);
+const mask = new Uint8Array(16);
+
+function decrypt(b: Uint8Array, start: number, pnOffset: number, packetEnd: number, keys: InitialKeys): Buffer | null {
+  aesEncryptBlock(keys.hp, b, pnOffset + 4, mask);
   const header = Buffer.from(b.subarray(start, pnOffset + 4));
   header[0] ^= mask[0] & 0x0f;
   const pnLen = (header[0] & 3) + 1;
