@@ -5,6 +5,7 @@
  *   query   p50/p95 of every dashboard query kind over >= 10 M bucket rows
  *   plugin  the backend plugin: binary size, start to handshake, QueryData overhead, memory
  *   load    heavy and light clients at once: light p95, /health p99, peak RSS (not in the default set)
+ *   profiles capsight flows vs softflowd on each traffic profile (web with QUIC, dns, scan, elephants, lossy, classic), one core
  *
  *   npm run bench -- --size 200MB --runs 5 --seed 1 --only engine,query --bucket-rows 10000000
  */
@@ -17,6 +18,7 @@ import { engineBench } from './engine';
 import { loadBench } from './load';
 import { ingestBench } from './ingest';
 import { pluginBench } from './plugin';
+import { profilesBench } from './profiles';
 import { queryBench } from './query';
 
 const { values } = parseArgs({
@@ -24,7 +26,9 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1GB' },
     seed: { type: 'string', default: '1' },
     runs: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'engine,ingest,query,plugin' },
+    only: { type: 'string', default: 'engine,profiles,ingest,query,plugin' },
+    profiles: { type: 'string', default: 'classic,web,dns,scan,elephants,lossy' },
+    'profile-size': { type: 'string', default: '1GB' },
     'bucket-rows': { type: 'string', default: '10000000' },
     'no-tshark': { type: 'boolean', default: false },
     'load-seconds': { type: 'string', default: '60' },
@@ -51,6 +55,9 @@ async function main(): Promise<void> {
   if (sections.has('engine')) {
     process.stdout.write('\n## Engine\n\n');
     parseSec = engineBench(capture, runs, { peers: true, tshark: !values['no-tshark'] }).capsightSec;
+  }
+  if (sections.has('profiles')) {
+    process.stdout.write('\n## Traffic profiles\n\n' + profilesBench(outDir, values.profiles.split(','), parseSize(values['profile-size'], '--profile-size'), seed, runs));
   }
   if (sections.has('ingest')) {
     if (Number.isNaN(parseSec)) parseSec = engineBench(capture, runs, { peers: false, tshark: false }).capsightSec;

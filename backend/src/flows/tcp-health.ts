@@ -101,7 +101,7 @@ export class TcpHealth {
   private nextSeq = new Uint32Array(0);
   private maxSeqToAck = new Uint32Array(0);
   private lastAck = new Uint32Array(0);
-  private window = new Float64Array(0);
+  private window = new Uint32Array(0);
   private winScale = new Int8Array(0);
   private dupAcks = new Int32Array(0);
   private lastFlags = new Uint16Array(0);
@@ -111,13 +111,15 @@ export class TcpHealth {
   private segEnd = new Uint32Array(0);
   private segTime = new Float64Array(0);
   private rttMin = new Float64Array(0);
-  private rttCount = new Float64Array(0);
+  private rttCount = new Uint32Array(0);
   /** Each direction's block of RTT samples in `samples` (-1: none yet). */
   private sampleBlock = new Int32Array(0);
   private samples = new Float64Array(0);
   private freeBlocks: number[] = [];
   private blocks = 0;
-  private counts = new Float64Array(0);
+  /** Counters per direction (32 bits: no flow retransmits four billion segments), and retransmitted bytes (which can pass 4 GB). */
+  private counts = new Uint32Array(0);
+  private retransBytes = new Float64Array(0);
   // Per slot.
   private baseSec = new Float64Array(0);
   private baseNs = new Uint32Array(0);
@@ -162,7 +164,7 @@ export class TcpHealth {
     this.nextSeq = copy(this.nextSeq, d, (n) => new Uint32Array(n));
     this.maxSeqToAck = copy(this.maxSeqToAck, d, (n) => new Uint32Array(n));
     this.lastAck = copy(this.lastAck, d, (n) => new Uint32Array(n));
-    this.window = copy(this.window, d, (n) => new Float64Array(n));
+    this.window = copy(this.window, d, (n) => new Uint32Array(n));
     this.winScale = copy(this.winScale, d, (n) => new Int8Array(n));
     this.dupAcks = copy(this.dupAcks, d, (n) => new Int32Array(n));
     this.lastFlags = copy(this.lastFlags, d, (n) => new Uint16Array(n));
@@ -171,9 +173,10 @@ export class TcpHealth {
     this.segEnd = copy(this.segEnd, d, (n) => new Uint32Array(n));
     this.segTime = copy(this.segTime, d, (n) => new Float64Array(n));
     this.rttMin = copy(this.rttMin, d, (n) => new Float64Array(n));
-    this.rttCount = copy(this.rttCount, d, (n) => new Float64Array(n));
+    this.rttCount = copy(this.rttCount, d, (n) => new Uint32Array(n));
     this.sampleBlock = copy(this.sampleBlock, d, (n) => new Int32Array(n));
-    this.counts = copy(this.counts, d * NC, (n) => new Float64Array(n));
+    this.counts = copy(this.counts, d * NC, (n) => new Uint32Array(n));
+    this.retransBytes = copy(this.retransBytes, d, (n) => new Float64Array(n));
     this.baseSec = copy(this.baseSec, cap, (n) => new Float64Array(n));
     this.baseNs = copy(this.baseNs, cap, (n) => new Uint32Array(n));
     this.mruSyn = copy(this.mruSyn, cap, (n) => new Float64Array(n));
@@ -208,6 +211,7 @@ export class TcpHealth {
       this.rttMin[d] = NaN;
       this.rttCount[d] = 0;
       this.sampleBlock[d] = -1;
+      this.retransBytes[d] = 0;
     }
     const counts = this.counts;
     for (let i = slot * 2 * NC; i < (slot * 2 + 2) * NC; i++) counts[i] = 0;
@@ -357,7 +361,7 @@ export class TcpHealth {
     const o = d * NC;
     if (ta & F.Retrans) {
       c[o + C.Retrans] += 1;
-      c[o + C.RetransBytes] += seglen;
+      this.retransBytes[d] += seglen;
     }
     if (ta & F.Fast) c[o + C.FastRetrans] += 1;
     if (ta & F.Spurious) c[o + C.Spurious] += 1;
@@ -428,7 +432,7 @@ export class TcpHealth {
     const r = i + NC;
     // (An array literal: one allocation, no growth.)
     const counts = [
-      small(c[i]), small(c[r]), small(c[i + 1]), small(c[r + 1]), small(c[i + 2]), small(c[r + 2]), small(c[i + 3]), small(c[r + 3]),
+      c[i], c[r], small(this.retransBytes[slot * 2]), small(this.retransBytes[slot * 2 + 1]), small(c[i + 2]), small(c[r + 2]), small(c[i + 3]), small(c[r + 3]),
       small(c[i + 4]), small(c[r + 4]), small(c[i + 5]), small(c[r + 5]), small(c[i + 6]), small(c[r + 6]), small(c[i + 7]), small(c[r + 7]),
       small(c[i + 8]), small(c[r + 8]), small(c[i + 9]), small(c[r + 9]), small(c[i + 10]), small(c[r + 10]),
     ];

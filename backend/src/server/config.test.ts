@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfig } from './config';
-import { SERVE_NODE_FLAGS } from './node-flags';
+import { CLI_NODE_FLAGS, SERVE_NODE_FLAGS } from './node-flags';
 
 describe('sidecar configuration', () => {
   it('takes flags over environment over file over defaults', () => {
@@ -30,5 +30,12 @@ describe('the sidecar\'s node flags', () => {
     const docker = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
     expect(start).toContain(`node ${SERVE_NODE_FLAGS.join(' ')} backend/bin/capsight.js serve`);
     expect(docker).toContain(`ENTRYPOINT ["node", ${SERVE_NODE_FLAGS.map((f) => `"${f}"`).join(', ')}, "backend/bin/capsight.js"]`);
+  });
+});
+
+describe('the capsight command\'s node flags', () => {
+  it('are on its #! line', () => {
+    const bin = fs.readFileSync(path.resolve(__dirname, '../../bin/capsight.js'), 'utf8');
+    expect(bin.split('\n')[0]).toBe(`#!/usr/bin/env -S node ${CLI_NODE_FLAGS.join(' ')}`);
   });
 });

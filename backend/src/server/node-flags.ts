@@ -14,3 +14,12 @@ export const SERVE_NODE_FLAGS = ['--max-old-space-size=512', '--max-semi-space-s
 export function heapLimited(): boolean {
   return v8.getHeapStatistics().heap_size_limit <= 1024 * 1024 * 1024;
 }
+
+/**
+ * Node flags of the `capsight` command (its #! line; a test keeps them equal). A young generation
+ * of 8 MB per semi-space: V8's default let a one-shot run's heap swell with short-lived garbage
+ * (flow records, lines) on flow-heavy captures; with it, `capsight flows` on a DNS-heavy 1 GB
+ * capture used 237 MiB instead of 361 and ran 5-30 % faster on every traffic profile
+ * (`npm run bench -- --only profiles`).
+ */
+export const CLI_NODE_FLAGS = ['--max-semi-space-size=8'] as const;

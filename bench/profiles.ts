@@ -1,0 +1,79 @@
+/**
+ * `capsight flows` (apps and TCP health on, as users run it) beside softflowd on each traffic
+ * profile (backend/src/synth/profiles.ts), one core each (taskset -c 0), median of --runs, with
+ * peak RSS; and the same run on the machine's other Node when there is one (/usr/bin/node), so
+ * the choice of Node is checked on every profile, not on one.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { generateCapture } from '../backend/src/synth/generator';
+import { PROFILES, profileOptions, type Profile } from '../backend/src/synth/profiles';
+import { CLI_NODE_FLAGS } from '../backend/src/server/node-flags';
+
+const installed = (bin: string): boolean => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+
+/** The profile's capture, generated once into bench/out. */
+export function profileCapture(outDir: string, profile: Profile, bytes: number, seed: number): string {
+  const file = path.join(outDir, `profile-${profile}-${bytes}-s${seed}.pcap`);
+  if (!fs.existsSync(file)) {
+    process.stdout.write(`generating ${file} ...\n`);
+    const fd = fs.openSync(`${file}.part`, 'w');
+    generateCapture(profileOptions(profile, bytes, seed), (c) => fs.writeSync(fd, c));
+    fs.closeSync(fd);
+    fs.renameSync(`${file}.part`, file);
+  }
+  return file;
+}
+
+interface Timed {
+  wall: number;
+  rssMiB: number;
+}
+
+function timed(cmd: string[], runs: number): Timed {
+  const marker = path.join(os.tmpdir(), `capsight-bench-time-${process.pid}.txt`);
+  const pin = installed('taskset') ? ['taskset', '-c', '0'] : [];
+  const walls: number[] = [];
+  const rss: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = process.hrtime.bigint();
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', marker, ...pin, ...cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+    walls.push(Number(process.hrtime.bigint() - started) / 1e9);
+    if (r.status !== 0 && r.status !== 3) throw new Error(`${cmd.join(' ')} failed (${r.status}): ${r.stderr.toString().slice(0, 300)}`);
+    rss.push(Number(fs.readFileSync(marker, 'utf8').trim().split('\n').pop()) / 1024);
+  }
+  fs.rmSync(marker, { force: true });
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return { wall: median(walls), rssMiB: median(rss) };
+}
+
+export function profilesBench(outDir: string, profiles: readonly string[], bytes: number, seed: number, runs: number): string {
+  if (!fs.existsSync('/usr/bin/time')) return 'skipped: /usr/bin/time (Debian package "time") is needed for peak RSS\n';
+  const root = path.resolve(__dirname, '..');
+  const bin = path.join(root, 'backend', 'bin', 'capsight.js');
+  const otherNode = fs.existsSync('/usr/bin/node') && fs.realpathSync('/usr/bin/node') !== fs.realpathSync(process.execPath) ? '/usr/bin/node' : null;
+  const otherVersion = otherNode ? spawnSync(otherNode, ['-v'], { encoding: 'utf8' }).stdout.trim() : '';
+  const softflowd = installed('softflowd');
+  const lines = [
+    `${(bytes / 1e6).toFixed(0)} MB per profile, seed ${seed}, one core, median of ${runs}; capsight on Node ${process.version} with ${CLI_NODE_FLAGS.join(' ')} (its #! line)` +
+      (otherNode ? `; "other Node": the same run on ${otherVersion}` : '') + (softflowd ? '' : '; softflowd not installed (Debian package softflowd)'),
+    '',
+    `| profile | packets | flows | capsight s | softflowd s | capsight speed ÷ softflowd | capsight peak RSS MiB |${otherNode ? ' other Node s |' : ''}`,
+    `|---|---:|---:|---:|---:|---:|---:|${otherNode ? '---:|' : ''}`,
+  ];
+  for (const name of profiles) {
+    if (!(PROFILES as readonly string[]).includes(name)) throw new Error(`unknown profile "${name}" (profiles: ${PROFILES.join(', ')})`);
+    const capture = profileCapture(outDir, name as Profile, bytes, seed);
+    const stats = JSON.parse(spawnSync(process.execPath, [bin, 'stats', '--format', 'json', capture], { encoding: 'utf8' }).stdout) as { packets: number; flows: number };
+    const mine = timed([process.execPath, ...CLI_NODE_FLAGS, bin, 'flows', capture], runs);
+    const peer = softflowd ? timed(['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'], runs) : null;
+    const other = otherNode ? timed([otherNode, ...CLI_NODE_FLAGS, bin, 'flows', capture], runs) : null;
+    lines.push(
+      `| ${name} | ${(stats.packets / 1e6).toFixed(2)} M | ${stats.flows >= 1e6 ? `${(stats.flows / 1e6).toFixed(2)} M` : `${(stats.flows / 1e3).toFixed(0)} k`} | ${mine.wall.toFixed(2)} | ` +
+        `${peer ? peer.wall.toFixed(2) : '-'} | ${peer ? (peer.wall / mine.wall).toFixed(2) : '-'} | ${mine.rssMiB.toFixed(0)} |${other ? ` ${other.wall.toFixed(2)} |` : ''}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
