@@ -427,32 +427,42 @@ export class TcpHealth {
   /** The flow's fields (call once, when it ends: its TCP slot is freed). */
   read(flowSlot: number): TcpHealthRecord {
     const slot = this.index[flowSlot];
+    this.free.push(slot);
     const c = this.counts;
     const i = slot * 2 * NC;
     const r = i + NC;
-    // (An array literal: one allocation, no growth.)
-    const counts = [
-      c[i], c[r], small(this.retransBytes[slot * 2]), small(this.retransBytes[slot * 2 + 1]), small(c[i + 2]), small(c[r + 2]), small(c[i + 3]), small(c[r + 3]),
-      small(c[i + 4]), small(c[r + 4]), small(c[i + 5]), small(c[r + 5]), small(c[i + 6]), small(c[r + 6]), small(c[i + 7]), small(c[r + 7]),
-      small(c[i + 8]), small(c[r + 8]), small(c[i + 9]), small(c[r + 9]), small(c[i + 10]), small(c[r + 10]),
-    ];
-    const rtt = this.firstRtt[slot];
-    const toServer = this.handshakeSynAck[slot];
-    // Server RTT: the initiator's segments (direction 0) ACKed by the responder; client RTT the reverse.
     const d0 = slot * 2;
-    const times = [us(rtt), us(toServer), us(rtt - toServer), us(this.rttMin[d0]), us(this.median(d0)), us(this.rttMin[d0 + 1]), us(this.median(d0 + 1))];
     const resets = this.resets[slot];
-    const by = resets & 3;
+    let any = 0;
+    for (let k = i; k < i + 2 * NC; k++) any |= c[k];
+    if (any === 0 && Number.isNaN(this.firstRtt[slot]) && this.sampleBlock[d0] < 0 && this.sampleBlock[d0 + 1] < 0) {
+      // Nothing happened (a scan's SYN, a short exchange without handshake): a shared record.
+      return QUIET[resets & 11];
+    }
     for (let d = d0; d < d0 + 2; d++) {
       const block = this.sampleBlock[d];
       if (block >= 0) this.freeBlocks.push(block);
     }
-    this.free.push(slot);
-    return {
-      counts,
-      times,
-      resetBy: by === 0 ? null : by === 1 ? 'src' : by === 2 ? 'dst' : 'both',
-      resetAfterData: by === 0 ? null : (resets & 8) !== 0,
-    };
+    // (An array literal: one allocation, no growth.)
+    const counts = [
+      c[i], c[r], small(this.retransBytes[d0]), small(this.retransBytes[d0 + 1]), c[i + 2], c[r + 2], c[i + 3], c[r + 3],
+      c[i + 4], c[r + 4], c[i + 5], c[r + 5], c[i + 6], c[r + 6], c[i + 7], c[r + 7], c[i + 8], c[r + 8], c[i + 9], c[r + 9], c[i + 10], c[r + 10],
+    ];
+    const rtt = this.firstRtt[slot];
+    const toServer = this.handshakeSynAck[slot];
+    // Server RTT: the initiator's segments (direction 0) ACKed by the responder; client RTT the reverse.
+    const times = [us(rtt), us(toServer), us(rtt - toServer), us(this.rttMin[d0]), us(this.median(d0)), us(this.rttMin[d0 + 1]), us(this.median(d0 + 1))];
+    return { counts, times, resetBy: resetBy(resets), resetAfterData: resetAfterData(resets) };
   }
 }
+
+const resetBy = (resets: number): TcpHealthRecord['resetBy'] => {
+  const by = resets & 3;
+  return by === 0 ? null : by === 1 ? 'src' : by === 2 ? 'dst' : 'both';
+};
+const resetAfterData = (resets: number): boolean | null => ((resets & 3) === 0 ? null : (resets & 8) !== 0);
+
+/** Shared, frozen records of flows with nothing to report, by their reset bits (who reset, data before it). */
+const QUIET: readonly TcpHealthRecord[] = Array.from({ length: 12 }, (_, bits) =>
+  Object.freeze({ counts: Object.freeze(new Array<number>(22).fill(0)) as number[], times: Object.freeze(new Array<number>(7).fill(NaN)) as number[], resetBy: resetBy(bits), resetAfterData: resetAfterData(bits) }),
+);
