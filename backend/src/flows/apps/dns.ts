@@ -17,43 +17,51 @@ export function rcodeName(rcode: number): string {
 /** A name's text, label by label with the dots, before it becomes one string (names are at most 255 bytes). */
 const nameBytes = Buffer.alloc(256);
 
-/** Reads a (possibly compressed) name at p; returns [name, end of the name in place] or null. */
-function readName(b: Uint8Array, msg: number, p: number, end: number): [string, number] | null {
+/** Bytes of the name readName() last read into nameBytes. */
+let nameLength = 0;
+
+/**
+ * Reads a (possibly compressed) name at p into nameBytes (nameLength bytes); returns the end of
+ * the name in place, or -1. (No string and no tuple per call: a resolver's capture parses millions.)
+ */
+function readName(b: Uint8Array, msg: number, p: number, end: number): number {
   const out = nameBytes;
   let n = 0;
   let after = -1;
   let jumps = 0;
   let total = 0;
   for (;;) {
-    if (p >= end) return null;
+    if (p >= end) return -1;
     const len = b[p];
     if (len === 0) {
       if (after < 0) after = p + 1;
       break;
     }
     if ((len & 0xc0) === 0xc0) {
-      if (p + 1 >= end || ++jumps > 16) return null;
+      if (p + 1 >= end || ++jumps > 16) return -1;
       const target = msg + (((len & 0x3f) << 8) | b[p + 1]);
       if (after < 0) after = p + 2;
-      if (target >= p) return null; // pointers go backwards only
+      if (target >= p) return -1; // pointers go backwards only
       p = target;
       continue;
     }
-    if (len & 0xc0 || p + 1 + len > end) return null;
+    if (len & 0xc0 || p + 1 + len > end) return -1;
     total += len + 1;
-    if (total > 255) return null;
+    if (total > 255) return -1;
     if (n > 0) out[n++] = 0x2e;
     for (let i = p + 1; i <= p + len; i++) {
       const c = b[i];
-      if (c <= 0x20 || c >= 0x7f) return null;
+      if (c <= 0x20 || c >= 0x7f) return -1;
       out[n++] = c;
     }
     p += 1 + len;
   }
-  return [n === 0 ? '.' : out.toString('latin1', 0, n), after];
+  nameLength = n;
+  return after;
 }
 
-export function parseDns(b: Uint8Array, off: number, len: number): DnsInfo | null {
+/** `wantName` false: the name is checked but not made into a string ("" in the answer). */
+export function parseDns(b: Uint8Array, off: number, len: number, wantName = true): DnsInfo | null {
   if (len < 17) return null;
   const end = off + len;
   const flags = (b[off + 2] << 8) | b[off + 3];
@@ -64,11 +72,10 @@ export function parseDns(b: Uint8Array, off: number, len: number): DnsInfo | nul
   const an = (b[off + 6] << 8) | b[off + 7];
   const response = (flags & 0x8000) !== 0;
   if (qd > 1 || (qd === 0 && !(response && an > 0))) return null;
-  const name = readName(b, off, off + 12, end);
-  if (!name) return null;
-  const after = name[1];
-  if (after + 4 > end) return null;
+  const after = readName(b, off, off + 12, end);
+  if (after < 0 || after + 4 > end) return null;
   const cls = ((b[after + 2] << 8) | b[after + 3]) & 0x7fff;
   if (cls !== 1 && cls !== 3 && cls !== 4 && cls !== 254 && cls !== 255) return null;
-  return { name: name[0], response, rcode: flags & 0xf };
+  const name = !wantName ? '' : nameLength === 0 ? '.' : nameBytes.toString('latin1', 0, nameLength);
+  return { name, response, rcode: flags & 0xf };
 }

@@ -202,7 +202,7 @@ export class AppIdentifier {
     const st = this.state[slot];
     if (st === State.Detail) {
       if (this.app[slot] === 'dns') {
-        const dns = parseDns(b, p, end - p);
+        const dns = parseDns(b, p, end - p, false); // the name came with the query
         if (dns && dns.response) this.dns(slot, dns.name, true, dns.rcode);
       }
       return;
