@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { CLI_NODE_FLAGS } from '../backend/src/server/node-flags';
 
 export interface EngineResult {
   /** Median wall seconds of `capsight flows`. */
@@ -41,8 +42,9 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-bench-'));
   const tools: Tool[] = [
-    { name: 'capsight flows', cmd: [process.execPath, capsight, 'flows', capture] },
-    { name: 'capsight flows --no-apps', cmd: [process.execPath, capsight, 'flows', '--no-apps', capture] },
+    // With the Node flags of its #! line, as users run it.
+    { name: 'capsight flows', cmd: [process.execPath, ...CLI_NODE_FLAGS, capsight, 'flows', capture] },
+    { name: 'capsight flows --no-apps', cmd: [process.execPath, ...CLI_NODE_FLAGS, capsight, 'flows', '--no-apps', capture] },
   ];
   if (opts.peers) {
     // softflowd sends NetFlow to a discard port on loopback; nfpcapd writes nfcapd files to a scratch dir.

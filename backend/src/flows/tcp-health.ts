@@ -410,18 +410,11 @@ export class TcpHealth {
     const s = this.samples;
     const base = block * RTT_SAMPLES;
     if (n === 1) return s[base];
-    // Insertion sort into a scratch array: at most RTT_SAMPLES samples, no allocation.
     const a = this.sorted;
-    for (let i = 0; i < n; i++) {
-      const x = s[base + i];
-      let j = i - 1;
-      while (j >= 0 && a[j] > x) {
-        a[j + 1] = a[j];
-        j--;
-      }
-      a[j + 1] = x;
-    }
-    return n % 2 === 1 ? a[(n - 1) / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
+    for (let i = 0; i < n; i++) a[i] = s[base + i];
+    const mid = n >> 1;
+    const upper = select(a, n, mid);
+    return n % 2 === 1 ? upper : (select(a, mid, mid - 1) + upper) / 2;
   }
 
   /** The flow's fields (call once, when it ends: its TCP slot is freed). */
@@ -466,3 +459,32 @@ const resetAfterData = (resets: number): boolean | null => ((resets & 3) === 0 ?
 const QUIET: readonly TcpHealthRecord[] = Array.from({ length: 12 }, (_, bits) =>
   Object.freeze({ counts: Object.freeze(new Array<number>(22).fill(0)) as number[], times: Object.freeze(new Array<number>(7).fill(NaN)) as number[], resetBy: resetBy(bits), resetAfterData: resetAfterData(bits) }),
 );
+
+/**
+ * The k-th smallest of a[0..n) (quickselect, in place, no allocation). After it, a[0..k) holds
+ * the k smallest: the lower median of an even count is then the largest of a[0..mid).
+ */
+function select(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k];
+}

@@ -40,6 +40,29 @@ export class ByteWriter {
   }
 
   /** Non-negative integers up to 2^53 (every counter, port and flag field). */
+  /**
+   * A non-negative number with at most three decimals (k / 1000, as the TCP times are) as JSON
+   * spells it ("1200", "1137.5", "0.001"), without a string; anything else through String().
+   */
+  protected milli(x: number): void {
+    const k = Math.round(x * 1000);
+    if (!(x >= 0) || k / 1000 !== x || k > 0x7fffffff) {
+      this.ascii(String(x));
+      return;
+    }
+    const whole = Math.floor(k / 1000);
+    let frac = k - whole * 1000;
+    this.uint(whole);
+    if (frac === 0) return;
+    let width = 3;
+    while (frac % 10 === 0) {
+      frac /= 10;
+      width--;
+    }
+    this.buf[this.pos++] = 0x2e;
+    this.pos = digits(this.buf, this.pos, frac, width);
+  }
+
   protected uint(n: number): void {
     const b = this.buf;
     let len = 1;

@@ -1,18 +1,10 @@
-import type * as NodeCrypto from 'node:crypto';
-import { aesEncryptBlock, clientInitialKeys, type InitialKeys } from './initial-keys';
-
-/** node:crypto, loaded at the first QUIC Initial: loading it took ~3 ms of every CLI run. */
-let cryptoModule: typeof NodeCrypto | undefined;
-function crypto(): typeof NodeCrypto {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (cryptoModule ??= require('node:crypto') as typeof NodeCrypto);
-}
+import { aesEncryptBlock, aesGcmKeystreamXor, clientInitialKeys, type InitialKeys } from './initial-keys';
 
 /**
  * QUIC Initial packets (RFC 9000/9001 for v1, RFC 9369 for v2): the client's Initial is protected
  * with keys anyone can derive from its Destination Connection ID, so its CRYPTO frames (the TLS
- * ClientHello) can be read. This module removes header protection (initial-keys.ts), decrypts
- * with AES-128-GCM (node:crypto) and returns the CRYPTO frame data with their offsets.
+ * ClientHello) can be read. This module removes header protection, decrypts the payload (AES-128
+ * in GCM's counter mode, initial-keys.ts) and returns the CRYPTO frame data with their offsets.
  */
 
 const V1 = 0x00000001;
@@ -78,43 +70,45 @@ export function readClientInitial(b: Uint8Array, p: number, end: number, first: 
   const same = first !== null && first.dcid.equals(dcid);
   const keys = same ? first.keys : clientInitialKeys(dcid, version === V2);
   const frames = decrypt(b, p, pnOffset, packetEnd, keys);
-  if (frames) return { dcid, keys, fragments: cryptoFrames(frames) };
+  const fragments = frames ? cryptoFrames(frames) : [];
+  if (fragments.length > 0) return { dcid, keys, fragments };
   if (first === null || same) return null;
   const again = decrypt(b, p, pnOffset, packetEnd, first.keys);
-  return again ? { dcid: first.dcid, keys: first.keys, fragments: cryptoFrames(again) } : null;
+  const others = again ? cryptoFrames(again) : [];
+  return others.length > 0 ? { dcid: first.dcid, keys: first.keys, fragments: others } : null;
 }
 
 const mask = new Uint8Array(16);
 
-function decrypt(b: Uint8Array, start: number, pnOffset: number, packetEnd: number, keys: InitialKeys): Buffer | null {
+/** The decrypted payload of the last Initial read (its fragments point into it until the next read). */
+let plain = new Uint8Array(2048);
+const nonce = new Uint8Array(12);
+
+/**
+ * Removes header protection and decrypts the payload. The GCM tag is not checked (that would need
+ * GHASH over the whole packet): a wrong key gives bytes that do not parse as Initial frames, which
+ * readClientInitial() tells by finding no CRYPTO frame, and the ClientHello parser is strict.
+ */
+function decrypt(b: Uint8Array, start: number, pnOffset: number, packetEnd: number, keys: InitialKeys): Uint8Array | null {
   aesEncryptBlock(keys.hp, b, pnOffset + 4, mask);
-  const header = Buffer.from(b.subarray(start, pnOffset + 4));
-  header[0] ^= mask[0] & 0x0f;
-  const pnLen = (header[0] & 3) + 1;
-  const hdrLen = pnOffset - start + pnLen;
+  const first = b[start] ^ (mask[0] & 0x0f);
+  const pnLen = (first & 3) + 1;
   let pn = 0;
-  for (let i = 0; i < pnLen; i++) {
-    header[pnOffset - start + i] ^= mask[1 + i];
-    pn = pn * 256 + header[pnOffset - start + i];
-  }
-  const nonce = Buffer.from(keys.iv);
+  for (let i = 0; i < pnLen; i++) pn = pn * 256 + (b[pnOffset + i] ^ mask[1 + i]);
+  nonce.set(keys.iv);
   for (let i = 0; i < 8 && pn > 0; i++) {
     nonce[11 - i] ^= pn & 0xff;
     pn = Math.floor(pn / 256);
   }
   const payloadStart = pnOffset + pnLen;
-  if (packetEnd - payloadStart < 16) return null;
-  try {
-    const gcm = crypto().createDecipheriv('aes-128-gcm', keys.key, nonce);
-    gcm.setAAD(header.subarray(0, hdrLen));
-    gcm.setAuthTag(b.subarray(packetEnd - 16, packetEnd));
-    return Buffer.concat([gcm.update(b.subarray(payloadStart, packetEnd - 16)), gcm.final()]);
-  } catch {
-    return null; // wrong keys (not a client Initial of this connection) or damaged packet
-  }
+  const len = packetEnd - 16 - payloadStart;
+  if (len < 1) return null;
+  if (plain.length < len) plain = new Uint8Array(len);
+  aesGcmKeystreamXor(keys.key, nonce, b, payloadStart, packetEnd - 16, plain);
+  return plain.subarray(0, len);
 }
 
-function cryptoFrames(f: Buffer): CryptoFragment[] {
+function cryptoFrames(f: Uint8Array): CryptoFragment[] {
   const out: CryptoFragment[] = [];
   let p = 0;
   const end = f.length;

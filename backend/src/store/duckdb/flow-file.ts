@@ -91,7 +91,7 @@ class TsvWriter extends ByteWriter {
       for (let i = 0; i < times.length; i++) {
         this.byte(TAB);
         if (Number.isNaN(times[i])) this.ascii('\\N');
-        else this.ascii(String(times[i]));
+        else this.milli(times[i]);
       }
       this.byte(TAB);
       this.ascii(t.resetBy ?? '\\N');
