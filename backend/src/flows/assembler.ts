@@ -275,7 +275,7 @@ export class FlowAssembler implements PacketHandler {
     this.respSynAck[slot] = 0;
     this.tunnel[slot] = v.tunnel;
     this.tunnelVer[slot] = v.tunnelIpVersion;
-    if (v.proto === 6) this.tcp.start(slot, sec, ns);
+    if (v.proto === 6) this.tcp.start(slot);
     // (App columns need no reset here: emit() clears a slot's before the table frees it, and new slots start empty.)
   }
 

@@ -61,6 +61,9 @@ const FAST_RETRANS_NS = 20_000_000;
 const RTT_SAMPLES = 32;
 /** Unset window: Wireshark starts a direction's window at the largest 32-bit value (never equal to a real one). */
 const NO_WINDOW = 0xffffffff;
+/** index[] of a flow with no packet yet, and of one whose first packet is kept aside. */
+const FRESH = -1;
+const KEPT = -2;
 
 /** Sequence-space comparisons (RFC 1982 style, as Wireshark's GT_SEQ/LT_SEQ). */
 const gt = (a: number, b: number): boolean => ((a - b) | 0) > 0;
@@ -140,11 +143,35 @@ export class TcpHealth {
   private next = 0;
   private readonly free: number[] = [];
 
+  // A flow's first packet, per flow-table slot (until its TCP state exists).
+  private firstSec = new Float64Array(0);
+  private firstNs = new Uint32Array(0);
+  private firstSeq = new Uint32Array(0);
+  private firstAck = new Uint32Array(0);
+  private firstLen = new Uint32Array(0);
+  private firstWindow = new Uint16Array(0);
+  private firstFlags = new Uint8Array(0);
+  private firstScale = new Int8Array(0);
+  /** Bit 0: sent by the initiator; bit 1: a complete segment. */
+  private firstInfo = new Uint8Array(0);
+
   /** The flow table grew to `cap` slots. */
   grow(cap: number): void {
-    const index = new Int32Array(cap);
-    index.set(this.index);
-    this.index = index;
+    const more = <T extends Int32Array | Float64Array | Uint32Array | Uint16Array | Uint8Array | Int8Array>(a: T, make: (n: number) => T): T => {
+      const x = make(cap);
+      x.set(a as never);
+      return x;
+    };
+    this.index = more(this.index, (n) => new Int32Array(n));
+    this.firstSec = more(this.firstSec, (n) => new Float64Array(n));
+    this.firstNs = more(this.firstNs, (n) => new Uint32Array(n));
+    this.firstSeq = more(this.firstSeq, (n) => new Uint32Array(n));
+    this.firstAck = more(this.firstAck, (n) => new Uint32Array(n));
+    this.firstLen = more(this.firstLen, (n) => new Uint32Array(n));
+    this.firstWindow = more(this.firstWindow, (n) => new Uint16Array(n));
+    this.firstFlags = more(this.firstFlags, (n) => new Uint8Array(n));
+    this.firstScale = more(this.firstScale, (n) => new Int8Array(n));
+    this.firstInfo = more(this.firstInfo, (n) => new Uint8Array(n));
   }
 
   private allocate(): number {
@@ -187,9 +214,38 @@ export class TcpHealth {
   }
 
   /** A new TCP flow in flow-table slot `flowSlot`, its first packet at (sec, ns). */
-  start(flowSlot: number, sec: number, ns: number): void {
+  start(flowSlot: number): void {
+    this.index[flowSlot] = FRESH;
+  }
+
+  /** Keeps a flow's first packet (its TCP state is made at the second, or when the flow ends). */
+  private keep(flowSlot: number, fromInit: boolean, v: PacketView, sec: number, ns: number): void {
+    this.index[flowSlot] = KEPT;
+    this.firstSec[flowSlot] = sec;
+    this.firstNs[flowSlot] = ns;
+    this.firstSeq[flowSlot] = v.tcpSeq;
+    this.firstAck[flowSlot] = v.tcpAck;
+    this.firstLen[flowSlot] = v.payloadBytes;
+    this.firstWindow[flowSlot] = v.tcpWindow;
+    this.firstFlags[flowSlot] = v.tcpFlags;
+    this.firstScale[flowSlot] = v.tcpWinScale;
+    this.firstInfo[flowSlot] = (fromInit ? 1 : 0) | (v.tcpComplete ? 2 : 0);
+  }
+
+  /** The flow's TCP state, from its kept first packet. */
+  private materialize(flowSlot: number): number {
     const slot = this.allocate();
     this.index[flowSlot] = slot;
+    const sec = this.firstSec[flowSlot];
+    const ns = this.firstNs[flowSlot];
+    this.init(slot, sec, ns);
+    const info = this.firstInfo[flowSlot];
+    this.segment(slot, (info & 1) !== 0, this.firstFlags[flowSlot], this.firstLen[flowSlot], (info & 2) !== 0, this.firstSeq[flowSlot], this.firstAck[flowSlot],
+      this.firstWindow[flowSlot], this.firstScale[flowSlot], sec, ns);
+    return slot;
+  }
+
+  private init(slot: number, sec: number, ns: number): void {
     this.baseSec[slot] = sec;
     this.baseNs[slot] = ns;
     this.mruSyn[slot] = NaN;
@@ -222,22 +278,30 @@ export class TcpHealth {
    * (sec, ns). Returns its flags (F.*).
    */
   packet(flowSlot: number, fromInit: boolean, v: PacketView, sec: number, ns: number): number {
-    const slot = this.index[flowSlot];
-    const flags = v.tcpFlags;
+    let slot = this.index[flowSlot];
+    if (slot < 0) {
+      if (slot === FRESH) {
+        // The flow's first packet: kept aside; a flow that never sends a second (a scan's SYN)
+        // never takes TCP state.
+        this.keep(flowSlot, fromInit, v, sec, ns);
+        return 0;
+      }
+      slot = this.materialize(flowSlot);
+    }
+    return this.segment(slot, fromInit, v.tcpFlags, v.payloadBytes, v.tcpComplete, v.tcpSeq, v.tcpAck, v.tcpWindow, v.tcpWinScale, sec, ns);
+  }
+
+  private segment(slot: number, fromInit: boolean, flags: number, seglen: number, complete: boolean, seq: number, ack: number, window: number, winScale: number, sec: number, ns: number): number {
     const now = (sec - this.baseSec[slot]) * 1e9 + (ns - this.baseNs[slot]);
-    const seglen = v.payloadBytes;
     if (flags & RST) {
       const r = this.resets[slot];
       if ((r & 3) === 0 && r & 4) this.resets[slot] = r | 8;
       this.resets[slot] |= fromInit ? 1 : 2;
     }
     if (seglen > 0) this.resets[slot] |= 4;
-    if (!v.tcpComplete) return 0;
+    if (!complete) return 0;
     const fwd = slot * 2 + (fromInit ? 0 : 1);
     const rev = slot * 2 + (fromInit ? 1 : 0);
-    const seq = v.tcpSeq;
-    const ack = v.tcpAck;
-    const window = v.tcpWindow;
     const nextSeq = this.nextSeq;
     const fwdNext = nextSeq[fwd];
     let ta = 0;
@@ -310,7 +374,7 @@ export class TcpHealth {
     this.lastAck[fwd] = ack;
     this.lastAckTime[fwd] = now;
     this.lastFlags[fwd] = ta;
-    if (flags & SYN && v.tcpWinScale >= 0) this.winScale[fwd] = v.tcpWinScale;
+    if (flags & SYN && winScale >= 0) this.winScale[fwd] = winScale;
     if (flags & SYN && this.winScale[fwd] === -1) {
       this.winScale[fwd] = -2;
       this.winScale[rev] = -2;
@@ -419,7 +483,9 @@ export class TcpHealth {
 
   /** The flow's fields (call once, when it ends: its TCP slot is freed). */
   read(flowSlot: number): TcpHealthRecord {
-    const slot = this.index[flowSlot];
+    let slot = this.index[flowSlot];
+    if (slot === FRESH) return QUIET[0];
+    if (slot === KEPT) slot = this.materialize(flowSlot);
     this.free.push(slot);
     const c = this.counts;
     const i = slot * 2 * NC;
