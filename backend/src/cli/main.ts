@@ -34,6 +34,7 @@ commands:
       --port 9877 --host 127.0.0.1 --data-dir ./data --config FILE ...
   generate            write a deterministic synthetic pcap (see README)
       --size 100MB --seed 1 --hosts 200 --flows 20000 --ipv6 0.2 -o FILE|-
+      --profile web|dns|scan|elephants|lossy|classic   a traffic profile (sets the mix)
 
   A capture is a pcap or pcapng file, optionally gzip-compressed, or "-" for stdin.
   Exit codes: 0 ok, 1 usage, 2 input not a usable capture, 3 capture damaged (partial output).`;
