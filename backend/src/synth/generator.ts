@@ -419,8 +419,14 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
 
   const active: Flow[] = [];
   for (let i = 0; i < concurrency; i++) active.push(newFlow());
+  // Elephants get most of the link while they last (4 packets in 5), as bulk transfers do.
+  const boostBulk = (opts.mix?.bulk ?? 0) > 0;
   while (written + pos < opts.bytes) {
-    const i = rng.int(active.length);
+    let i = rng.int(active.length);
+    if (boostBulk && active[i].kind !== Kind.Bulk && rng.next() < 0.8) {
+      const b = active.findIndex((f) => f.kind === Kind.Bulk);
+      if (b >= 0) i = b;
+    }
     if (!step(active[i])) active[i] = newFlow();
   }
   flush();
