@@ -1,3 +1,8 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { generateCaptureBuffer } from '../synth/generator';
+import { profileOptions, type Profile } from '../synth/profiles';
 import { corpusAvailable, corpusEntries, notice } from './corpus';
 import { compareTcp, engineTcp, TCP_ORACLE_EXCEPTIONS as EXCEPTIONS, tsharkInstalled, tsharkTcp } from './tcp-oracle';
 
@@ -61,4 +66,22 @@ run('TCP health against tshark', () => {
     expect([...excusedSeen].sort()).toEqual(Object.keys(EXCEPTIONS).sort());
     expect(compared).toBeGreaterThan(150);
   }, 600_000);
+});
+
+describe('TCP health against tshark on generated traffic', () => {
+  it.each(['lossy', 'web', 'scan'] as Profile[])('equals tshark on every TCP conversation of the %s profile', async (profile) => {
+    if (!tshark) return;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-tcp-profile-'));
+    try {
+      const file = path.join(dir, `${profile}.pcap`);
+      fs.writeFileSync(file, generateCaptureBuffer(profileOptions(profile, 4_000_000, 5)));
+      const c = compareTcp(await tsharkTcp(file), await engineTcp(file), true);
+      process.stderr.write(`TCP analysis oracle, ${profile} profile: ${c.matched}/${c.compared} conversations equal to tshark\n`);
+      expect(c.differ).toEqual([]);
+      expect(c.unpaired).toEqual([]);
+      expect(c.compared).toBeGreaterThan(profile === 'scan' ? 10_000 : 80);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

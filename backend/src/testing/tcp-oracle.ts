@@ -129,7 +129,11 @@ export interface TcpComparison {
   malformed: string[];
 }
 
-export function compareTcp(oracle: Map<string, TcpSums>, engine: Map<string, TcpSums>): TcpComparison {
+/**
+ * `malformedToo`: compare conversations with a malformed frame too (tshark marks a frame malformed
+ * for any layer; where that is an application layer, its TCP analysis still ran).
+ */
+export function compareTcp(oracle: Map<string, TcpSums>, engine: Map<string, TcpSums>, malformedToo = false): TcpComparison {
   const c: TcpComparison = { compared: 0, matched: 0, differ: [], unpaired: [], malformed: [] };
   for (const key of new Set([...oracle.keys(), ...engine.keys()])) {
     const o = oracle.get(key);
@@ -140,7 +144,7 @@ export function compareTcp(oracle: Map<string, TcpSums>, engine: Map<string, Tcp
     }
     if (o.malformed) {
       c.malformed.push(key);
-      continue;
+      if (!malformedToo) continue;
     }
     c.compared++;
     const what: string[] = [];
