@@ -48,4 +48,41 @@ describe('DuckDB store', () => {
       await store.close();
     }
   });
+
+  it('brings a schema 1 store to schema 2 in place: its flows stay, without TCP health, and new ones have it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
+    let store = await DuckDbStore.open(dir);
+    try {
+      const sink = await store.openIngest();
+      await sink.addFlows([{ flow: flow(1), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) }]);
+      expect(await sink.commit(capture('old'))).toBe('ingested');
+    } finally {
+      await store.close();
+    }
+    // Make it what schema 1 wrote: no TCP health columns, version 1.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } = await import('../../flows/tcp-health');
+    const db = await DuckDBInstance.create(path.join(dir, 'capsight.duckdb'));
+    const c = await db.connect();
+    for (const col of [...TCP_COUNT_FIELDS, ...TCP_TIME_FIELDS, 'reset_by', 'reset_after_data']) await c.run(`ALTER TABLE flows DROP COLUMN ${col}`);
+    for (const t of ['buckets', 'buckets_1m']) for (const col of ['src_retrans', 'dst_retrans']) await c.run(`ALTER TABLE ${t} DROP COLUMN ${col}`);
+    await c.run(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
+    c.closeSync();
+    db.closeSync();
+
+    store = await DuckDbStore.open(dir);
+    try {
+      const tcp = { counts: new Array<number>(22).fill(0).map((_, i) => (i === 1 ? 4 : 0)), times: [1200, 1000, 200, NaN, NaN, NaN, NaN], resetBy: 'dst' as const, resetAfterData: true };
+      const sink = await store.openIngest();
+      await sink.addFlows([{ flow: flow(2, { tcp }), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) }]);
+      expect(await sink.commit(capture('new'))).toBe('ingested');
+      const cols = await store.run(checkQuery({ kind: 'flows', limit: 10, sort: { by: 'flow_id', desc: false } }));
+      expect(cols.capture_id).toEqual(['old', 'new']);
+      expect(cols.dst_retrans).toEqual([null, 4]);
+      expect(cols.handshake_rtt_us).toEqual([null, 1200]);
+      expect(cols.reset_by).toEqual([null, 'dst']);
+    } finally {
+      await store.close();
+    }
+  });
 });
