@@ -7,14 +7,15 @@ import type { PacketView } from '../decode/packet-view';
  * The flag rules follow Wireshark's TCP analysis (packet-tcp.c, tcp_analyze_sequence_number), in
  * its order, as tshark 4.0 (the oracle) has them, including its conventions (a sequence number of 0
  * means "not seen yet", the raw unscaled window is compared, a retransmission's kind is decided
- * fast > out-of-order > spurious > plain). docs/tcp-health.md lists each flag's rule and where Capsight differs (RTT samples,
- * flows split by idle timeout, fragments).
+ * fast > out-of-order > spurious > plain). docs/tcp-health.md lists each flag's rule and where
+ * Capsight differs (RTT samples, flows keyed by VLAN and split by idle timeout, fragments).
  *
- * Hot path: per-flow state in typed arrays (index slot * 2 + direction, 0 = initiator) of TCP flows
- * only, nothing allocated per packet; RTT samples in pooled blocks of 32 (a reservoir beyond that).
+ * Hot path: state in typed arrays (index slot * 2 + direction, 0 = initiator) for TCP flows past
+ * their first packet only, nothing allocated per packet; RTT samples in pooled blocks of 32 (a
+ * reservoir beyond that).
  */
 
-/** Counters per direction, in this order (index into `counts`). */
+/** Counters per direction, in TCP_COUNTERS' order (index into `counts`; RetransBytes stays 0 there: those have a 64-bit array). */
 export const enum C {
   Retrans = 0,
   RetransBytes,
