@@ -6,7 +6,9 @@ import { generateCapture, generateCaptureBuffer } from '../synth/generator';
  */
 export function demoCapture(bytes = 24_000_000): { name: string; data: Buffer } {
   // About an hour of traffic: the gap between packets follows from the packet count.
-  const options = { bytes, seed: 7, hosts: 400, flows: 3000, ipv6Share: 0.15, meanGapNs: Math.round((3600 * 1e9) / (bytes / 500)) };
+  // 1 % of data segments lost upstream and handshakes at real round trips: the TCP health
+  // dashboard has retransmissions and RTTs to show.
+  const options = { bytes, seed: 7, hosts: 400, flows: 3000, ipv6Share: 0.15, meanGapNs: Math.round((3600 * 1e9) / (bytes / 500)), lossRate: 0.01, handshakeRtt: true };
   const { spanSec } = generateCapture({ ...options, startSec: 0 }, () => undefined);
   return { name: 'capsight-demo.pcap', data: generateCaptureBuffer({ ...options, startSec: Math.floor(Date.now() / 1000) - spanSec - 1 }) };
 }

@@ -33,6 +33,11 @@ export interface GenerateOptions {
   lossRate?: number;
   /** Mean size of an elephant ("bulk") flow in bytes (default 50 MB). */
   bulkBytes?: number;
+  /**
+   * TCP handshakes in one go at a real round trip (1-100 ms to the server, 0.1-1 ms to the client)
+   * instead of spread like the flow's other packets (default false: the classic captures stay as they were).
+   */
+  handshakeRtt?: boolean;
 }
 
 /**
@@ -150,6 +155,7 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
   }
 
   const mix = opts.mix ? mixTable(opts.mix) : null;
+  const realHandshake = opts.handshakeRtt ?? false;
   const lossRate = opts.lossRate ?? 0;
   const meanFlowBytes = opts.bytes / Math.max(1, opts.flows);
   const meanSegments = Math.max(1, meanFlowBytes / 1600);
@@ -229,6 +235,9 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
   };
 
   /** Writes one frame. payloadLen bytes of payload: copied from `payload` when given, else zeros. */
+  /** The time to the next packet when it is not an exponential gap (-1). */
+  let nextGapNs = -1;
+
   /** seq / ack: set explicitly (a retransmission, a duplicate ACK); -1 takes the flow's running numbers. */
   const frame = (f: Flow, fromClient: boolean, proto: number, tcpFlags: number, payload: Buffer | null, payloadLen: number, seq = -1, ack = -1): void => {
     if (out.length - pos < 2048) flush();
@@ -315,8 +324,9 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
     else out.fill(0, p, p + payloadLen);
     pos = p + payloadLen;
     packets++;
-    // Advance packet time: exponential gaps.
-    ns += Math.floor(-Math.log(1 - rng.next()) * meanGap);
+    // Advance packet time: exponential gaps (or the one asked for: a handshake's round trip).
+    ns += nextGapNs >= 0 ? nextGapNs : Math.floor(-Math.log(1 - rng.next()) * meanGap);
+    nextGapNs = -1;
     while (ns >= 1_000_000_000) {
       ns -= 1_000_000_000;
       sec++;
@@ -353,8 +363,18 @@ export function generateCapture(opts: GenerateOptions, write: (chunk: Uint8Array
         break;
     }
     // TCP: SYN, SYN-ACK, ACK, request, then response segments each ACKed, then FIN exchange.
-    if (s === 0) frame(f, true, 6, 0x02, null, 0);
-    else if (s === 1) frame(f, false, 6, 0x12, null, 0);
+    if (s === 0) {
+      // The handshake in one go, at a round trip of 1-100 ms each way from the capture point (a
+      // flow's other packets are spread among the other flows').
+      if (realHandshake) {
+        nextGapNs = (1 + rng.int(100)) * 1_000_000;
+        frame(f, true, 6, 0x02, null, 0);
+        nextGapNs = (1 + rng.int(10)) * 100_000;
+        frame(f, false, 6, 0x12, null, 0);
+        frame(f, true, 6, 0x10, null, 0);
+        f.step = 3;
+      } else frame(f, true, 6, 0x02, null, 0);
+    } else if (s === 1) frame(f, false, 6, 0x12, null, 0);
     else if (s === 2) frame(f, true, 6, 0x10, null, 0);
     else if (s === 3) {
       if (f.request) frame(f, true, 6, 0x18, f.request, f.request.length);
