@@ -9,7 +9,7 @@ import { appendColumns } from './columns';
 import { ConnectionPool } from './pool';
 import { latestActivityMs, runQuery } from './queries';
 import { FlowFile } from './flow-file';
-import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
+import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, PUBLISH_FLOWS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
 
 /** Read connections: queries take at most all but one (query/admission.ts), API reads the rest. */
 export const READ_CONNECTIONS = 4;
@@ -340,7 +340,11 @@ class DuckDbIngest implements IngestSink {
       ]);
       if (this.flowFile.rows > 0) {
         await c.run(`INSERT INTO flows SELECT $1, * FROM ${readFlowFile(this.flowFile.path)}`, [capture.id]);
-        for (const sql of PUBLISH_BUCKETS) await c.run(sql, [capture.id]);
+        // Flow ids run from 0 to the number of flows (the engine's creation order).
+        const flows = Number((await c.runAndReadAll(`SELECT max(flow_id) + 1 FROM flows WHERE capture_id = $1`, [capture.id])).getRowsJS()[0][0] ?? 0);
+        for (let from = 0; from < flows; from += PUBLISH_FLOWS) {
+          for (const sql of PUBLISH_BUCKETS) await c.run(sql, [capture.id, from, from + PUBLISH_FLOWS]);
+        }
       }
       await c.run('COMMIT');
       this.published = capture;

@@ -76,13 +76,24 @@ export function readFlowFile(path: string): string {
   return `read_csv('${path.replace(/'/g, "''")}', delim = '\t', quote = '"', escape = '"', nullstr = '\\N', allow_quoted_nulls = false, header = false, auto_detect = false, columns = {${columns}})`;
 }
 
-/** Publishes a staged capture ($1 = capture id). Runs inside the commit transaction, after the flows are inserted. */
+/**
+ * Publishes a staged capture's bucket rows ($1 = capture id) for the flows with ids in [$2, $3):
+ * the store publishes a capture a range of flows at a time, so each join with its flows stays
+ * small (a DNS-heavy capture's single join did not fit the memory limit; the flows of a range are
+ * found by their zone maps: they are stored in id order). Flow ids follow the flows' starts, so
+ * the bucket rows stay close to time order. Runs inside the commit transaction, after the flows.
+ */
 export const PUBLISH_BUCKETS = [
   `INSERT INTO buckets SELECT $1, b.flow_id, b.ts_ms, b.src_pkts, b.src_bytes, b.dst_pkts, b.dst_bytes, ${DIMS}, b.src_retrans, b.dst_retrans
-     FROM stage_buckets b JOIN flows f ON f.capture_id = $1 AND f.flow_id = b.flow_id ORDER BY b.ts_ms`,
+     FROM stage_buckets b JOIN flows f ON f.capture_id = $1 AND f.flow_id = b.flow_id AND f.flow_id >= $2::UINTEGER AND f.flow_id < $3::UINTEGER
+     WHERE b.flow_id >= $2::UINTEGER AND b.flow_id < $3::UINTEGER ORDER BY b.ts_ms`,
   // Grouped on (flow, minute) first: cheaper than grouping by every dimension column.
   `INSERT INTO buckets_1m SELECT $1, m.flow_id, m.minute, m.src_pkts, m.src_bytes, m.dst_pkts, m.dst_bytes, ${DIMS}, m.src_retrans, m.dst_retrans
      FROM (SELECT flow_id, ts_ms // 60000 * 60000 AS minute, sum(src_pkts) AS src_pkts, sum(src_bytes) AS src_bytes, sum(dst_pkts) AS dst_pkts,
-             sum(dst_bytes) AS dst_bytes, sum(src_retrans) AS src_retrans, sum(dst_retrans) AS dst_retrans FROM stage_buckets GROUP BY flow_id, minute) m
-     JOIN flows f ON f.capture_id = $1 AND f.flow_id = m.flow_id`,
+             sum(dst_bytes) AS dst_bytes, sum(src_retrans) AS src_retrans, sum(dst_retrans) AS dst_retrans FROM stage_buckets
+             WHERE flow_id >= $2::UINTEGER AND flow_id < $3::UINTEGER GROUP BY flow_id, minute) m
+     JOIN flows f ON f.capture_id = $1 AND f.flow_id = m.flow_id AND f.flow_id >= $2::UINTEGER AND f.flow_id < $3::UINTEGER`,
 ];
+
+/** Flows whose bucket rows are published at a time. */
+export const PUBLISH_FLOWS = 200_000;
