@@ -8,6 +8,7 @@ import { formatAddress } from './address';
 import { AppIdentifier } from './apps/identify';
 import { appByPort } from './apps/ports';
 import { BucketWriter, bucketClock, type BucketClock } from './buckets';
+import { grown } from './columns';
 import { FlowTable, KEY_WORDS } from './flow-table';
 import { ACK, connectionState, FIN, RST, SYN } from './tcp-state';
 import { F, TcpHealth } from './tcp-health';
@@ -105,36 +106,21 @@ export class FlowAssembler implements PacketHandler {
   }
 
   private grow(cap: number): void {
-    const f64 = (a: Float64Array, n: number): Float64Array<ArrayBuffer> => {
-      const x = new Float64Array(n);
-      x.set(a);
-      return x;
-    };
-    const u8 = (a: Uint8Array): Uint8Array<ArrayBuffer> => {
-      const x = new Uint8Array(cap);
-      x.set(a);
-      return x;
-    };
-    const u32 = (a: Uint32Array): Uint32Array<ArrayBuffer> => {
-      const x = new Uint32Array(cap);
-      x.set(a);
-      return x;
-    };
-    this.cnt = f64(this.cnt, cap * CN);
-    this.bkt = f64(this.bkt, cap * BK);
-    this.curBucket = f64(this.curBucket, cap);
-    this.firstSec = f64(this.firstSec, cap);
-    this.lastSec = f64(this.lastSec, cap);
-    this.firstNs = u32(this.firstNs);
-    this.lastNs = u32(this.lastNs);
-    this.ids = f64(this.ids, cap);
-    this.frags = f64(this.frags, cap);
-    this.initIsA = u8(this.initIsA);
-    this.flagsInit = u8(this.flagsInit);
-    this.flagsResp = u8(this.flagsResp);
-    this.respSynAck = u8(this.respSynAck);
-    this.tunnel = u8(this.tunnel);
-    this.tunnelVer = u8(this.tunnelVer);
+    this.cnt = grown(this.cnt, cap * CN);
+    this.bkt = grown(this.bkt, cap * BK);
+    this.curBucket = grown(this.curBucket, cap);
+    this.firstSec = grown(this.firstSec, cap);
+    this.lastSec = grown(this.lastSec, cap);
+    this.firstNs = grown(this.firstNs, cap);
+    this.lastNs = grown(this.lastNs, cap);
+    this.ids = grown(this.ids, cap);
+    this.frags = grown(this.frags, cap);
+    this.initIsA = grown(this.initIsA, cap);
+    this.flagsInit = grown(this.flagsInit, cap);
+    this.flagsResp = grown(this.flagsResp, cap);
+    this.respSynAck = grown(this.respSynAck, cap);
+    this.tunnel = grown(this.tunnel, cap);
+    this.tunnelVer = grown(this.tunnelVer, cap);
     this.apps.grow(cap);
     this.tcp.grow(cap);
   }

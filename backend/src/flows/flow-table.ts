@@ -1,4 +1,5 @@
 import type { PacketView } from '../decode/packet-view';
+import { grown } from './columns';
 
 /**
  * Hash table of live flows, keyed by the canonical (direction-independent) flow key. Keys live in
@@ -153,12 +154,9 @@ export class FlowTable {
 
   private grow(): void {
     const cap = this.capacity * 2;
-    const keys = new Uint32Array(cap * KEY_WORDS);
-    keys.set(this.keys);
-    const live = new Uint8Array(cap);
-    live.set(this.live);
-    const hashes = new Uint32Array(cap);
-    hashes.set(this.hashes);
+    const keys = grown(this.keys, cap * KEY_WORDS);
+    const live = grown(this.live, cap);
+    const hashes = grown(this.hashes, cap);
     const free = new Int32Array(cap);
     free.set(this.free.subarray(0, this.freeTop));
     this.keys = keys;

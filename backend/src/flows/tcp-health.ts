@@ -1,4 +1,5 @@
 import type { PacketView } from '../decode/packet-view';
+import { grown } from './columns';
 
 /**
  * TCP health per flow and direction: Wireshark's sequence analysis (the tcp.analysis.* flags
@@ -158,21 +159,16 @@ export class TcpHealth {
 
   /** The flow table grew to `cap` slots. */
   grow(cap: number): void {
-    const more = <T extends Int32Array | Float64Array | Uint32Array | Uint16Array | Uint8Array | Int8Array>(a: T, make: (n: number) => T): T => {
-      const x = make(cap);
-      x.set(a as never);
-      return x;
-    };
-    this.index = more(this.index, (n) => new Int32Array(n));
-    this.firstSec = more(this.firstSec, (n) => new Float64Array(n));
-    this.firstNs = more(this.firstNs, (n) => new Uint32Array(n));
-    this.firstSeq = more(this.firstSeq, (n) => new Uint32Array(n));
-    this.firstAck = more(this.firstAck, (n) => new Uint32Array(n));
-    this.firstLen = more(this.firstLen, (n) => new Uint32Array(n));
-    this.firstWindow = more(this.firstWindow, (n) => new Uint16Array(n));
-    this.firstFlags = more(this.firstFlags, (n) => new Uint8Array(n));
-    this.firstScale = more(this.firstScale, (n) => new Int8Array(n));
-    this.firstInfo = more(this.firstInfo, (n) => new Uint8Array(n));
+    this.index = grown(this.index, cap);
+    this.firstSec = grown(this.firstSec, cap);
+    this.firstNs = grown(this.firstNs, cap);
+    this.firstSeq = grown(this.firstSeq, cap);
+    this.firstAck = grown(this.firstAck, cap);
+    this.firstLen = grown(this.firstLen, cap);
+    this.firstWindow = grown(this.firstWindow, cap);
+    this.firstFlags = grown(this.firstFlags, cap);
+    this.firstScale = grown(this.firstScale, cap);
+    this.firstInfo = grown(this.firstInfo, cap);
   }
 
   private allocate(): number {
@@ -183,38 +179,33 @@ export class TcpHealth {
 
   private reserve(cap: number): void {
     this.capacity = cap;
-    const copy = <T extends Uint32Array | Float64Array | Int8Array | Int32Array | Uint16Array | Uint8Array>(a: T, n: number, make: (n: number) => T): T => {
-      const x = make(n);
-      x.set(a as never);
-      return x;
-    };
     const d = cap * 2;
-    this.nextSeq = copy(this.nextSeq, d, (n) => new Uint32Array(n));
-    this.maxSeqToAck = copy(this.maxSeqToAck, d, (n) => new Uint32Array(n));
-    this.lastAck = copy(this.lastAck, d, (n) => new Uint32Array(n));
-    this.window = copy(this.window, d, (n) => new Uint32Array(n));
-    this.winScale = copy(this.winScale, d, (n) => new Int8Array(n));
-    this.dupAcks = copy(this.dupAcks, d, (n) => new Int32Array(n));
-    this.lastFlags = copy(this.lastFlags, d, (n) => new Uint16Array(n));
-    this.nextSeqTime = copy(this.nextSeqTime, d, (n) => new Float64Array(n));
-    this.lastAckTime = copy(this.lastAckTime, d, (n) => new Float64Array(n));
-    this.segEnd = copy(this.segEnd, d, (n) => new Uint32Array(n));
-    this.segTime = copy(this.segTime, d, (n) => new Float64Array(n));
-    this.rttMin = copy(this.rttMin, d, (n) => new Float64Array(n));
-    this.rttCount = copy(this.rttCount, d, (n) => new Uint32Array(n));
-    this.sampleBlock = copy(this.sampleBlock, d, (n) => new Int32Array(n));
-    this.counts = copy(this.counts, d * NC, (n) => new Uint32Array(n));
-    this.retransBytes = copy(this.retransBytes, d, (n) => new Float64Array(n));
-    this.baseSec = copy(this.baseSec, cap, (n) => new Float64Array(n));
-    this.baseNs = copy(this.baseNs, cap, (n) => new Uint32Array(n));
-    this.mruSyn = copy(this.mruSyn, cap, (n) => new Float64Array(n));
-    this.synAck = copy(this.synAck, cap, (n) => new Float64Array(n));
-    this.firstRtt = copy(this.firstRtt, cap, (n) => new Float64Array(n));
-    this.handshakeSynAck = copy(this.handshakeSynAck, cap, (n) => new Float64Array(n));
-    this.resets = copy(this.resets, cap, (n) => new Uint8Array(n));
+    this.nextSeq = grown(this.nextSeq, d);
+    this.maxSeqToAck = grown(this.maxSeqToAck, d);
+    this.lastAck = grown(this.lastAck, d);
+    this.window = grown(this.window, d);
+    this.winScale = grown(this.winScale, d);
+    this.dupAcks = grown(this.dupAcks, d);
+    this.lastFlags = grown(this.lastFlags, d);
+    this.nextSeqTime = grown(this.nextSeqTime, d);
+    this.lastAckTime = grown(this.lastAckTime, d);
+    this.segEnd = grown(this.segEnd, d);
+    this.segTime = grown(this.segTime, d);
+    this.rttMin = grown(this.rttMin, d);
+    this.rttCount = grown(this.rttCount, d);
+    this.sampleBlock = grown(this.sampleBlock, d);
+    this.counts = grown(this.counts, d * NC);
+    this.retransBytes = grown(this.retransBytes, d);
+    this.baseSec = grown(this.baseSec, cap);
+    this.baseNs = grown(this.baseNs, cap);
+    this.mruSyn = grown(this.mruSyn, cap);
+    this.synAck = grown(this.synAck, cap);
+    this.firstRtt = grown(this.firstRtt, cap);
+    this.handshakeSynAck = grown(this.handshakeSynAck, cap);
+    this.resets = grown(this.resets, cap);
   }
 
-  /** A new TCP flow in flow-table slot `flowSlot`, its first packet at (sec, ns). */
+  /** A new TCP flow in flow-table slot `flowSlot` (its first packet comes next). */
   start(flowSlot: number): void {
     this.index[flowSlot] = FRESH;
   }
@@ -459,9 +450,7 @@ export class TcpHealth {
     if (this.freeBlocks.length > 0) return this.freeBlocks.pop() as number;
     const b = this.blocks++;
     if ((b + 1) * RTT_SAMPLES > this.samples.length) {
-      const grown = new Float64Array(Math.max(RTT_SAMPLES * 256, this.samples.length * 2));
-      grown.set(this.samples);
-      this.samples = grown;
+      this.samples = grown(this.samples, Math.max(RTT_SAMPLES * 256, this.samples.length * 2));
     }
     return b;
   }

@@ -5,6 +5,7 @@ import { readClientInitial, isQuicInitial, type CryptoFragment } from './quic';
 import type { InitialKeys } from './initial-keys';
 import { parseSshBanner } from './ssh';
 import { isSsl2Hello, parseClientHello, tlsRecordLength, type HelloInfo } from './tls';
+import { grown as grownColumn } from '../columns';
 
 /**
  * Application identification per flow slot. Payload parsers run only on a flow's first payload
@@ -61,12 +62,8 @@ export class AppIdentifier {
     this.httpMethod = grown(this.httpMethod);
     this.dnsRcode = grown(this.dnsRcode);
     this.sshBanner = grown(this.sshBanner);
-    const s = new Uint8Array(capacity);
-    s.set(this.state);
-    this.state = s;
-    const t = new Uint8Array(capacity);
-    t.set(this.tries);
-    this.tries = t;
+    this.state = grownColumn(this.state, capacity);
+    this.tries = grownColumn(this.tries, capacity);
   }
 
   reset(slot: number): void {
