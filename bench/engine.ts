@@ -6,11 +6,12 @@
  * to one core (V8's compiler and GC threads then share it), and Node's bare start-up and the
  * engine's warm in-process pass are measured, to show where a whole-process difference comes from.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLI_NODE_FLAGS } from '../backend/src/server/node-flags';
+import { HAVE_TIME, installed, median, runOnce } from './measure';
 
 export interface EngineResult {
   /** Median wall seconds of `capsight flows`. */
@@ -28,10 +29,6 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
   const size = fs.statSync(capture).size;
   const capsight = path.join(root, 'backend', 'bin', 'capsight.js');
   const stats = JSON.parse(execFileSync(process.execPath, [capsight, 'stats', '--format', 'json', capture], { encoding: 'utf8' })) as { packets: number; flows: number };
-
-  function installed(bin: string): boolean {
-    return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
-  }
 
   interface Tool {
     name: string;
@@ -60,28 +57,13 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
     tools.push({ name: 'node -e 0 (Node start-up alone)', cmd: [process.execPath, '-e', '0'], reference: true });
   }
 
-  const haveTime = fs.existsSync('/usr/bin/time');
-  if (!haveTime) process.stdout.write('note: /usr/bin/time (Debian package "time") is missing: peak RSS is not measured\n');
-
-  function once(t: Tool): { wall: number; rssKiB: number } {
-    const marker = path.join(scratch, 'time.txt');
-    const started = process.hrtime.bigint();
-    const argv = haveTime ? ['/usr/bin/time', '-f', '%e %M', '-o', marker, ...t.cmd] : t.cmd;
-    const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'ignore'] });
-    const wall = Number(process.hrtime.bigint() - started) / 1e9;
-    if (r.status !== 0 && r.status !== 3) throw new Error(`${t.name} failed with exit code ${r.status}`);
-    if (!haveTime) return { wall, rssKiB: NaN };
-    const [, rss] = fs.readFileSync(marker, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
-    return { wall, rssKiB: rss };
-  }
-
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  if (!HAVE_TIME) process.stdout.write('note: /usr/bin/time (Debian package "time") is missing: peak RSS is not measured\n');
 
   process.stdout.write(`capture: ${(size / 1e6).toFixed(0)} MB, ${stats.packets} packets (${(size / stats.packets).toFixed(0)} B mean), ${stats.flows} flows; ${runs} runs each, median; ${os.cpus()[0]?.model ?? 'cpu'}\n\n`);
   const rows: { name: string; wall: number; rss: number; reference: boolean }[] = [];
   for (const t of tools) {
     const results = [];
-    for (let i = 0; i < (t.name.startsWith('tshark') ? 1 : runs); i++) results.push(once(t));
+    for (let i = 0; i < (t.name.startsWith('tshark') ? 1 : runs); i++) results.push(runOnce(t.cmd));
     rows.push({ name: t.name, wall: median(results.map((r) => r.wall)), rss: median(results.map((r) => r.rssKiB)) / 1024, reference: t.reference ?? false });
   }
   fs.rmSync(scratch, { recursive: true, force: true });

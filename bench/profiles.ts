@@ -6,13 +6,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateCapture } from '../backend/src/synth/generator';
 import { PROFILES, profileOptions, type Profile } from '../backend/src/synth/profiles';
 import { CLI_NODE_FLAGS } from '../backend/src/server/node-flags';
+import { HAVE_TIME, installed, median, runOnce } from './measure';
 
-const installed = (bin: string): boolean => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 
 /** The profile's capture, generated once into bench/out. */
 export function profileCapture(outDir: string, profile: Profile, bytes: number, seed: number): string {
@@ -32,25 +31,15 @@ interface Timed {
   rssMiB: number;
 }
 
+/** Median of `runs` runs of `cmd` on one core. */
 function timed(cmd: string[], runs: number): Timed {
-  const marker = path.join(os.tmpdir(), `capsight-bench-time-${process.pid}.txt`);
   const pin = installed('taskset') ? ['taskset', '-c', '0'] : [];
-  const walls: number[] = [];
-  const rss: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = process.hrtime.bigint();
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', marker, ...pin, ...cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
-    walls.push(Number(process.hrtime.bigint() - started) / 1e9);
-    if (r.status !== 0 && r.status !== 3) throw new Error(`${cmd.join(' ')} failed (${r.status}): ${r.stderr.toString().slice(0, 300)}`);
-    rss.push(Number(fs.readFileSync(marker, 'utf8').trim().split('\n').pop()) / 1024);
-  }
-  fs.rmSync(marker, { force: true });
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { wall: median(walls), rssMiB: median(rss) };
+  const results = Array.from({ length: runs }, () => runOnce([...pin, ...cmd]));
+  return { wall: median(results.map((r) => r.wall)), rssMiB: median(results.map((r) => r.rssKiB)) / 1024 };
 }
 
 export function profilesBench(outDir: string, profiles: readonly string[], bytes: number, seed: number, runs: number): string {
-  if (!fs.existsSync('/usr/bin/time')) return 'skipped: /usr/bin/time (Debian package "time") is needed for peak RSS\n';
+  if (!HAVE_TIME) return 'skipped: /usr/bin/time (Debian package "time") is needed for peak RSS\n';
   const root = path.resolve(__dirname, '..');
   const bin = path.join(root, 'backend', 'bin', 'capsight.js');
   const otherNode = fs.existsSync('/usr/bin/node') && fs.realpathSync('/usr/bin/node') !== fs.realpathSync(process.execPath) ? '/usr/bin/node' : null;
