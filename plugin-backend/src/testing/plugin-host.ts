@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -123,6 +124,38 @@ export function onPath(cmd: string, env: Record<string, string>): boolean {
   return spawnSync('/bin/sh', ['-c', `command -v ${cmd}`], { env }).status === 0;
 }
 
+/**
+ * The binary at a path Grafana's user (UID 472, group 0) can reach: itself when every directory
+ * above it lets that user through, else a copy in a directory of its own under the temp directory
+ * (a checkout inside a 0700 directory, as `mktemp -d` makes, is closed to UID 472). One copy per
+ * build of the binary, shared by the test processes (written under a temporary name, then renamed).
+ */
+function reachableByGrafana(binary: string): string {
+  const open = (dir: string): boolean => {
+    const st = fs.statSync(dir);
+    return (st.mode & 0o001) !== 0 || (st.gid === 0 && (st.mode & 0o010) !== 0);
+  };
+  const resolved = path.resolve(binary);
+  let reachable = true;
+  for (let dir = path.dirname(resolved); ; dir = path.dirname(dir)) {
+    if (!open(dir)) reachable = false;
+    if (path.dirname(dir) === dir) break;
+  }
+  if (reachable) return binary;
+  const st = fs.statSync(resolved);
+  const home = path.join(os.tmpdir(), `capsight-plugin-bin-${createHash('sha256').update(`${resolved} ${st.size} ${st.mtimeMs}`).digest('hex').slice(0, 16)}`);
+  const copy = path.join(home, path.basename(resolved));
+  if (!fs.existsSync(copy)) {
+    fs.mkdirSync(home, { recursive: true, mode: 0o755 });
+    fs.chmodSync(home, 0o755);
+    const part = `${copy}.${process.pid}.part`;
+    fs.copyFileSync(resolved, part);
+    fs.chmodSync(part, 0o755);
+    fs.renameSync(part, copy);
+  }
+  return copy;
+}
+
 export async function startPlugin(opts: HostOptions = {}): Promise<PluginHost> {
   const binary = opts.binary ?? BINARY;
   if (!fs.existsSync(binary)) throw new Error(`${binary} not built: npm run build`);
@@ -130,7 +163,7 @@ export async function startPlugin(opts: HostOptions = {}): Promise<PluginHost> {
   const env = grafanaEnv(opts.env);
   const asGrafana = opts.asGrafanaUser ?? process.getuid?.() === 0;
   const began = performance.now();
-  const [command, ...args] = opts.command ?? [binary];
+  const [command, ...args] = opts.command ?? [asGrafana ? reachableByGrafana(binary) : binary];
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(asGrafana && !opts.command ? { uid: GRAFANA_UID, gid: 0 } : {}) });
   let out = '';
   let err = '';
