@@ -51,6 +51,12 @@ export class CaptureParser {
   readonly notes: ReaderNotes = { format: null, compressed: false, problems: new Map() };
   /** Packet records delivered. */
   packets = 0;
+  /**
+   * Length of the record (pcap record with its header, or whole pcapng block) of the packet being
+   * delivered; with deliveredOffset, where its bytes lie in the (decompressed) capture. Valid only
+   * during PacketHandler.packet (the packet archive's index reads them there).
+   */
+  deliveredLength = 0;
 
   private mode: Mode = Mode.Detect;
   // Buffers like the read chunks, so every packet the decoder sees has the same element type
@@ -83,6 +89,11 @@ export class CaptureParser {
 
   /** Bytes consumed so far (complete records). */
   get bytesConsumed(): number {
+    return this.offset;
+  }
+
+  /** Offset of the record being delivered (during PacketHandler.packet: offset is advanced after the call). */
+  get deliveredOffset(): number {
     return this.offset;
   }
 
@@ -338,6 +349,7 @@ export class CaptureParser {
     this.packets++;
     this.time[0] = sec;
     this.time[1] = frac;
+    this.deliveredLength = PCAP_RECORD_HEADER + capLen;
     this.handler.packet(b, o + PCAP_RECORD_HEADER, capLen, origLen < capLen ? capLen : origLen, this.linkType, this.time);
   }
 
@@ -383,6 +395,7 @@ export class CaptureParser {
       this.packets++;
       time[0] = sec;
       time[1] = frac;
+      this.deliveredLength = end - pos;
       handler.packet(b, pos + PCAP_RECORD_HEADER, capLen, origLen < capLen ? capLen : origLen, linkType, time);
       this.offset += end - pos;
       pos = end;
@@ -408,6 +421,7 @@ export class CaptureParser {
       this.ifaces = [];
     }
     if (this.u32(b, o + len - 4, this.le) !== len) this.corrupt(`block (type 0x${type.toString(16)}): trailing length differs from leading length ${len}`);
+    this.deliveredLength = len;
     switch (type) {
       case BT_SHB:
         return;

@@ -20,6 +20,8 @@ export interface ReadOptions {
   pace?: () => Promise<void> | undefined;
   /** Caps on what one capture may hold; going over one stops reading with CAPTURE_TOO_LARGE. */
   limits?: ReadLimits;
+  /** Receives the parser before the first packet (the packet archive's index reads record positions from it). */
+  onParser?: (parser: CaptureParser) => void;
 }
 
 export interface ReadLimits {
@@ -133,6 +135,7 @@ async function readFile(path: string, handler: PacketHandler, options: ReadOptio
     }
     // Plain file: synchronous reads into one reused buffer (the fastest path Node offers).
     const parser = new CaptureParser(handler, name);
+    options.onParser?.(parser);
     const buf = Buffer.allocUnsafe(options.chunkSize ?? DEFAULT_CHUNK);
     let total = 0;
     let damage: CapsightError | null = null;
@@ -156,6 +159,7 @@ async function readFile(path: string, handler: PacketHandler, options: ReadOptio
 async function readStream(stream: CaptureInput, handler: PacketHandler, options: ReadOptions): Promise<ReadResult> {
   const name = options.name ?? 'stream';
   const parser = new CaptureParser(handler, name);
+  options.onParser?.(parser);
   let inputBytes = 0;
   const source = stream as AsyncIterable<Uint8Array | string>;
   const iterator = source[Symbol.asyncIterator]();

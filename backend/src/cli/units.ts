@@ -1,10 +1,10 @@
 import { CapsightError } from '../errors';
 
-const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, min: 60e9, h: 3600e9 };
+const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, min: 60e9, h: 3600e9, d: 86_400e9 };
 
-/** "1s", "100ms", "2m", "1h", or a bare number of seconds -> nanoseconds. */
+/** "1s", "100ms", "2m", "1h", "30d", or a bare number of seconds -> nanoseconds. */
 export function parseDuration(text: string, option: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ns|us|ms|s|m|min|h)?$/.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)\s*(ns|us|ms|s|min|m|h|d)?$/.exec(text.trim());
   if (!m) throw new CapsightError('BAD_ARGUMENT', `${option}: "${text}" is not a duration (examples: 1s, 100ms, 5m)`);
   const ns = Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 's']);
   if (ns <= 0) throw new CapsightError('BAD_ARGUMENT', `${option}: duration must be positive, got "${text}"`);

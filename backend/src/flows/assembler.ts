@@ -66,6 +66,8 @@ export class FlowAssembler implements PacketHandler {
   private readonly sweepEverySec: number;
   private nextSweepSec = -Infinity;
   private nextId = 0;
+  /** Flow id of the packet last handled, -1 when it belonged to no flow (ARP, undecodable, ...): the packet archive's index. */
+  lastFlowId = -1;
   private readonly onFlow: (flow: FlowRecord) => void;
   private readonly identifyApps: boolean;
   private readonly keepsBuckets: boolean;
@@ -145,6 +147,7 @@ export class FlowAssembler implements PacketHandler {
     else if (v.problem !== 0) stats.problem(v.problem);
     if (cat !== Category.Flow) {
       stats.other(cat, v.etherType, origLen);
+      this.lastFlowId = -1;
       return;
     }
     stats.ip(v.ipVersion, v.proto, origLen);
@@ -181,6 +184,7 @@ export class FlowAssembler implements PacketHandler {
         firstNs[slot] = earlier ? tsNsec : fn;
       }
     }
+    this.lastFlowId = this.ids[slot];
     const fromInit = senderIsA === (this.initIsA[slot] === 1);
     const c = slot * CN + (fromInit ? 0 : 4);
     const cnt = this.cnt;

@@ -1,4 +1,6 @@
+import type { CaptureParser } from '../capture/reader';
 import { keepPace, readCapture, type CaptureInput, type ReadLimits, type ReadResult } from '../capture/source';
+import type { PacketHandler } from '../capture/types';
 import type { CapsightError } from '../errors';
 import type { BucketBatch, FlowRecord } from '../model/flow';
 import { FlowAssembler } from './assembler';
@@ -23,6 +25,29 @@ export interface AnalyzeOptions {
   pace?: () => Promise<void> | undefined;
   /** Caps on the capture's size after decompression and its packets (CAPTURE_TOO_LARGE past them). */
   limits?: ReadLimits;
+  /** Receives where every packet's record lies and its flow (the packet archive's index). */
+  placement?: PacketPlacement;
+}
+
+/** Where a packet's record lies in the (decompressed) capture, and the flow it went to (-1: none). */
+export interface PacketPlacement {
+  add(offset: number, length: number, flowId: number, sec: number, ns: number): void;
+}
+
+/** The assembler, then the packet's place: record position from the parser, flow from the assembler. */
+class PlacingHandler implements PacketHandler {
+  parser: CaptureParser | null = null;
+
+  constructor(
+    private readonly assembler: FlowAssembler,
+    private readonly placement: PacketPlacement,
+  ) {}
+
+  packet(data: Uint8Array, off: number, capLen: number, origLen: number, linkType: number, time: Float64Array): void {
+    this.assembler.packet(data, off, capLen, origLen, linkType, time);
+    const p = this.parser as CaptureParser;
+    this.placement.add(p.deliveredOffset, p.deliveredLength, this.assembler.lastFlowId, time[0], time[1]);
+  }
 }
 
 /** Flows emitted at the end of input between two pace() calls. */
@@ -41,7 +66,14 @@ export interface AnalyzeResult {
 export async function analyzeCapture(input: string | CaptureInput, options: AnalyzeOptions): Promise<AnalyzeResult> {
   const assembler = new FlowAssembler(options);
   const { pace } = options;
-  const read = await readCapture(input, assembler, { name: options.name, onProgress: options.onProgress, pace, limits: options.limits });
+  const placing = options.placement ? new PlacingHandler(assembler, options.placement) : null;
+  const read = await readCapture(input, placing ?? assembler, {
+    name: options.name,
+    onProgress: options.onProgress,
+    pace,
+    limits: options.limits,
+    onParser: placing ? (p) => (placing.parser = p) : undefined,
+  });
   const steps = assembler.finishing(pace ? FINISH_BATCH : Infinity);
   while (!steps.next().done) await keepPace(pace);
   const problems = new Map(read.problems);

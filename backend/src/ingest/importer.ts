@@ -12,6 +12,7 @@ import type { JobContext, JobManager, JobOutcome } from './jobs';
 import { captureFilesIn, openImportFile, resolveImportPath } from './local-files';
 import { parseNetworkWatcherPath } from './network-watcher';
 import { ingestCapture, type CaptureSource, type IngestOutcome } from './pipeline';
+import type { PacketArchive } from '../packets/archive';
 
 export interface ImporterConfig {
   bucketNs: number;
@@ -36,6 +37,7 @@ export class Importer {
     private readonly policy: UrlPolicy,
     private readonly config: ImporterConfig,
     private readonly counters: IngestCounters,
+    private readonly archive?: PacketArchive,
   ) {}
 
   /** Runs one capture through the pipeline inside a job, with progress. */
@@ -47,6 +49,7 @@ export class Importer {
       idleTimeoutNs: this.config.idleTimeoutNs,
       attributeFragments: this.config.fragments,
       signal: ctx.signal,
+      archive: this.archive,
       limits: { maxBytes: this.config.maxCaptureBytes, maxPackets: this.config.maxCapturePackets, bytesSetting: 'CAPSIGHT_MAX_CAPTURE_BYTES', packetsSetting: 'CAPSIGHT_MAX_CAPTURE_PACKETS' },
       onProgress: (p) => ctx.progress({ bytesDone: bytesBefore + p.bytesDone, flows: p.flows }),
     });
@@ -96,7 +99,7 @@ export class Importer {
         }
       }
       const nw = parseNetworkWatcherPath(blobPath) ?? parseNetworkWatcherPath(url.pathname);
-      const out = await this.ingest(ctx, { stream: dl.body, ownsChunks: true, pool, name: display, source, sourceKind: 'url', etag: dl.etag, azure: nw ? { subscription: nw.subscription, resourceGroup: nw.resourceGroup, vm: nw.vm } : null });
+      const out = await this.ingest(ctx, { stream: dl.body, ownsChunks: true, pool, expectedBytes: dl.size, name: display, source, sourceKind: 'url', etag: dl.etag, azure: nw ? { subscription: nw.subscription, resourceGroup: nw.resourceGroup, vm: nw.vm } : null });
       return outcome(out);
     });
   }
@@ -116,7 +119,7 @@ export class Importer {
         target.path,
         async (ctx) => {
           ctx.progress({ bytesTotal: opened.size, filesTotal: 1 });
-          const out = await this.ingest(ctx, { stream: { handle: opened.handle }, name: display, source: target.path, sourceKind: 'path' });
+          const out = await this.ingest(ctx, { stream: { handle: opened.handle }, expectedBytes: opened.size, name: display, source: target.path, sourceKind: 'path' });
           ctx.progress({ filesDone: 1 });
           return outcome(out);
         },
@@ -139,7 +142,7 @@ export class Importer {
         const rel = path.relative(target.path, file);
         try {
           const opened = await openImportFile({ path: file, root: target.root }, rel);
-          last = await this.ingest(ctx, { stream: { handle: opened.handle }, name: rel, source: file, sourceKind: 'path' }, done);
+          last = await this.ingest(ctx, { stream: { handle: opened.handle }, expectedBytes: opened.size, name: rel, source: file, sourceKind: 'path' }, done);
           if (last.result === 'ingested') ingested++;
           packets += last.capture.packets;
           flows += last.capture.flows;
@@ -166,7 +169,7 @@ export class Importer {
       source,
       async (ctx) => {
         ctx.progress({ bytesTotal: size });
-        const out = await this.ingest(ctx, { stream, name, source, sourceKind: kind, beforeCommit });
+        const out = await this.ingest(ctx, { stream, expectedBytes: size, name, source, sourceKind: kind, beforeCommit });
         return outcome(out);
       },
     );

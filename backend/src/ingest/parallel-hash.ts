@@ -7,13 +7,30 @@ import type { BufferPool } from './buffer-pool';
  * gives up (`take`) move to the worker without a copy; others are copied into batches that are
  * transferred. The worker hands every buffer back, and those of the pool's size return to it.
  * At most LIMIT bytes wait in the worker, so a slow worker slows the reader instead of growing memory.
+ * Given a file descriptor (`keepFd`), the worker also writes every byte to it: the packet archive's
+ * copy of the capture, made off the ingest thread. The caller opens and closes that file.
  */
 const WORKER = `
 const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
 const hash = require('node:crypto').createHash('sha256');
+let keep = -1;
+let keepError = null;
 parentPort.on('message', (m) => {
-  if (m === 'digest') parentPort.postMessage({ digest: hash.digest('hex') });
-  else { hash.update(m); parentPort.postMessage({ done: m }, [m.buffer]); }
+  if (m === 'digest') parentPort.postMessage({ digest: hash.digest('hex'), keepError });
+  else if (typeof m === 'object' && m !== null && 'keep' in m) keep = m.keep;
+  else {
+    hash.update(m);
+    if (keep >= 0) {
+      try {
+        for (let o = 0; o < m.length; ) o += fs.writeSync(keep, m, o, m.length - o);
+      } catch (e) {
+        keepError = e.message;
+        keep = -1;
+      }
+    }
+    parentPort.postMessage({ done: m }, [m.buffer]);
+  }
 });`;
 
 const LIMIT = 64 << 20;
@@ -24,17 +41,24 @@ export class ParallelHash {
   private fill = 0;
   private outstanding = 0;
   private waiters: (() => void)[] = [];
-  private result: ((hex: string) => void) | null = null;
+  private result: ((r: { digest: string; keepError: string | null }) => void) | null = null;
   private failure: Error | null = null;
 
-  constructor(private readonly pool: BufferPool) {
+  /** Why the copy to keepFd stopped (a write failed), null when it is whole. Set by digest(). */
+  keepError: string | null = null;
+
+  constructor(
+    private readonly pool: BufferPool,
+    keepFd = -1,
+  ) {
     this.batch = pool.take();
-    this.worker.on('message', (m: { done?: Uint8Array<ArrayBuffer>; digest?: string }) => {
+    if (keepFd >= 0) this.worker.postMessage({ keep: keepFd });
+    this.worker.on('message', (m: { done?: Uint8Array<ArrayBuffer>; digest?: string; keepError?: string | null }) => {
       if (m.done !== undefined) {
         this.outstanding -= m.done.length;
         pool.give(m.done.buffer);
         if (this.outstanding <= LIMIT) for (const w of this.waiters.splice(0)) w();
-      } else if (m.digest !== undefined) this.result?.(m.digest);
+      } else if (m.digest !== undefined) this.result?.({ digest: m.digest, keepError: m.keepError ?? null });
     });
     this.worker.on('error', (e) => {
       this.failure = e;
@@ -77,11 +101,12 @@ export class ParallelHash {
 
   async digest(): Promise<string> {
     if (this.fill > 0) this.send();
-    const hex = new Promise<string>((r) => (this.result = r));
+    const answer = new Promise<{ digest: string; keepError: string | null }>((r) => (this.result = r));
     this.worker.postMessage('digest');
-    const out = await hex;
+    const out = await answer;
+    this.keepError = out.keepError;
     await this.worker.terminate();
-    return out;
+    return out.digest;
   }
 
   async destroy(): Promise<void> {

@@ -6,6 +6,7 @@ import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
 import { nsOf } from '../model/time';
 import type { CaptureInfo, FlowStore, StoredFlow } from '../store/flow-store';
+import type { PacketArchive } from '../packets/archive';
 import { BufferPool } from './buffer-pool';
 import { fileChunks } from './file-chunks';
 import { ParallelHash } from './parallel-hash';
@@ -25,6 +26,8 @@ export interface CaptureSource {
   ownsChunks?: boolean;
   /** The pool the chunks were taken from: the hash worker's returns go back to it. */
   pool?: BufferPool;
+  /** Size of the input when known in advance (a capture larger than the packet budget is not copied at all). */
+  expectedBytes?: number | null;
 }
 
 export interface IngestProgress {
@@ -41,6 +44,8 @@ export interface IngestOptions {
   signal?: AbortSignal;
   onProgress?: (p: IngestProgress) => void;
   limits?: ReadLimits;
+  /** Where the capture's bytes and packet index are kept for slicing (none: flows only). */
+  archive?: PacketArchive;
 }
 
 export interface IngestOutcome {
@@ -69,7 +74,10 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
   const { store, enricher, signal } = opts;
   const sink = await store.openIngest();
   const pool = src.pool ?? new BufferPool(FILE_CHUNK);
-  const hash = new ParallelHash(pool);
+  // The hash worker writes the archive's copy as it hashes; the index is written here, per packet.
+  const keeping = opts.archive?.begin(src.expectedBytes ?? null) ?? null;
+  const keep = keeping && 'dataFd' in keeping ? keeping : null;
+  const hash = new ParallelHash(pool, keep ? keep.dataFd : -1);
   let bytes = 0;
   let flows = 0;
   let batch: StoredFlow[] = [];
@@ -130,6 +138,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
       idleTimeoutNs: opts.idleTimeoutNs,
       attributeFragments: opts.attributeFragments,
       limits: opts.limits,
+      placement: keep?.index,
       onFlow,
       // The engine reuses the batch object: addBuckets copies it before it returns its promise.
       onBuckets: (b) => {
@@ -145,6 +154,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     if (signal?.aborted) throw new IngestCancelled();
     const s = result.stats;
     const sha256 = await hash.digest();
+    if (keep && result.read.format) keep.index.finish({ flows, format: result.read.format, compressed: result.read.compressed });
     const linkTypes: Record<string, number> = {};
     for (const [lt, n] of s.linkTypes()) linkTypes[linkTypeName(lt)] = (linkTypes[linkTypeName(lt)] ?? 0) + n;
     const capture: CaptureInfo = {
@@ -171,6 +181,8 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     opts.onProgress?.({ bytesDone: bytes, flows });
     src.beforeCommit?.();
     const outcome = await sink.commit(capture);
+    if (keep) opts.archive?.commit(keep, sha256, hash.keepError ?? (result.read.format ? null : 'no capture format recognised'));
+    else if (keeping && 'refused' in keeping) opts.archive?.refuse(sha256, keeping.refused);
     if (outcome === 'duplicate') {
       const known = await store.findCapture({ sha256 });
       return { result: 'duplicate', capture: known ?? capture };
@@ -181,6 +193,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     // (A generator never started has no finally to run: the handle is closed here as well.)
     const closeFile = 'handle' in src.stream ? Promise.all([source.return?.(), src.stream.handle.close()]).catch(() => undefined) : undefined;
     await Promise.all([sink.abort(), hash.destroy(), closeFile]);
+    if (keep) opts.archive?.discard(keep);
     throw err;
   }
 }

@@ -28,6 +28,7 @@ const d = (key: string, type: DimensionType, description: string, column: string
 
 export const DIMENSIONS: readonly Dimension[] = [
   d('capture', 'string', 'capture id', 'capture_id'),
+  d('flow_id', 'number', 'flow id within its capture (with "capture": one flow)', 'flow_id'),
   d('ip_version', 'number', 'IP version (4 or 6)', 'ip_version'),
   d('proto', 'number', 'L4 protocol, IANA number (6 tcp, 17 udp, 1 icmp, ...)', 'proto'),
   d('app', 'string', 'application (tls, http, dns, quic, ssh, ... or a port-based guess)', 'app'),

@@ -133,6 +133,13 @@ export class QueryRunner {
     }
   }
 
+  /** A query's checks (shape, filters, regular expressions) without running it: exports select flows with it. */
+  async check(raw: Query): Promise<CheckedQuery> {
+    const q = checkQuery(raw, 0, this.o.bucketMs);
+    await this.checkPatterns(q);
+    return q;
+  }
+
   /** Regular expressions as the store's engine (RE2) reads them: what it refuses is the query's error, before it runs. */
   private async checkPatterns(q: CheckedQuery): Promise<void> {
     for (const f of q.filters) {

@@ -25,11 +25,14 @@ import type { ServerConfig } from './config';
 import { Metrics } from './metrics';
 import { captureView } from './views';
 import { WatchManager } from '../ingest/watch';
+import { PacketArchive } from '../packets/archive';
+import { exportRoutes } from './export-routes';
 import { VERSION } from '../version';
 
 export interface Sidecar {
   app: FastifyInstance;
   store: FlowStore;
+  archive: PacketArchive;
   jobs: JobManager;
   watches: WatchManager;
   /** Resolves when the demo capture (if any) is stored. */
@@ -78,6 +81,10 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
   const store = await DuckDbStore.open(config.dataDir, config.storeMemory);
   const enricher = await Enricher.load(enrichmentConfig(config));
   const metrics = new Metrics();
+  const archive = new PacketArchive({ dataDir: config.dataDir, enabled: config.keepPackets, maxBytes: config.packetsMaxBytes, maxAgeMs: config.packetsMaxAgeNs / 1e6 });
+  // Copies past their age go within the hour even when nothing is imported.
+  const ageCheck = setInterval(() => archive.enforce(), 3600_000);
+  ageCheck.unref();
   const jobs = new JobManager(store, config.concurrency, app.log);
   await jobs.recover();
   const policy = new UrlPolicy({ allowHosts: config.allowHosts, importAllow: config.importAllow });
@@ -90,7 +97,7 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
         metrics.ingestFlows.inc(o.capture.flows);
       }
     },
-  });
+  }, archive);
   const watches = new WatchManager(store, importer, jobs, policy, config, app.log);
   // Queries take all read connections but one (left to the API's own reads), heavy ones fewer.
   const slots = READ_CONNECTIONS - 1;
@@ -203,15 +210,19 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     return { id, cancelled: true };
   });
 
-  app.get('/api/captures', { schema: { summary: 'Stored captures' } }, async () => (await store.listCaptures()).map(captureView));
+  app.get('/api/captures', { schema: { summary: 'Stored captures (with whether their packets can be exported, until when, or why not)' } }, async () =>
+    (await store.listCaptures()).map((c) => captureView(c, archive.availability(c.sha256))),
+  );
   app.get('/api/captures/:id', { schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) => {
     const c = await store.findCapture({ id: (req.params as { id: string }).id });
     if (!c) throw new HttpError(404, `no capture ${(req.params as { id: string }).id}`);
-    return captureView(c);
+    return captureView(c, archive.availability(c.sha256));
   });
-  app.delete('/api/captures/:id', { schema: { summary: 'Delete a capture and all its flows', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) => {
+  app.delete('/api/captures/:id', { schema: { summary: 'Delete a capture, all its flows and its kept packets', params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (req) => {
     const id = (req.params as { id: string }).id;
-    if (!(await store.deleteCapture(id))) throw new HttpError(404, `no capture ${id}`);
+    const c = await store.findCapture({ id });
+    if (!c || !(await store.deleteCapture(id))) throw new HttpError(404, `no capture ${id}`);
+    archive.remove(c.sha256);
     return { id, deleted: true };
   });
 
@@ -226,6 +237,8 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
     timeoutMs: config.queryTimeoutNs / 1e6,
     onAnswered: (kind, seconds) => metrics.queryLatency.observe({ kind }, seconds),
   });
+  exportRoutes(app, { store, archive, runner });
+
   app.post('/api/query', { schema: { summary: 'Run one query or {"queries": [...]}; answers Grafana data frames', body: QueryRequestSchema } }, async (req, reply) => {
     const body = req.body as Query | { queries: Query[]; format?: 'json' | 'arrow' };
     const many = 'queries' in body;
@@ -260,10 +273,12 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
   return {
     app,
     store,
+    archive,
     jobs,
     watches,
     demoReady,
     async close() {
+      clearInterval(ageCheck);
       watches.stop();
       await app.close();
       await jobs.shutdown();

@@ -36,6 +36,9 @@ export interface ServerConfig {
   maxCaptureBytes: number;
   maxCapturePackets: number;
   storeMemory: number;
+  keepPackets: boolean;
+  packetsMaxBytes: number;
+  packetsMaxAgeNs: number;
 }
 
 type Kind = 'int' | 'string' | 'list' | 'size' | 'duration' | 'bool' | 'nullable';
@@ -76,6 +79,9 @@ export const OPTIONS: Option[] = [
   { key: 'maxCaptureBytes', kind: 'size', default: 32 * 1024 ** 3, description: 'largest capture after decompression (gzip input); an import over it fails' },
   { key: 'storeMemory', kind: 'size', default: 256 * 1024 ** 2, description: 'memory the embedded store may use for its cache and queries (larger work spills to the data directory)' },
   { key: 'maxCapturePackets', kind: 'int', default: 500_000_000, description: 'most packets one capture may hold; an import over it fails' },
+  { key: 'keepPackets', kind: 'bool', default: true, description: 'keep each imported capture\'s bytes and a packet index in <data-dir>/packets, for pcap slices (false: flows only)' },
+  { key: 'packetsMaxBytes', kind: 'size', default: 20 * 1024 ** 3, description: 'packet storage budget (captures and indexes); the oldest copies are evicted past it (0: no limit)' },
+  { key: 'packetsMaxAgeNs', kind: 'duration', default: 30 * 86_400e9, description: 'longest time a capture\'s packets are kept (e.g. 30d, 12h); its flows stay' },
 ];
 
 const kebab = (k: string): string => k.replace(/Ns$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

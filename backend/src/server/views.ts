@@ -1,10 +1,14 @@
 import { isoFromNs } from '../model/time';
 import type { CaptureInfo } from '../store/flow-store';
+import type { PacketAvailability } from '../packets/archive';
 
 const iso = (ns: bigint | null): string | null => (ns === null ? null : isoFromNs(ns));
 
-/** A capture as the API answers it: JSON-safe times (ISO with ns, and epoch ms), no secrets. */
-export function captureView(c: CaptureInfo): Record<string, unknown> {
+/**
+ * A capture as the API answers it: JSON-safe times (ISO with ns, and epoch ms), no secrets, and
+ * whether its packets can be exported ("packets available until ...", or why not).
+ */
+export function captureView(c: CaptureInfo, kept?: PacketAvailability): Record<string, unknown> {
   return {
     id: c.id,
     name: c.name,
@@ -27,5 +31,6 @@ export function captureView(c: CaptureInfo): Record<string, unknown> {
     damage: c.damage,
     azure: c.azure,
     ingestedAt: c.ingestedAt,
+    packetsKept: kept === undefined ? undefined : kept.available ? { available: true, keptAt: kept.keptAt, availableUntil: kept.until, bytes: kept.bytes } : { available: false, reason: kept.reason },
   };
 }

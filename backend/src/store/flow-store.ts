@@ -125,4 +125,13 @@ export interface FlowStore {
   run(query: CheckedQuery, signal?: AbortSignal): Promise<ResultColumns>;
   /** End of the last traffic in the query's range under its filters (epoch ms, rounded up to a second), null when there is none. */
   latestActivityMs(query: CheckedQuery, signal?: AbortSignal): Promise<number | null>;
+
+  /** Ids of the flows the query's range and filters select, per capture, ascending (pcap slices). */
+  selectedFlows(query: CheckedQuery, signal?: AbortSignal): Promise<Map<string, Uint32Array>>;
+  /**
+   * Every selected flow under the CLI's field names, as files of a page of rows each (CSV rows
+   * without a header, or ndjson lines), in capture then flow order. The caller streams each file
+   * and deletes it before asking for the next.
+   */
+  exportFlowPages(query: CheckedQuery, format: 'csv' | 'ndjson', signal?: AbortSignal): AsyncGenerator<string>;
 }

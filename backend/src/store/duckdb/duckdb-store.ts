@@ -9,6 +9,8 @@ import { appendColumns } from './columns';
 import { ConnectionPool } from './pool';
 import { latestActivityMs, runQuery } from './queries';
 import { FlowFile } from './flow-file';
+import { EXPORT_PAGE_FLOWS, exportCaptures, exportPageSql, matchingFlowIds } from './exports';
+import { Params } from './sql';
 import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, PUBLISH_FLOWS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
 
 /** Read connections: queries take at most all but one (query/admission.ts), API reads the rest. */
@@ -271,6 +273,28 @@ export class DuckDbStore implements FlowStore {
 
   latestActivityMs(query: CheckedQuery, signal?: AbortSignal): Promise<number | null> {
     return this.read((db) => latestActivityMs(db, query), signal);
+  }
+
+  selectedFlows(query: CheckedQuery, signal?: AbortSignal): Promise<Map<string, Uint32Array>> {
+    return this.read((db) => matchingFlowIds(db, query), signal);
+  }
+
+  async *exportFlowPages(query: CheckedQuery, format: 'csv' | 'ndjson', signal?: AbortSignal): AsyncGenerator<string> {
+    const captures = await this.read((db) => exportCaptures(db, query), signal);
+    for (const c of captures) {
+      for (let lo = 0; lo < c.flows; lo += EXPORT_PAGE_FLOWS) {
+        const target = path.join(this.stagingDir, `export-${randomUUID()}.part`);
+        const p = new Params();
+        const sql = exportPageSql(query, c.id, lo, lo + EXPORT_PAGE_FLOWS, format, target, p);
+        try {
+          await this.read((db) => db.run(sql, p.values), signal);
+        } catch (err) {
+          fs.rmSync(target, { force: true });
+          throw err;
+        }
+        yield target;
+      }
+    }
   }
 }
 
