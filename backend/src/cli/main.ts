@@ -13,11 +13,13 @@ import { setV8FlagSince } from './v8-flag';
  *  1 usage error (unknown command or option, bad value)
  *  2 input unusable: unreadable, empty, not a capture, unsupported version (nothing printed)
  *  3 capture damaged (truncated or corrupt): everything before the damage was printed
+ *  4 slice: no flow matches the filters (nothing written)
  */
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 1;
 export const EXIT_INPUT = 2;
 export const EXIT_DAMAGED = 3;
+export const EXIT_NO_MATCH = 4;
 
 const USAGE = `usage: capsight <command> [options]
 
@@ -30,6 +32,12 @@ commands:
       --no-apps                   skip payload inspection (apps from ports only; ~10% faster)
   stats <capture|->   packets, bytes, time span, link types, protocol shares, decode problems
       --format text|json          output format (default text)
+  slice <capture> [filter ...] -o FILE|-
+                      the packets of the flows the filters select, as pcap (pcapng for a pcapng)
+      filters: key<op>value with the query model's keys and operators, e.g.
+               ip=10.0.0.5  port!=53  app=~tls|quic  "dst cidr 10.0.0.0/8"  "country in US,DE"  retrans>0
+      --from TIME --to TIME        only packets in [from, to) (ISO 8601 or epoch ms)
+      --idle-timeout 120s --no-fragments   as for flows
   serve               run the sidecar (HTTP API, embedded store); options in README
       --port 9877 --host 127.0.0.1 --data-dir ./data --config FILE ...
   generate            write a deterministic synthetic pcap (see README)
@@ -37,7 +45,8 @@ commands:
       --profile web|dns|scan|elephants|lossy|classic   a traffic profile (sets the mix)
 
   A capture is a pcap or pcapng file, optionally gzip-compressed, or "-" for stdin.
-  Exit codes: 0 ok, 1 usage, 2 input not a usable capture, 3 capture damaged (partial output).`;
+  Exit codes: 0 ok, 1 usage, 2 input not a usable capture, 3 capture damaged (partial output),
+  4 slice selected no flow.`;
 
 class UsageError extends Error {}
 
@@ -148,6 +157,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./generate')).generateCommand(rest, parseSize);
       case 'serve':
         return await (await import('./serve')).serveCommand(rest);
+      case 'slice':
+        return await (await import('./slice')).sliceCommand(rest, err);
       case undefined:
       case 'help':
       case '--help':
@@ -163,9 +174,10 @@ export async function main(argv: string[]): Promise<number> {
       err(`capsight: ${(e as Error).message}\n\n${USAGE}`);
       return EXIT_USAGE;
     }
-    if (e instanceof CapsightError) {
-      err(`capsight: ${e.message}`);
-      return e.code === 'BAD_ARGUMENT' ? EXIT_USAGE : EXIT_INPUT;
+    // (By name too: `slice` and `serve` are loaded beside the bundle, with their own copy of the class.)
+    if (e instanceof CapsightError || (e as Error).name === 'CapsightError') {
+      err(`capsight: ${(e as Error).message}`);
+      return (e as CapsightError).code === 'BAD_ARGUMENT' ? EXIT_USAGE : EXIT_INPUT;
     }
     throw e;
   }

@@ -130,7 +130,8 @@ export interface FlowStore {
   selectedFlows(query: CheckedQuery, signal?: AbortSignal): Promise<Map<string, Uint32Array>>;
   /**
    * Every selected flow under the CLI's field names, as files of a page of rows each (CSV rows
-   * without a header, or ndjson lines), in capture then flow order. The caller streams each file
+   * without a header, or ndjson lines), capture by capture (in time order), flows in ranges of ids.
+   * The caller streams each file
    * and deletes it before asking for the next.
    */
   exportFlowPages(query: CheckedQuery, format: 'csv' | 'ndjson', signal?: AbortSignal): AsyncGenerator<string>;

@@ -281,18 +281,29 @@ export class DuckDbStore implements FlowStore {
 
   async *exportFlowPages(query: CheckedQuery, format: 'csv' | 'ndjson', signal?: AbortSignal): AsyncGenerator<string> {
     const captures = await this.read((db) => exportCaptures(db, query), signal);
-    for (const c of captures) {
-      for (let lo = 0; lo < c.flows; lo += EXPORT_PAGE_FLOWS) {
-        const target = path.join(this.stagingDir, `export-${randomUUID()}.part`);
-        const p = new Params();
-        const sql = exportPageSql(query, c.id, lo, lo + EXPORT_PAGE_FLOWS, format, target, p);
-        try {
-          await this.read((db) => db.run(sql, p.values), signal);
-        } catch (err) {
-          fs.rmSync(target, { force: true });
-          throw err;
-        }
-        yield target;
+    const pages = captures.flatMap((c) => Array.from({ length: Math.ceil(c.flows / EXPORT_PAGE_FLOWS) }, (_, k) => ({ id: c.id, lo: k * EXPORT_PAGE_FLOWS })));
+    // One page is written ahead while the caller streams the previous one.
+    const write = (page: { id: string; lo: number }): { target: string; done: Promise<void> } => {
+      const target = path.join(this.stagingDir, `export-${randomUUID()}.part`);
+      const p = new Params();
+      const sql = exportPageSql(query, page.id, page.lo, page.lo + EXPORT_PAGE_FLOWS, format, target, p);
+      const done = this.read(async (db) => void (await db.run(sql, p.values)), signal);
+      done.catch(() => fs.rmSync(target, { force: true }));
+      return { target, done };
+    };
+    let ahead = pages.length > 0 ? write(pages[0]) : null;
+    try {
+      for (let i = 0; ahead !== null; i++) {
+        const current = ahead;
+        await current.done;
+        ahead = i + 1 < pages.length ? write(pages[i + 1]) : null;
+        yield current.target;
+      }
+    } finally {
+      // Stopped early: the page written ahead is not wanted.
+      if (ahead !== null) {
+        const left = ahead;
+        void left.done.then(() => fs.rmSync(left.target, { force: true }), () => undefined);
       }
     }
   }

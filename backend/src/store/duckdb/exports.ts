@@ -47,13 +47,13 @@ export const EXPORT_COLUMNS: [string, string][] = [
 export const EXPORT_PAGE_FLOWS = 250_000;
 
 /**
- * COPY of one page of a flow export: the selected flows of one capture with ids in [lo, hi), in id
- * order (found by the flows' zone maps: they are stored in id order). The target path is made by
- * the store, never user input.
+ * COPY of one page of a flow export: the selected flows of one capture with ids in [lo, hi), found
+ * by the flows' zone maps, in stored order (the order the engine finished them; an ORDER BY here
+ * cost a third of the export's time). The target path is made by the store, never user input.
  */
 export function exportPageSql(q: CheckedQuery, captureId: string, lo: number, hi: number, format: 'csv' | 'ndjson', target: string, p: Params): string {
   const select = `SELECT ${EXPORT_COLUMNS.map(([, e]) => e).join(', ')} FROM flows
-    WHERE capture_id = ${p.add(captureId)} AND flow_id >= ${p.add(lo)}::UINTEGER AND flow_id < ${p.add(hi)}::UINTEGER AND ${flowWhere(q, p)} ORDER BY flow_id`;
+    WHERE capture_id = ${p.add(captureId)} AND flow_id >= ${p.add(lo)}::UINTEGER AND flow_id < ${p.add(hi)}::UINTEGER AND ${flowWhere(q, p)}`;
   const options = format === 'csv' ? `FORMAT csv, HEADER false` : `FORMAT json`;
   return `COPY (${select}) TO '${target.replace(/'/g, "''")}' (${options})`;
 }
