@@ -177,6 +177,30 @@ run('the plugin in a real browser', () => {
     }
   });
 
+  it('downloads a flow\'s packets and the flow table as CSV from the Flows dashboard\'s links (the token stays on the server)', async () => {
+    const page = await open('dashboard', 'light', 'flows');
+    await page.waitForSelector('[data-testid="dashboard"]');
+    const table = '[data-panel^="Flows (sorted by"]';
+    const href = await page.$eval(`${table} a[data-link="Download packets (pcap)"]`, (a) => (a as HTMLAnchorElement).getAttribute('href') ?? '');
+    expect(href).toMatch(/^\/api\/datasources\/proxy\/uid\/capsight\/export\/pcap\?capture=[0-9a-f]{16}&flow=\d+$/);
+    // Followed from the page as a click would: through Grafana's proxy route, which adds the token.
+    const got = await page.evaluate(async (url) => {
+      const r = await fetch(url);
+      const body = new Uint8Array(await r.arrayBuffer());
+      return { status: r.status, disposition: r.headers.get('content-disposition'), packets: r.headers.get('x-capsight-packets'), magic: Array.from(body.subarray(0, 4)) };
+    }, href);
+    expect(got).toMatchObject({ status: 200, disposition: expect.stringMatching(/^attachment; filename="capsight-.*\.pcap"$/), magic: [0xd4, 0xc3, 0xb2, 0xa1] });
+    expect(Number(got.packets)).toBeGreaterThan(0);
+    const csvHref = await page.$eval(`${table} a[data-notice-link]`, (a) => (a as HTMLAnchorElement).getAttribute('href') ?? '');
+    const csv = await page.evaluate(async (url) => {
+      const r = await fetch(url);
+      return { status: r.status, head: (await r.text()).split('\n')[0] };
+    }, csvHref);
+    expect(csv).toEqual({ status: 200, head: expect.stringMatching(/^proto,src,sport,dst,dport,first,last,/) });
+    expect(await page.evaluate(() => document.documentElement.outerHTML)).not.toContain(TOKEN);
+    await page.close();
+  });
+
   it('draws the endpoint view of one address: its totals, what it sent and received, its peers', async () => {
     // A local address of the demo capture (the dashboards' range: the last 6 hours; the upload above is from 2026-01-01).
     const top = JSON.parse((await send(`${grafana.url}/api/datasources/uid/capsight/resources/api/query`, 'POST', { queries: [{ refId: 'A', kind: 'endpoints', limit: 1, from: Date.now() - 6 * 3600_000, to: Date.now(), filters: [{ key: 'ip', operator: 'cidr', value: '10.0.0.0/8' }] }] })).text);

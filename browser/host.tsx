@@ -208,7 +208,15 @@ function FrameTable({ frame, height }: { frame: grafanaData.DataFrame; height: n
             <tr key={r}>
               {fields.map((f) => (
                 <td key={f.name} style={{ ...cell, textAlign: f.type === 'number' ? 'right' : 'left' }}>
-                  {f.display ? grafanaData.formattedValueToString(f.display(f.values[r])) : String(f.values[r] ?? '')}
+                  {f.config.links?.length ? (
+                    <a href={rowLink(f.config.links[0].url, frame, r)} title={f.config.links[0].title} data-link={f.config.links[0].title}>
+                      {f.display ? grafanaData.formattedValueToString(f.display(f.values[r])) : String(f.values[r] ?? '')}
+                    </a>
+                  ) : f.display ? (
+                    grafanaData.formattedValueToString(f.display(f.values[r]))
+                  ) : (
+                    String(f.values[r] ?? '')
+                  )}
                 </td>
               ))}
             </tr>
@@ -218,6 +226,11 @@ function FrameTable({ frame, height }: { frame: grafanaData.DataFrame; height: n
       {frame.length > rows && <div style={{ fontSize: 11, color: theme.colors.text.secondary }}>… {frame.length - rows} more row(s)</div>}
     </div>
   );
+}
+
+/** A data link's URL for one row, interpolated as Grafana does (${__data.fields.<name>}). */
+function rowLink(url: string, frame: grafanaData.DataFrame, row: number): string {
+  return url.replace(/\$\{__data\.fields\.(\w+)\}/g, (_m, name: string) => encodeURIComponent(String(frame.fields.find((f) => f.name === name)?.values[row] ?? '')));
 }
 
 const WIDTH = 1440;
@@ -251,7 +264,7 @@ function Dashboard({ title, panels, answers, range, Geomap }: { title: string; p
             theme,
             timeZone: 'utc',
           });
-          const notices = frames.flatMap((f) => f.meta?.notices ?? []).map((n) => n.text);
+          const notices = frames.flatMap((f) => f.meta?.notices ?? []);
           const errors = (answers[i].errors ?? []).map((e) => e.message);
           return (
             <div key={p.id} style={{ margin: 4 }} data-panel={p.title}>
@@ -270,9 +283,15 @@ function Dashboard({ title, panels, answers, range, Geomap }: { title: string; p
                     );
                   return (
                     <div>
-                      {[...errors, ...notices].map((t) => (
-                        <div key={t} style={{ fontSize: 12, color: theme.colors.text.secondary }} data-notice>
-                          {t}
+                      {[...errors.map((text) => ({ text, link: undefined as string | undefined })), ...notices].map((n) => (
+                        <div key={n.text} style={{ fontSize: 12, color: theme.colors.text.secondary }} data-notice>
+                          {n.link ? (
+                            <a href={n.link} data-notice-link>
+                              {n.text}
+                            </a>
+                          ) : (
+                            n.text
+                          )}
                         </div>
                       ))}
                       {body}

@@ -31,8 +31,14 @@ run('plugin.json files', () => {
   it('makes the data source a backend plugin for alerting, whose executables the build produces for both architectures', () => {
     const ds = JSON.parse(fs.readFileSync(path.join(root, 'datasource/plugin.json'), 'utf8'));
     expect(ds).toMatchObject({ backend: true, alerting: true, executable: 'gpx_capsight_flows' });
-    // Uploads stay on a streaming proxy route: POST only, Editors, the token added by Grafana.
-    expect(ds.routes).toEqual([expect.objectContaining({ path: 'upload', method: 'POST', reqRole: 'Editor', url: '{{ .JsonData.url }}/api/imports/upload' })]);
+    // Uploads stay on a streaming proxy route: POST only, Editors, the token added by Grafana; exports
+    // (downloads from row links) on GET routes any viewer may follow, the token added the same way.
+    const token = { name: 'Authorization', content: 'Bearer {{ .SecureJsonData.apiToken }}' };
+    expect(ds.routes).toEqual([
+      expect.objectContaining({ path: 'upload', method: 'POST', reqRole: 'Editor', url: '{{ .JsonData.url }}/api/imports/upload', headers: expect.arrayContaining([token]) }),
+      { path: 'export/pcap', method: 'GET', reqRole: 'Viewer', url: '{{ .JsonData.url }}/api/export/pcap', headers: [token] },
+      { path: 'export/flows', method: 'GET', reqRole: 'Viewer', url: '{{ .JsonData.url }}/api/export/flows', headers: [token] },
+    ]);
     for (const arch of ['amd64', 'arm64']) {
       const bin = path.resolve(root, `../dist/datasource/${ds.executable}_linux_${arch}`);
       expect([arch, fs.existsSync(bin) && (fs.statSync(bin).mode & 0o111) === 0o111]).toEqual([arch, true]);

@@ -1,5 +1,6 @@
 import { type DataQueryRequest, type DataQueryResponse, type DataSourceInstanceSettings, dateTime } from '@grafana/data';
 import { setTemplateSrv, type TemplateSrv } from '@grafana/runtime';
+import * as http from 'node:http';
 import { lastValueFrom, type Observable } from 'rxjs';
 import { send } from '../../backend/src/testing/sidecar-process';
 import { startDemoGrafana, type TestGrafana } from '../testing/grafana';
@@ -27,6 +28,25 @@ function request(targets: CapsightQuery[], filters: unknown[] = []): DataQueryRe
 
 const run = (ds: DataSource, r: DataQueryRequest<CapsightQuery>): Promise<DataQueryResponse> => lastValueFrom(ds.query(r) as Observable<DataQueryResponse>);
 
+/** GET through the stand-in (as a browser follows a link): status, headers and body size. */
+function download(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes: body.length, text: body.toString('utf8') });
+      });
+    }).on('error', reject);
+  });
+}
+
+/** A data link's URL for one row, as Grafana interpolates ${__data.fields.<name>}. */
+function rowLink(url: string, frame: { fields: { name: string; values: unknown[] }[] }, row: number): string {
+  return url.replace(/\$\{__data\.fields\.(\w+)\}/g, (_m, name: string) => encodeURIComponent(String(frame.fields.find((f) => f.name === name)?.values[row])));
+}
+
 beforeAll(async () => {
   grafana = await startDemoGrafana();
   setTemplateSrv(templateSrv);
@@ -37,6 +57,39 @@ afterAll(async () => {
 });
 
 describe('Capsight data source (backend)', () => {
+  it('links flow and conversation rows to their packets, and the flow table to a CSV export, through the proxy routes', async () => {
+    const ds = new DataSource(settings);
+    const r = await run(ds, request([
+      { refId: 'A', kind: 'flows', limit: 5, sort: { by: 'bytes', desc: true }, columns: ['first', 'src', 'dst', 'src_pkts', 'dst_pkts'] },
+      { refId: 'B', kind: 'conversations', topN: 3 },
+    ]));
+    const a = r.data.find((f) => f.refId === 'A');
+    const packets = a.fields.find((f: { name: string }) => f.name === 'packets');
+    expect(packets.config).toMatchObject({ displayName: 'Packets', links: [{ title: 'Download packets (pcap)', url: '/api/datasources/proxy/uid/capsight/export/pcap?capture=${__data.fields.capture_id}&flow=${__data.fields.flow_id}' }] });
+    // The columns chosen leave the row's ids out: they come along, hidden, for the link.
+    expect(a.fields.filter((f: { config: { custom?: { hidden?: boolean } } }) => f.config.custom?.hidden).map((f: { name: string }) => f.name)).toEqual(expect.arrayContaining(['capture_id', 'flow_id']));
+    const col = (name: string): number[] => a.fields.find((f: { name: string }) => f.name === name).values;
+    const slice = await download(grafana.url + rowLink(packets.config.links[0].url, a, 0));
+    expect(slice.status).toBe(200);
+    expect(slice.headers['content-disposition']).toMatch(/^attachment; filename="capsight-[0-9a-f]{16}-flow-\d+\.pcap"$/);
+    expect(Number(slice.headers['x-capsight-packets'])).toBe(col('src_pkts')[0] + col('dst_pkts')[0]);
+    expect(slice.bytes).toBe(Number(slice.headers['content-length']));
+
+    const csvNotice = (a.meta?.notices ?? []).find((n: { link?: string }) => n.link?.includes('/export/flows'));
+    expect(csvNotice.link).toMatch(/^\/api\/datasources\/proxy\/uid\/capsight\/export\/flows\?format=csv&query=[A-Za-z0-9_-]+$/);
+    const csv = await download(grafana.url + csvNotice.link);
+    expect(csv.status).toBe(200);
+    const total = (await run(ds, request([{ refId: 'T', kind: 'flows', limit: 1 }]))).data[0].meta.custom.total;
+    expect(csv.text.trim().split('\n')).toHaveLength(total + 1);
+
+    const b = r.data.find((f) => f.refId === 'B');
+    const conv = b.fields.find((f: { name: string }) => f.name === 'packets');
+    const flowsOf = b.fields.find((f: { name: string }) => f.name === 'flows').values[0];
+    const c = await download(grafana.url + rowLink(conv.config.links[0].url, b, 0));
+    expect(c.status).toBe(200);
+    expect(Number(c.headers['x-capsight-flows'])).toBe(flowsOf);
+  });
+
   it('passes "Save & test" with the sidecar version and capture count (CheckHealth)', async () => {
     const r = await new DataSource(settings).testDatasource();
     expect(r).toMatchObject({ status: 'success', message: expect.stringMatching(/^Capsight sidecar \d+\.\d+\.\d+: 1 capture\(s\), \d+ flows$/) });
@@ -93,7 +146,9 @@ describe('Capsight data source (backend)', () => {
       (await run(ds, request([{ refId: 'A', kind: 'flows', limit: 10, offset, sort: { by: 'bytes', desc: true }, columns: ['src', 'dst', 'bytes'] }]))).data[0];
     const p1 = await page(0);
     const p2 = await page(10);
-    expect(p1.fields.map((f: { name: string }) => f.name)).toEqual(['src', 'dst', 'bytes']);
+    // The chosen columns shown, in order; what the rows' links need comes along hidden, then the packets link.
+    const shown = (f: { name: string; config: { custom?: { hidden?: boolean } } }): boolean => !f.config.custom?.hidden;
+    expect(p1.fields.filter(shown).map((f: { name: string }) => f.name)).toEqual(['src', 'dst', 'bytes', 'packets']);
     const b1 = p1.fields[2].values as number[];
     const b2 = p2.fields[2].values as number[];
     expect(b1).toHaveLength(10);

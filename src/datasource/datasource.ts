@@ -1,6 +1,7 @@
-import type { AdHocVariableFilter, AnnotationEvent, DataFrame, DataFrameJSON, DataSourceInstanceSettings, MetricFindValue, ScopedVars, TimeRange } from '@grafana/data';
+import type { AdHocVariableFilter, AnnotationEvent, DataFrame, DataFrameJSON, DataQueryRequest, DataQueryResponse, DataSourceInstanceSettings, MetricFindValue, ScopedVars, TimeRange } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
-import { of } from 'rxjs';
+import { map, of, type Observable } from 'rxjs';
+import { exportBase, withExportLinks } from './exportLinks';
 import type { Filter } from '../types';
 import { adhocOperator, resolveQuery } from './query/sidecar-query';
 import { DEFAULT_QUERY, type CapsightOptions, type CapsightQuery } from './types';
@@ -43,6 +44,13 @@ export class DataSource extends DataSourceWithBackend<CapsightQuery, CapsightOpt
     const tpl = getTemplateSrv();
     const adhoc: Filter[] = (filters ?? []).map((f) => ({ key: f.key, operator: adhocOperator(f.operator), value: f.value }));
     return resolveQuery(query, (text) => tpl.replace(text, scopedVars, 'csv'), adhoc);
+  }
+
+  /** Queries as Grafana runs them, with "Download packets" and "Export CSV" links on flow and conversation tables. */
+  query(request: DataQueryRequest<CapsightQuery>): Observable<DataQueryResponse> {
+    const resolved = new Map(request.targets.map((t) => [t.refId, this.applyTemplateVariables(t, request.scopedVars, request.filters)]));
+    const range = { from: request.range.from.valueOf(), to: request.range.to.valueOf() };
+    return super.query(request).pipe(map((res) => ({ ...res, data: withExportLinks(res.data as DataFrame[], resolved, range, exportBase(this.uid)) })));
   }
 
   private async sidecarQuery(query: Record<string, unknown>, range?: TimeRange): Promise<QueryResults> {

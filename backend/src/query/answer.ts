@@ -179,12 +179,24 @@ function withCountryNames(cols: ResultColumns): ResultColumns {
 
 const TABLE_KINDS = new Set(['flows', 'endpoints', 'peers', 'conversations', 'captures', 'values', 'keys']);
 
+/**
+ * Fields a flow row's links read (its conversation at its time, its packets): kept, hidden, when a
+ * column choice leaves them out, or the links of a table showing fewer columns would point nowhere.
+ */
+const FLOW_LINK_FIELDS = ['from_ms', 'to_ms', 'src', 'sport', 'capture_id', 'flow_id'];
+
 /** A table's column choice: the listed fields that exist, in the listed order (none of them: every field). */
 function chooseColumns(frames: DataFrameJSON[], q: CheckedQuery): DataFrameJSON[] {
   if (!q.columns?.length || !TABLE_KINDS.has(q.kind)) return frames;
+  const listed = q.columns as string[];
+  const carried = q.kind === 'flows' ? FLOW_LINK_FIELDS.filter((c) => !listed.includes(c)) : [];
   return frames.map((f) => {
-    const idx = (q.columns as string[]).map((c) => f.schema.fields.findIndex((x) => x.name === c)).filter((i) => i >= 0);
-    return idx.length === 0 ? f : { schema: { ...f.schema, fields: idx.map((i) => f.schema.fields[i]) }, data: { values: idx.map((i) => f.data.values[i]) } };
+    const at = (names: string[]): number[] => names.map((c) => f.schema.fields.findIndex((x) => x.name === c)).filter((i) => i >= 0);
+    const idx = at(listed);
+    if (idx.length === 0) return f;
+    const hidden = at(carried);
+    const fields = [...idx.map((i) => f.schema.fields[i]), ...hidden.map((i) => ({ ...f.schema.fields[i], config: { ...f.schema.fields[i].config, custom: { ...f.schema.fields[i].config?.custom, hidden: true } } }))];
+    return { schema: { ...f.schema, fields }, data: { values: [...idx, ...hidden].map((i) => f.data.values[i]) } };
   });
 }
 

@@ -53,6 +53,15 @@ describe('the flow table', () => {
     expect(Number.isInteger(from) && Number.isInteger(to)).toBe(true);
   });
 
+  it('keeps what a row\'s links read, hidden, when the chosen columns leave it out', async () => {
+    const [f] = await frames({ kind: 'flows', limit: 3, columns: ['first', 'dst', 'bytes'] });
+    const shown = f.schema.fields.filter((x) => !x.config.custom?.hidden).map((x) => x.name);
+    const hidden = f.schema.fields.filter((x) => x.config.custom?.hidden).map((x) => x.name);
+    expect(shown).toEqual(['first', 'dst', 'bytes']);
+    expect(hidden).toEqual(['from_ms', 'to_ms', 'src', 'sport', 'capture_id', 'flow_id']);
+    expect(col(f, 'flow_id')).toHaveLength(3);
+  });
+
   it('says when a page is not every matching flow, with the total; never a silent cut', async () => {
     const [all] = await frames({ kind: 'flows', limit: 10000 });
     const total = all.data.values[0].length;

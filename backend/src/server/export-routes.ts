@@ -35,6 +35,8 @@ const GetParams = Type.Object(
     flow: Type.Optional(Type.String({ maxLength: 12, pattern: '^[0-9]+$' })),
     query: Type.Optional(Type.String({ maxLength: 16384, description: 'base64url of a JSON selection {from, to, filters}' })),
     format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('ndjson')])),
+    src: Type.Optional(Type.String({ maxLength: 64, description: 'with "query": only flows from this initiator (a conversation row\'s link)' })),
+    dst: Type.Optional(Type.String({ maxLength: 64, description: 'with "query": only flows to this responder' })),
   },
   { additionalProperties: false },
 );
@@ -59,8 +61,10 @@ function selectionFromGet(g: GetQuery): { selection: Selection; label: string | 
       const first = selectionValid.errors?.[0];
       throw new QueryError(`"query": ${first ? `${first.instancePath || '/'} ${first.message ?? ''}` : 'not a selection'}`);
     }
-    return { selection: { ...parsed, format: g.format ?? parsed.format }, label: null };
+    const ends = (['src', 'dst'] as const).filter((k) => g[k] !== undefined).map((k) => ({ key: k, operator: '=' as const, value: g[k] as string }));
+    return { selection: { ...parsed, filters: [...(parsed.filters ?? []), ...ends], format: g.format ?? parsed.format }, label: ends.length === 2 ? `${g.src}-${g.dst}` : null };
   }
+  if (g.src !== undefined || g.dst !== undefined) throw new QueryError('"src" and "dst" narrow a "query" selection; give one');
   if (g.capture === undefined || g.flow === undefined) throw new QueryError('give "capture" and "flow" (one flow), or "query" (a base64url JSON selection)');
   return {
     selection: { filters: [{ key: 'capture', operator: '=', value: g.capture }, { key: 'flow_id', operator: '=', value: Number(g.flow) }], format: g.format },

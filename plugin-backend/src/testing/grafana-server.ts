@@ -4,8 +4,16 @@ import { decodeArrowFrame, toFrameJSON } from './arrow-to-json';
 import { pluginContext, startPlugin, type PluginHost } from './plugin-host';
 import pluginJson from '../../../src/datasource/plugin.json';
 
-/** The data source's "upload" route, as Grafana reads it from plugin.json. */
-const UPLOAD_ROUTE = (pluginJson as { routes: { path: string; headers: { name: string; content: string }[] }[] }).routes.find((r) => r.path === 'upload') as { headers: { name: string; content: string }[] };
+/** The data source's proxy routes, as Grafana reads them from plugin.json. */
+interface ProxyRoute {
+  path: string;
+  method: string;
+  reqRole: string;
+  url: string;
+  headers: { name: string; content: string }[];
+}
+const ROUTES = (pluginJson as { routes: ProxyRoute[] }).routes;
+const RANK: Record<string, number> = { Viewer: 0, Editor: 1, Admin: 2 };
 
 /**
  * A stand-in for the parts of Grafana's HTTP API the plugin's front end uses, with the real plugin
@@ -14,8 +22,10 @@ const UPLOAD_ROUTE = (pluginJson as { routes: { path: string; headers: { name: s
  *   answered as frame JSON, HTTP 207 when a query failed (Grafana's /api/ds/query);
  * - GET /api/datasources/uid/<uid>/health: Diagnostics/CheckHealth, 400 on ERROR;
  * - /api/datasources/uid/<uid>/resources/<path>: Resource/CallResource;
- * - POST /api/datasources/proxy/uid/<uid>/upload: the data source proxy route of plugin.json
- *   (the request body streamed to <url>/api/imports/upload with the token added; Editors only).
+ * - /api/datasources/proxy/uid/<uid>/<route>: the data source proxy routes of plugin.json, as
+ *   Grafana's proxy serves them: the route matched by path, its method and role checked, the
+ *   request streamed to the route's URL (the rest of the path and the query string appended)
+ *   with the route's headers (the token added), the answer streamed back.
  * The data source is uid "capsight" with the given sidecar URL and token; the user has `role`.
  */
 export interface GrafanaStandIn {
@@ -83,19 +93,23 @@ export async function startGrafanaStandIn(o: { sidecarUrl: string; token?: strin
     res.end();
   };
 
-  const upload = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    if (req.method !== 'POST') return sendJson(res, 405, { message: 'the upload route takes POST' });
-    if (o.role === 'Viewer') return sendJson(res, 403, { message: 'Permission denied' });
-    const target = new URL('/api/imports/upload', o.sidecarUrl);
-    const headers: http.OutgoingHttpHeaders = { 'content-type': req.headers['content-type'], ...(req.headers['content-length'] ? { 'content-length': req.headers['content-length'] } : {}) };
-    // The route's headers from plugin.json, as Grafana's proxy renders them (an empty token leaves "Bearer ").
-    for (const h of UPLOAD_ROUTE.headers) headers[h.name.toLowerCase()] = h.content.replace('{{ .SecureJsonData.apiToken }}', o.token ?? '');
-    const up = http.request(target, { method: 'POST', headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, { 'content-type': String(r.headers['content-type'] ?? 'application/json') });
+  const proxy = (req: http.IncomingMessage, res: http.ServerResponse, rest: string, search: string): void => {
+    const route = ROUTES.find((r) => rest === r.path || rest.startsWith(`${r.path}/`));
+    if (!route) return sendJson(res, 404, { message: `no proxy route for ${rest}` });
+    if (req.method !== route.method) return sendJson(res, 405, { message: `the ${route.path} route takes ${route.method}` });
+    if ((RANK[o.role ?? 'Admin'] ?? 0) < (RANK[route.reqRole] ?? 0)) return sendJson(res, 403, { message: 'Permission denied' });
+    const target = new URL(route.url.replace('{{ .JsonData.url }}', o.sidecarUrl) + rest.slice(route.path.length) + search);
+    const headers: http.OutgoingHttpHeaders = { ...(req.headers['content-type'] ? { 'content-type': req.headers['content-type'] } : {}), ...(req.headers['content-length'] ? { 'content-length': req.headers['content-length'] } : {}) };
+    // The route's headers, as Grafana's proxy renders them (an empty token leaves "Bearer ").
+    for (const h of route.headers) headers[h.name.toLowerCase()] = h.content.replace('{{ .SecureJsonData.apiToken }}', o.token ?? '');
+    const up = http.request(target, { method: req.method, headers }, (r) => {
+      const back: http.OutgoingHttpHeaders = {};
+      for (const k of ['content-type', 'content-length', 'content-disposition', 'x-capsight-packets', 'x-capsight-flows']) if (r.headers[k] !== undefined) back[k] = r.headers[k];
+      res.writeHead(r.statusCode ?? 502, back);
       r.pipe(res);
     });
     up.on('error', (e) => sendJson(res, 502, { message: `proxy: ${e.message}` }));
-    req.on('data', (c: Buffer) => (uploaded += c.length));
+    if (route.path === 'upload') req.on('data', (c: Buffer) => (uploaded += c.length));
     req.pipe(up);
   };
 
@@ -106,7 +120,8 @@ export async function startGrafanaStandIn(o: { sidecarUrl: string; token?: strin
       if (url.pathname === '/api/datasources/uid/capsight/health') return health(res);
       const resourcePrefix = '/api/datasources/uid/capsight/resources/';
       if (url.pathname.startsWith(resourcePrefix)) return resource(req, res, url.pathname.slice(resourcePrefix.length) + url.search);
-      if (url.pathname === '/api/datasources/proxy/uid/capsight/upload') return upload(req, res);
+      const proxyPrefix = '/api/datasources/proxy/uid/capsight/';
+      if (url.pathname.startsWith(proxyPrefix)) return proxy(req, res, url.pathname.slice(proxyPrefix.length), url.search);
       sendJson(res, 404, { message: `not found: ${req.method} ${url.pathname}` });
     };
     handle().catch((e: Error) => sendJson(res, 500, { message: e.message }));
