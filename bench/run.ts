@@ -6,6 +6,7 @@
  *   plugin  the backend plugin: binary size, start to handshake, QueryData overhead, memory
  *   load    heavy and light clients at once: light p95, /health p99, peak RSS (not in the default set)
  *   profiles capsight flows vs softflowd on each traffic profile (web with QUIC, dns, scan, elephants, lossy, classic), one core
+ *   export  pcap slices (one flow; a filter over the whole capture vs tcpdump -r -w) and flow exports from a stored 1 GB capture
  *
  *   npm run bench -- --size 200MB --runs 5 --seed 1 --only engine,query --bucket-rows 10000000
  */
@@ -15,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { parseSize } from '../backend/src/cli/units';
 import { generateCapture } from '../backend/src/synth/generator';
 import { engineBench } from './engine';
+import { exportBench } from './export';
 import { loadBench } from './load';
 import { ingestBench } from './ingest';
 import { pluginBench } from './plugin';
@@ -26,7 +28,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1GB' },
     seed: { type: 'string', default: '1' },
     runs: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'engine,profiles,ingest,query,plugin' },
+    only: { type: 'string', default: 'engine,profiles,ingest,query,plugin,export' },
     profiles: { type: 'string', default: 'classic,web,dns,scan,elephants,lossy' },
     'profile-size': { type: 'string', default: '1GB' },
     'bucket-rows': { type: 'string', default: '10000000' },
@@ -68,6 +70,9 @@ async function main(): Promise<void> {
   }
   if (sections.has('load')) {
     process.stdout.write('\n## Load (heavy and light clients)\n\n' + (await loadBench(Number(values['load-seconds']), Number(values['heavy-clients']), Number(values['light-clients']))) + '\n');
+  }
+  if (sections.has('export')) {
+    process.stdout.write('\n## Exports (pcap slices, flows)\n\n' + (await exportBench(outDir, parseSize(values['profile-size'], '--profile-size'), seed, runs)) + '\n');
   }
   if (sections.has('plugin')) {
     process.stdout.write('\n## Backend plugin\n\n' + (await pluginBench(runs, 300)) + '\n');

@@ -103,8 +103,13 @@ export async function planSlice(input: SliceInput): Promise<SlicePlan> {
   return { packets, recordBytes };
 }
 
+/** A slice's buffer for span reads, reused from group to group (grown to the longest span). */
+interface SpanBuffer {
+  buf: Buffer;
+}
+
 /** The selected records, in batches of at most BATCH_BYTES (a longer record alone). */
-async function* records(source: ByteSource, runs: number[]): AsyncGenerator<Uint8Array> {
+async function* records(source: ByteSource, runs: number[], spans: SpanBuffer): AsyncGenerator<Uint8Array> {
   let i = 0;
   while (i < runs.length) {
     // Records of this batch: runs[i..j) (more than BATCH_BYTES only when one record is larger).
@@ -119,8 +124,9 @@ async function* records(source: ByteSource, runs: number[]): AsyncGenerator<Uint
     const spanEnd = runs[j - 2] + runs[j - 1];
     if ((j - i) / 2 >= SPAN_RUNS && spanEnd - spanStart <= BATCH_BYTES) {
       // Many runs close together: one read of the span, the runs copied out of it.
-      const span = Buffer.allocUnsafe(spanEnd - spanStart);
-      await source.read(spanStart, span.length, span);
+      if (spans.buf.length < spanEnd - spanStart) spans.buf = Buffer.allocUnsafe(Math.max(BATCH_BYTES, spanEnd - spanStart));
+      const span = spans.buf;
+      await source.read(spanStart, spanEnd - spanStart, span);
       let at = 0;
       for (let k = i; k < j; k += 2) {
         span.copy(out, at, runs[k] - spanStart, runs[k] - spanStart + runs[k + 1]);
@@ -168,6 +174,7 @@ function headerEnd(input: SliceInput, format: 'pcap' | 'pcapng'): number {
 /** The slice in the capture's own format. */
 export async function* sliceNative(input: SliceInput, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const format = input.index.meta.format;
+  const spans: SpanBuffer = { buf: Buffer.alloc(0) };
   let sawGroup = false;
   for await (const step of walk(input)) {
     if (signal?.aborted) return;
@@ -181,7 +188,7 @@ export async function* sliceNative(input: SliceInput, signal?: AbortSignal): Asy
         }
       } else yield* headerBlocks(input.source, step.gap[0], step.gap[1]);
     }
-    yield* records(input.source, step.runs);
+    yield* records(input.source, step.runs, spans);
   }
   if (!sawGroup) {
     // No packets at all: the headers alone (a valid, empty capture).

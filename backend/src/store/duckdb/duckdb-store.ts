@@ -9,7 +9,7 @@ import { appendColumns } from './columns';
 import { ConnectionPool } from './pool';
 import { latestActivityMs, runQuery } from './queries';
 import { FlowFile } from './flow-file';
-import { EXPORT_PAGE_FLOWS, exportCaptures, exportPageSql, matchingFlowIds } from './exports';
+import { EXPORT_PAGE_FLOWS, EXPORT_PAGES_AHEAD, exportCaptures, exportPageSql, matchingFlowIds } from './exports';
 import { Params } from './sql';
 import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, PUBLISH_FLOWS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
 
@@ -282,7 +282,8 @@ export class DuckDbStore implements FlowStore {
   async *exportFlowPages(query: CheckedQuery, format: 'csv' | 'ndjson', signal?: AbortSignal): AsyncGenerator<string> {
     const captures = await this.read((db) => exportCaptures(db, query), signal);
     const pages = captures.flatMap((c) => Array.from({ length: Math.ceil(c.flows / EXPORT_PAGE_FLOWS) }, (_, k) => ({ id: c.id, lo: k * EXPORT_PAGE_FLOWS })));
-    // One page is written ahead while the caller streams the previous one.
+    // Pages are written AHEAD at a time, in parallel (DuckDB writes one COPY's CSV on one thread),
+    // while the caller streams the oldest.
     const write = (page: { id: string; lo: number }): { target: string; done: Promise<void> } => {
       const target = path.join(this.stagingDir, `export-${randomUUID()}.part`);
       const p = new Params();
@@ -291,20 +292,23 @@ export class DuckDbStore implements FlowStore {
       done.catch(() => fs.rmSync(target, { force: true }));
       return { target, done };
     };
-    let ahead = pages.length > 0 ? write(pages[0]) : null;
+    const ahead: { target: string; done: Promise<void> }[] = [];
+    let next = 0;
+    const fill = (): void => {
+      while (ahead.length < EXPORT_PAGES_AHEAD && next < pages.length) ahead.push(write(pages[next++]));
+    };
     try {
-      for (let i = 0; ahead !== null; i++) {
-        const current = ahead;
+      fill();
+      while (ahead.length > 0) {
+        const current = ahead[0];
         await current.done;
-        ahead = i + 1 < pages.length ? write(pages[i + 1]) : null;
+        ahead.shift();
+        fill();
         yield current.target;
       }
     } finally {
-      // Stopped early: the page written ahead is not wanted.
-      if (ahead !== null) {
-        const left = ahead;
-        void left.done.then(() => fs.rmSync(left.target, { force: true }), () => undefined);
-      }
+      // Stopped early: the pages written ahead are not wanted.
+      for (const left of ahead) void left.done.then(() => fs.rmSync(left.target, { force: true }), () => undefined);
     }
   }
 }

@@ -44,7 +44,9 @@ export const EXPORT_COLUMNS: [string, string][] = [
 ];
 
 /** Flows whose rows one COPY writes: the export streams page after page, each a file of its own. */
-export const EXPORT_PAGE_FLOWS = 250_000;
+export const EXPORT_PAGE_FLOWS = 50_000;
+/** Pages written at once (one thread each; the store's read connections are shared with queries). */
+export const EXPORT_PAGES_AHEAD = 2;
 
 /**
  * COPY of one page of a flow export: the selected flows of one capture with ids in [lo, hi), found
