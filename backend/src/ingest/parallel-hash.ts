@@ -25,7 +25,7 @@ parentPort.on('message', (m) => {
       try {
         for (let o = 0; o < m.length; ) o += fs.writeSync(keep, m, o, m.length - o);
       } catch (e) {
-        keepError = e.message;
+        keepError = 'writing the copy failed: ' + e.message;
         keep = -1;
       }
     }

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { linkTypeName } from '../capture/link-types';
 import type { ReadLimits } from '../capture/source';
@@ -59,6 +60,40 @@ const FLOW_BATCH = 256;
 /** Read size of a path import, and of the hash worker's copied batches. */
 const FILE_CHUNK = 4 << 20;
 
+/**
+ * A copy of an open file, made by the kernel (copy_file_range) once started: through a second
+ * descriptor of the same open file from /proc/self/fd, taken now, so the bytes are those of the
+ * file the import opened, whatever its path names later. start() resolves with why the copy is not
+ * the ingested bytes (the file changed meanwhile: its size, modification or change time moved), or
+ * null. Null where /proc is missing (the hash worker copies instead).
+ */
+function kernelCopyOf(handle: FileHandle, target: string): { start: () => Promise<string | null>; close: () => void } | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(`/proc/self/fd/${handle.fd}`, fs.constants.O_RDONLY);
+  } catch {
+    return null;
+  }
+  const before = fs.fstatSync(fd);
+  let closed = false;
+  const close = (): void => {
+    if (!closed) fs.closeSync(fd);
+    closed = true;
+  };
+  const start = (): Promise<string | null> =>
+    fs.promises
+      .copyFile(`/proc/self/fd/${fd}`, target)
+      .then(
+        () => {
+          const after = fs.fstatSync(fd);
+          return after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs ? 'the file changed while it was imported' : null;
+        },
+        (err: Error) => `copying the file failed: ${err.message}`,
+      )
+      .finally(close);
+  return { start, close };
+}
+
 export class IngestCancelled extends Error {
   constructor() {
     super('cancelled');
@@ -74,10 +109,14 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
   const { store, enricher, signal } = opts;
   const sink = await store.openIngest();
   const pool = src.pool ?? new BufferPool(FILE_CHUNK);
-  // The hash worker writes the archive's copy as it hashes; the index is written here, per packet.
+  // The archive's copy: a file on this machine is copied by the kernel once its flows are stored,
+  // and its packets become available when that copy ends (written by the hash worker during the
+  // ingest, 1 GB cost the import as much time again: new page-cache pages are dear); streamed
+  // input is written by the hash worker as it hashes. The packet index is written here, per packet.
   const keeping = opts.archive?.begin(src.expectedBytes ?? null) ?? null;
   const keep = keeping && 'dataFd' in keeping ? keeping : null;
-  const hash = new ParallelHash(pool, keep ? keep.dataFd : -1);
+  const kernelCopy = keep && 'handle' in src.stream ? kernelCopyOf(src.stream.handle, keep.dataPath) : null;
+  const hash = new ParallelHash(pool, keep && !kernelCopy ? keep.dataFd : -1);
   let bytes = 0;
   let flows = 0;
   let batch: StoredFlow[] = [];
@@ -181,7 +220,13 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     opts.onProgress?.({ bytesDone: bytes, flows });
     src.beforeCommit?.();
     const outcome = await sink.commit(capture);
-    if (keep) opts.archive?.commit(keep, sha256, hash.keepError ?? (result.read.format ? null : 'no capture format recognised'));
+    const notWhole = hash.keepError ?? (result.read.format ? null : 'no capture format recognised');
+    if (keep && kernelCopy && opts.archive?.availability(sha256).available) {
+      // The same bytes are kept already (a re-import): no copy.
+      kernelCopy.close();
+      opts.archive.discard(keep);
+    } else if (keep && kernelCopy) opts.archive?.commitAfter(keep, sha256, kernelCopy.start().then((why) => notWhole ?? why));
+    else if (keep) opts.archive?.commit(keep, sha256, notWhole);
     else if (keeping && 'refused' in keeping) opts.archive?.refuse(sha256, keeping.refused);
     if (outcome === 'duplicate') {
       const known = await store.findCapture({ sha256 });
@@ -192,6 +237,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     // A file the pipeline opened is closed here; a caller's stream stays the caller's to end.
     // (A generator never started has no finally to run: the handle is closed here as well.)
     const closeFile = 'handle' in src.stream ? Promise.all([source.return?.(), src.stream.handle.close()]).catch(() => undefined) : undefined;
+    kernelCopy?.close();
     await Promise.all([sink.abort(), hash.destroy(), closeFile]);
     if (keep) opts.archive?.discard(keep);
     throw err;

@@ -41,7 +41,7 @@ interface Registry {
 
 export type PacketAvailability =
   | { available: true; keptAt: string; until: string | null; bytes: number }
-  | { available: false; reason: string };
+  | { available: false; reason: string; soon?: boolean };
 
 /** An ingest's copy in progress: the capture's bytes (written by the hash worker) and the index. */
 export interface Keeping {
@@ -57,7 +57,15 @@ export interface KeptCapture {
   index: PacketIndex;
 }
 
-export class PacketsUnavailable extends Error {}
+export class PacketsUnavailable extends Error {
+  constructor(
+    message: string,
+    /** The packets are being copied: asking again shortly will work. */
+    readonly soon = false,
+  ) {
+    super(message);
+  }
+}
 
 const SHA = /^[0-9a-f]{64}$/;
 
@@ -65,6 +73,8 @@ export class PacketArchive {
   private readonly dir: string;
   private readonly tmp: string;
   private registry: Registry;
+  /** Copies still being made (by the kernel, after the capture's flows were stored). */
+  private readonly copying = new Set<string>();
 
   constructor(private readonly opts: ArchiveOptions) {
     this.dir = path.join(opts.dataDir, 'packets');
@@ -133,7 +143,7 @@ export class PacketArchive {
     if (failed !== null || this.registry.kept[sha256]) {
       this.discard(k);
       if (failed !== null && !this.registry.kept[sha256]) {
-        this.registry.gone[sha256] = { at: new Date().toISOString(), reason: `not kept: writing the copy failed (${failed})` };
+        this.registry.gone[sha256] = { at: new Date().toISOString(), reason: `not kept: ${failed}` };
         this.save();
       }
       return;
@@ -152,6 +162,18 @@ export class PacketArchive {
     delete this.registry.gone[sha256];
     this.save();
     this.enforce(sha256);
+  }
+
+  /** commit() once `copied` settles (with why the copy is not whole, or null); meanwhile the capture's packets are "being copied". */
+  commitAfter(k: Keeping, sha256: string, copied: Promise<string | null>): void {
+    this.copying.add(sha256);
+    void copied
+      .catch((err: unknown) => `copying failed (${(err as Error).message})`)
+      .then((failed) => {
+        this.copying.delete(sha256);
+        this.commit(k, sha256, failed);
+      })
+      .catch(() => this.discard(k));
   }
 
   /** Records why a capture's packets were not copied (unless a copy of the same bytes is kept). */
@@ -205,6 +227,7 @@ export class PacketArchive {
 
   /** Whether a capture's packets can be sliced, until when, or why not. */
   availability(sha256: string): PacketAvailability {
+    if (this.copying.has(sha256) && !this.registry.kept[sha256]) return { available: false, reason: 'being copied into the packet store (the import has just finished): ask again in a few seconds', soon: true };
     const e = this.registry.kept[sha256];
     if (e) {
       const until = this.opts.maxAgeMs > 0 ? new Date(Date.parse(e.keptAt) + this.opts.maxAgeMs).toISOString() : null;
@@ -218,7 +241,7 @@ export class PacketArchive {
   /** Opens a kept capture, or throws PacketsUnavailable saying why it cannot be sliced. */
   async open(sha256: string, flows: number): Promise<KeptCapture> {
     const a = this.availability(sha256);
-    if (!a.available) throw new PacketsUnavailable(a.reason);
+    if (!a.available) throw new PacketsUnavailable(a.reason, a.soon === true);
     let index: PacketIndex;
     try {
       index = await PacketIndex.open(this.indexPath(sha256));

@@ -55,6 +55,7 @@ export async function preparePcapExport(store: FlowStore, archive: PacketArchive
         kept = await archive.open(capture.sha256, capture.flows);
       } catch (err) {
         if (!(err instanceof PacketsUnavailable)) throw err;
+        if (err.soon) throw new ExportError(503, `capture ${capture.id} (${capture.name}): its packets are ${err.message}`);
         throw new ExportError(410, `capture ${capture.id} (${capture.name}): its packets are not available: ${err.message}. Its flows stay queryable; import the capture again to slice its packets${captures.length > 1 ? ', or leave it out with a "capture" filter' : ''}`);
       }
       const source = await openByteSource(kept.dataPath, kept.index.meta.compressed);

@@ -99,7 +99,14 @@ export function exportRoutes(app: FastifyInstance, deps: ExportDeps): void {
     if (s.format !== undefined) throw new QueryError('"format" applies to flow exports (/api/export/flows), not to packet exports');
     const q = await checked(runner, s);
     const signal = closedSignal(req, reply);
-    const out = await preparePcapExport(store, archive, q, label, signal);
+    let out;
+    try {
+      out = await preparePcapExport(store, archive, q, label, signal);
+    } catch (err) {
+      // Packets still being copied: a client (or person) asking again in a few seconds gets them.
+      if (err instanceof ExportError && err.statusCode === 503) void reply.header('retry-after', '5');
+      throw err;
+    }
     reply.raw.once('close', () => void out.close());
     void reply
       .header('content-type', out.contentType)
