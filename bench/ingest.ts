@@ -41,11 +41,13 @@ export async function ingestBench(capture: string, parseSec: number, runs: numbe
     const dl1 = await median(() => download(1));
     const dl4 = await median(() => download(4));
     const ingest = await median(() => timed({ url }, ['--import-allow', hostPort]));
+    const flowsOnly = await median(() => timed({ url }, ['--import-allow', hostPort, '--keep-packets', 'false']));
     const best = Math.min(dl1, dl4);
     return [
       `| ${server}: download only, 1 connection | ${dl1.toFixed(2)} | ${mbps(dl1)} | ${(parseSec / dl1).toFixed(2)} | |`,
       `| ${server}: download only, 4 ranged connections | ${dl4.toFixed(2)} | ${mbps(dl4)} | ${(parseSec / dl4).toFixed(2)} | |`,
       `| ${server}: ingest by URL until queryable | ${ingest.toFixed(2)} | ${mbps(ingest)} | ${(parseSec / ingest).toFixed(2)} | ${(ingest / best).toFixed(2)} |`,
+      `| ${server}: the same with --keep-packets false (no copy of the bytes) | ${flowsOnly.toFixed(2)} | ${mbps(flowsOnly)} | ${(parseSec / flowsOnly).toFixed(2)} | ${(flowsOnly / best).toFixed(2)} |`,
     ];
   }
 

@@ -226,15 +226,10 @@ run('Data/QueryData', () => {
     expect(res.error).toBe('');
     expect(res.status).toBe(200);
     const got = res.frames.map((b) => toFrameJSON(decodeArrowFrame(b)));
-    let want = await direct(k.stored, 'A', k.from, k.to);
+    // The sidecar applies a column choice itself (the listed fields first, what row links need after them, hidden).
+    const want = await direct(k.stored, 'A', k.from, k.to);
     const columns = k.stored.columns as string[] | undefined;
-    if (columns) {
-      want = want.map((f) => {
-        const fields = (f.schema.fields as { name: string }[]);
-        const idx = columns.map((c) => fields.findIndex((x) => x.name === c));
-        return { schema: { ...f.schema, fields: idx.map((i) => fields[i]) }, data: { values: idx.map((i) => f.data.values[i]) } };
-      });
-    }
+    if (columns) for (const f of want) expect((f.schema.fields as { name: string }[]).slice(0, columns.length).map((x) => x.name)).toEqual(columns);
     expect(got.length).toBe(want.length);
     expect(got.length).toBeGreaterThan(0);
     got.forEach((g, i) => {
