@@ -68,8 +68,9 @@ export async function exportBench(outDir: string, bytes: number, seed: number, r
     const id = String(job.captureId);
     // The kernel copies a path import's file beside the ingest: slices wait for that copy.
     for (;;) {
-      const c = (await (await fetch(`${s.url}/api/captures/${id}`)).json()) as { packetsKept?: { available: boolean } };
+      const c = (await (await fetch(`${s.url}/api/captures/${id}`)).json()) as { packetsKept?: { available: boolean; reason?: string } };
       if (c.packetsKept?.available) break;
+      if (!/^being copied/.test(c.packetsKept?.reason ?? '')) throw new Error(`packets not kept: ${String(c.packetsKept?.reason)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     const flowsOf = async (sort: string, desc: boolean, offset = 0): Promise<{ flow: number; packets: number }> => {

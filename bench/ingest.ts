@@ -58,7 +58,7 @@ export async function ingestBench(capture: string, parseSec: number, runs: numbe
     try {
       const { job, seconds } = await timedImport(s.url, body);
       if (job.state !== 'done') throw new Error(`ingest failed: ${String(job.error)}`);
-      keptSec.push((await untilPacketsKept(s.url, String(job.captureId))) - Date.parse(String(job.createdAt)) / 1000);
+      if (!args.includes('--keep-packets')) keptSec.push((await untilPacketsKept(s.url, String(job.captureId))) - Date.parse(String(job.createdAt)) / 1000);
       return seconds;
     } finally {
       await s.stop();
@@ -99,11 +99,12 @@ export async function ingestBench(capture: string, parseSec: number, runs: numbe
   }
 }
 
-/** Epoch seconds when the capture's packets became available for slicing (polled). */
+/** Epoch seconds when the capture's packets became available for slicing (polled; fails when they will not be). */
 async function untilPacketsKept(url: string, id: string): Promise<number> {
   for (;;) {
-    const c = (await (await fetch(`${url}/api/captures/${id}`)).json()) as { packetsKept?: { available: boolean } };
+    const c = (await (await fetch(`${url}/api/captures/${id}`)).json()) as { packetsKept?: { available: boolean; reason?: string } };
     if (c.packetsKept?.available) return Date.now() / 1000;
+    if (!/^being copied/.test(c.packetsKept?.reason ?? '')) throw new Error(`packets not kept: ${String(c.packetsKept?.reason)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
