@@ -75,6 +75,8 @@ export class PacketArchive {
   private registry: Registry;
   /** Copies still being made (by the kernel, after the capture's flows were stored). */
   private readonly copying = new Set<string>();
+  /** Captures deleted while their copy was being made: the copy goes when it ends. */
+  private readonly deletedWhileCopying = new Set<string>();
 
   constructor(private readonly opts: ArchiveOptions) {
     this.dir = path.join(opts.dataDir, 'packets');
@@ -171,7 +173,8 @@ export class PacketArchive {
       .catch((err: unknown) => `copying failed (${(err as Error).message})`)
       .then((failed) => {
         this.copying.delete(sha256);
-        this.commit(k, sha256, failed);
+        if (this.deletedWhileCopying.delete(sha256)) this.discard(k);
+        else this.commit(k, sha256, failed);
       })
       .catch(() => this.discard(k));
   }
@@ -259,6 +262,7 @@ export class PacketArchive {
 
   /** Removes a capture's copy (the capture was deleted). */
   remove(sha256: string): void {
+    if (this.copying.has(sha256)) this.deletedWhileCopying.add(sha256);
     if (!this.registry.kept[sha256] && !this.registry.gone[sha256]) return;
     this.removeFiles(sha256);
     delete this.registry.kept[sha256];

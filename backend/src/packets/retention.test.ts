@@ -184,6 +184,16 @@ describe('copies made after the import', () => {
     archive.commitAfter(k2, 'b'.repeat(64), Promise.resolve('the file changed while it was imported'));
     await new Promise((r) => setImmediate(r));
     expect(archive.availability('b'.repeat(64))).toEqual({ available: false, reason: 'not kept: the file changed while it was imported' });
+    // A capture deleted while its copy is made: the copy is dropped when it ends.
+    const k3 = archive.begin(null);
+    if (!('dataFd' in k3)) throw new Error('not kept');
+    let finish3: (why: string | null) => void = () => undefined;
+    archive.commitAfter(k3, 'c'.repeat(64), new Promise((r) => (finish3 = r)));
+    archive.remove('c'.repeat(64));
+    finish3(null);
+    await new Promise((r) => setImmediate(r));
+    expect(archive.availability('c'.repeat(64)).available).toBe(false);
+    expect(fs.existsSync(k3.dataPath)).toBe(false);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
