@@ -220,14 +220,21 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     opts.onProgress?.({ bytesDone: bytes, flows });
     src.beforeCommit?.();
     const outcome = await sink.commit(capture);
-    const notWhole = hash.keepError ?? (result.read.format ? null : 'no capture format recognised');
-    if (keep && kernelCopy && opts.archive?.availability(sha256).available) {
-      // The same bytes are kept already (a re-import): no copy.
-      kernelCopy.close();
-      opts.archive.discard(keep);
-    } else if (keep && kernelCopy) opts.archive?.commitAfter(keep, sha256, kernelCopy.start().then((why) => notWhole ?? why));
-    else if (keep) opts.archive?.commit(keep, sha256, notWhole);
-    else if (keeping && 'refused' in keeping) opts.archive?.refuse(sha256, keeping.refused);
+    // The flows are stored: keeping the packets may fail from here on, the import does not.
+    try {
+      const notWhole = hash.keepError ?? (result.read.format ? null : 'no capture format recognised');
+      if (keep && kernelCopy && opts.archive?.availability(sha256).available) {
+        // The same bytes are kept already (a re-import): no copy.
+        kernelCopy.close();
+        opts.archive.discard(keep);
+      } else if (keep && kernelCopy) opts.archive?.commitAfter(keep, sha256, kernelCopy.start().then((why) => notWhole ?? why));
+      else if (keep) opts.archive?.commit(keep, sha256, notWhole);
+      else if (keeping && 'refused' in keeping) opts.archive?.refuse(sha256, keeping.refused);
+    } catch (err) {
+      kernelCopy?.close();
+      if (keep) opts.archive?.discard(keep);
+      opts.archive?.refuse(sha256, `not kept: filing the copy failed (${(err as Error).message})`);
+    }
     if (outcome === 'duplicate') {
       const known = await store.findCapture({ sha256 });
       return { result: 'duplicate', capture: known ?? capture };
