@@ -92,10 +92,6 @@ export class PacketArchive {
     this.enforce();
   }
 
-  get settings(): ArchiveOptions {
-    return this.opts;
-  }
-
   private load(): Registry {
     try {
       const r = JSON.parse(fs.readFileSync(path.join(this.dir, 'registry.json'), 'utf8')) as Registry;
@@ -121,7 +117,7 @@ export class PacketArchive {
     return path.join(this.dir, `${sha}.idx`);
   }
 
-  /** Starts a copy for an ingest; null (with the reason kept for commit) when packets are not kept. */
+  /** Starts a copy for an ingest, or says why packets are not kept (recorded by refuse() once the capture's hash is known). */
   begin(expectedBytes: number | null): Keeping | { refused: string } {
     if (!this.opts.enabled) return { refused: 'packets are not kept (CAPSIGHT_KEEP_PACKETS=false)' };
     if (expectedBytes !== null && this.opts.maxBytes > 0 && expectedBytes > this.opts.maxBytes) return { refused: this.tooLarge(expectedBytes) };
@@ -268,11 +264,6 @@ export class PacketArchive {
     delete this.registry.kept[sha256];
     delete this.registry.gone[sha256];
     this.save();
-  }
-
-  /** Bytes kept now (captures and indexes). */
-  usedBytes(): number {
-    return Object.values(this.registry.kept).reduce((t, e) => t + e.dataBytes + e.indexBytes, 0);
   }
 }
 
