@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { CORPUS_DIR, corpusAvailable, corpusEntries, notice, type CorpusEntry } from '../testing/corpus';
+import { corpusAvailable, corpusEntries, notice, type CorpusEntry } from '../testing/corpus';
 import { column, query, startSidecar, upload, type RunningSidecar } from '../testing/sidecar';
 import { tsharkInstalled } from '../testing/tcp-oracle';
 import { isSubsequence, packetKey, tsharkPackets, type TsharkPacket } from '../testing/tshark-packets';
@@ -22,17 +22,8 @@ let ready = false;
 /** Captures covering pcap (both byte orders, µs and ns), pcapng (several interfaces), VLAN/QinQ, tunnels and fragments. */
 function chosen(): CorpusEntry[] {
   const named = /multi-interface|QinQ|qinq|vlan|tunnels__|gtp|fragment|frag|bro\.org|handshake-nano|pptp|various_gre|vxlan|geneve|erspan/i;
-  return corpusEntries().filter((e) => !/CUT|too-short/.test(formatOf(e)) && (named.test(e.file) || /^pcapng|BE|ns/.test(formatOf(e))));
+  return corpusEntries().filter((e) => !/CUT|too-short/.test(e.format) && (named.test(e.file) || /^pcapng|BE|ns/.test(e.format)));
 }
-let formats: Map<string, string> | null = null;
-/** The manifest's format column ("pcap LE us", "pcapng LE 2 IDBs", ...). */
-function formatOf(e: CorpusEntry): string {
-  formats ??= new Map(
-    fs.readFileSync(path.join(CORPUS_DIR, 'MANIFEST.tsv'), 'utf8').split('\n').slice(1).map((l): [string, string] => [l.split('\t')[4], l.split('\t')[7] ?? '']),
-  );
-  return formats.get(e.file) ?? '';
-}
-
 interface Flow {
   capture: string;
   id: number;

@@ -19,6 +19,8 @@ export interface CorpusEntry {
   /** tshark's exact per-conversation sums, when present. */
   oraclePath: string;
   packets: string;
+  /** The manifest's format column, e.g. "pcap LE us", "pcapng LE 2 IDBs", "pcap LE us CUT". */
+  format: string;
   /** capinfos's link type column, e.g. "ether (1)"; "mime (-)" where capinfos read the file as another format. */
   linkType: string;
   exercises: string;
@@ -37,6 +39,7 @@ export function corpusEntries(): CorpusEntry[] {
       abs: path.join(CORPUS_DIR, file),
       oraclePath: path.join(CORPUS_DIR, dir, 'oracle', `${path.basename(file)}.convs.json`),
       packets: f[col('packets')],
+      format: f[col('format')] ?? '',
       linkType: f[col('link_type')],
       exercises: f[col('exercises')],
     };
