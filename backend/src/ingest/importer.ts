@@ -6,8 +6,7 @@ import type { Enricher } from '../enrich/enricher';
 import { redactText, redactUrl, urlWithoutQuery } from '../security/redact';
 import { ImportRefused, type UrlPolicy } from '../security/url-policy';
 import type { FlowStore, JobRecord } from '../store/flow-store';
-import { BufferPool } from './buffer-pool';
-import { DEFAULT_SEGMENT, openDownload } from './http-download';
+import { openThreadedDownload } from './threaded-download';
 import type { JobContext, JobManager, JobOutcome } from './jobs';
 import { captureFilesIn, openImportFile, resolveImportPath } from './local-files';
 import { parseNetworkWatcherPath } from './network-watcher';
@@ -88,19 +87,21 @@ export class Importer {
     const blobPath = url.pathname.split('/').slice(2).join('/'); // drop the container segment
     const display = name ?? redactText(safeDecode(url.pathname.split('/').filter(Boolean).pop() ?? url.hostname));
     return this.jobs.submit('url', display, shown, async (ctx) => {
-      const pool = new BufferPool(DEFAULT_SEGMENT);
-      const dl = await openDownload(url.toString(), this.policy, { parallelism: this.config.downloadParallelism, signal: ctx.signal, pool });
-      ctx.progress({ bytesTotal: dl.size });
-      if (dl.etag) {
-        const known = await this.store.findCapture({ etagOf: { source, etag: dl.etag } });
-        if (known) {
-          dl.cancel();
-          return { result: 'already ingested', captureId: known.id, packets: known.packets, flows: known.flows };
+      const dl = await openThreadedDownload(url.toString(), this.policy, { parallelism: this.config.downloadParallelism, signal: ctx.signal });
+      // However the job ends, the download thread ends with it.
+      try {
+        ctx.progress({ bytesTotal: dl.size });
+        if (dl.etag) {
+          const known = await this.store.findCapture({ etagOf: { source, etag: dl.etag } });
+          if (known) return { result: 'already ingested', captureId: known.id, packets: known.packets, flows: known.flows };
         }
+        const nw = parseNetworkWatcherPath(blobPath) ?? parseNetworkWatcherPath(url.pathname);
+        const azure = nw ? { subscription: nw.subscription, resourceGroup: nw.resourceGroup, vm: nw.vm } : null;
+        const out = await this.ingest(ctx, { stream: dl.body, ownsChunks: true, pool: dl.pool, expectedBytes: dl.size, name: display, source, sourceKind: 'url', etag: dl.etag, azure });
+        return outcome(out);
+      } finally {
+        dl.cancel();
       }
-      const nw = parseNetworkWatcherPath(blobPath) ?? parseNetworkWatcherPath(url.pathname);
-      const out = await this.ingest(ctx, { stream: dl.body, ownsChunks: true, pool, expectedBytes: dl.size, name: display, source, sourceKind: 'url', etag: dl.etag, azure: nw ? { subscription: nw.subscription, resourceGroup: nw.resourceGroup, vm: nw.vm } : null });
-      return outcome(out);
     });
   }
 

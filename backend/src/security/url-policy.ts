@@ -28,6 +28,11 @@ export class UrlPolicy {
 
   constructor(private readonly config: UrlPolicyConfig) {}
 
+  /** The settings this policy enforces (a download worker builds the same policy from them). */
+  get settings(): UrlPolicyConfig {
+    return this.config;
+  }
+
   /** http(s) agents that check every connection they open against this policy (security/guarded-agent.ts). */
   agents(): GuardedAgents {
     return (this.guarded ??= guardedAgents(this));
