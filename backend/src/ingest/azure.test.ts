@@ -1,12 +1,13 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { UrlPolicy } from '../security/url-policy';
+import { ImportRefused, UrlPolicy } from '../security/url-policy';
 import { ACCOUNT, KEY, startAzurite, type Azurite } from '../testing/azurite';
 import { generated, postJson, startSidecar, waitForJob, type RunningSidecar } from '../testing/sidecar';
 import { AnonymousCredential } from '@azure/storage-blob';
 import { containerClient } from './azure-client';
 import { BufferPool } from './buffer-pool';
 import { openDownload } from './http-download';
+import { openThreadedDownload } from './threaded-download';
 import { parseNetworkWatcherPath } from './network-watcher';
 
 const NW = 'subscriptions/0000-1111/resourcegroups/rg-prod/providers/microsoft.compute/virtualmachines/vm-web-01/2026/11/26/packetcapture_10_15_00_123.cap';
@@ -127,6 +128,24 @@ describe('Azure Blob imports against Azurite', () => {
     expect(Buffer.concat(parts).equals(capture)).toBe(true);
     expect(parts.length).toBe(Math.ceil(capture.length / pool.size)); // 39 segments
     expect(memories.size).toBeLessThanOrEqual(3 + 2 + 1); // in flight, being read, waiting to come back, and the short last one
+  });
+
+  it('downloads on a thread of its own: the same bytes, and refusals in the policy's words', async () => {
+    const policy = new UrlPolicy({ allowHosts: [], importAllow: [`127.0.0.1:${az.port}`] });
+    const dl = await openThreadedDownload(az.blobSasUrl('network-watcher-logs', NW), policy, { parallelism: 3 });
+    expect(dl.size).toBe(capture.length);
+    const parts: Buffer[] = [];
+    for await (const segment of dl.body) {
+      parts.push(Buffer.from(segment));
+      dl.pool.give(segment.buffer as ArrayBuffer); // back to the download thread, as the hash worker does
+    }
+    expect(Buffer.concat(parts).equals(capture)).toBe(true);
+    const elsewhere = new UrlPolicy({ allowHosts: [], importAllow: [] });
+    const signed = az.blobSasUrl('network-watcher-logs', NW);
+    const refused = await openThreadedDownload(signed, elsewhere, { parallelism: 3 }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ImportRefused);
+    expect((refused as Error).message).toMatch(/plain http is refused/);
+    expect((refused as Error).message).not.toContain(String(new URL(signed).searchParams.get('sig')));
   });
 
   it('watches a container: each new capture blob once, also across a restart', async () => {
