@@ -130,7 +130,7 @@ describe('Azure Blob imports against Azurite', () => {
     expect(memories.size).toBeLessThanOrEqual(3 + 2 + 1); // in flight, being read, waiting to come back, and the short last one
   });
 
-  it('downloads on a thread of its own: the same bytes, and refusals in the policy's words', async () => {
+  it('downloads on a thread of its own: the same bytes, and refusals as the policy words them', async () => {
     const policy = new UrlPolicy({ allowHosts: [], importAllow: [`127.0.0.1:${az.port}`] });
     const dl = await openThreadedDownload(az.blobSasUrl('network-watcher-logs', NW), policy, { parallelism: 3 });
     expect(dl.size).toBe(capture.length);
