@@ -14,6 +14,7 @@ import { spawnSidecar, timedImport } from '../backend/src/testing/sidecar-proces
  * time of the file, and the same capture imported from a server path. The URL is served by nginx
  * (plain static file server with ranges) when it is installed: Azurite's own CPU use on two cores
  * distorts the figure, so it serves the second set of rows only (and the tests, for correctness).
+ * nginx also serves it at a cloud download's bandwidth, where the network sets the pace.
  * Each step runs `runs` times (a fresh store each time); the median is printed.
  */
 export async function ingestBench(capture: string, parseSec: number, runs: number): Promise<string> {
@@ -110,9 +111,8 @@ export async function ingestBench(capture: string, parseSec: number, runs: numbe
 }
 
 /**
- * A bandwidth like a cloud blob's: 4 ranged connections (the sidecar's default) at 50 MiB/s each
- * (nginx's limit_rate, in MiB).
- * (Azure Blob serves a single blob at up to a few hundred MB/s.)
+ * A bandwidth a download from cloud storage may have: 4 ranged connections (the sidecar's default)
+ * at 50 MiB/s each (nginx's limit_rate, in MiB), about 210 MB/s in all.
  */
 const CLOUD_RATE_PER_CONNECTION = '50m';
 
