@@ -22,3 +22,8 @@ export class BufferPool {
     if (memory.byteLength === this.size && this.free.length < this.keep) this.free.push(Buffer.from(memory));
   }
 }
+
+/** Whether a chunk is the whole of its own ArrayBuffer: then it can be transferred to another thread without a copy. */
+export function ownsItsMemory(chunk: Uint8Array): chunk is Uint8Array<ArrayBuffer> {
+  return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
+}

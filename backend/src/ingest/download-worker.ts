@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { UrlPolicy, type UrlPolicyConfig } from '../security/url-policy';
-import { BufferPool } from './buffer-pool';
+import { BufferPool, ownsItsMemory } from './buffer-pool';
 import { openDownload } from './http-download';
 import type { FromDownloadWorker, ToDownloadWorker } from './threaded-download';
 
@@ -56,9 +56,8 @@ async function run(): Promise<void> {
       }
       unacked++;
       // A segment owns its memory and moves without a copy; a streamed response's pieces are copied.
-      const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
-      const bytes = whole ? chunk : Uint8Array.prototype.slice.call(chunk);
-      send({ kind: 'chunk', bytes }, [bytes.buffer as ArrayBuffer]);
+      const bytes = ownsItsMemory(chunk) ? chunk : new Uint8Array(chunk);
+      send({ kind: 'chunk', bytes }, [bytes.buffer]);
     }
     send({ kind: 'end' });
   } catch (err) {

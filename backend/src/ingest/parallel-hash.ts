@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { BufferPool } from './buffer-pool';
+import { ownsItsMemory, type BufferPool } from './buffer-pool';
 
 /**
  * SHA-256 of a capture on a second core. Hashing costs about as much CPU as parsing (2 GB/s vs
@@ -71,7 +71,7 @@ export class ParallelHash {
    * chunk that owns its whole ArrayBuffer is transferred: the caller must not touch it again.
    */
   async update(chunk: Uint8Array, take = false): Promise<void> {
-    if (take && chunk.length >= 64 * 1024 && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer) {
+    if (take && chunk.length >= 64 * 1024 && ownsItsMemory(chunk)) {
       if (this.fill > 0) this.send();
       this.outstanding += chunk.length;
       this.worker.postMessage(chunk, [chunk.buffer]);

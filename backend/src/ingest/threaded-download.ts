@@ -6,8 +6,15 @@ import { BufferPool } from './buffer-pool';
 import { DEFAULT_SEGMENT, DownloadError, type Download, type DownloadOptions } from './http-download';
 
 export type ToDownloadWorker = { kind: 'taken' } | { kind: 'give'; memory: ArrayBuffer } | { kind: 'cancel' };
+/** What the first answer told: the download's size, ETag and shown (redacted) URL. */
+interface DownloadHead {
+  size: number | null;
+  etag: string | null;
+  shownUrl: string;
+}
+
 export type FromDownloadWorker =
-  | { kind: 'open'; size: number | null; etag: string | null; shownUrl: string }
+  | ({ kind: 'open' } & DownloadHead)
   | { kind: 'chunk'; bytes: Uint8Array }
   | { kind: 'end' }
   | { kind: 'retry'; info: { offset: number; attempt: number; error: string } }
@@ -57,9 +64,9 @@ export async function openThreadedDownload(url: string, policy: UrlPolicy, opts:
   let ended = false;
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
-  let opened: (m: { size: number | null; etag: string | null; shownUrl: string }) => void = () => undefined;
+  let opened: (m: DownloadHead) => void = () => undefined;
   let openFailed: (e: Error) => void = () => undefined;
-  const open = new Promise<{ size: number | null; etag: string | null; shownUrl: string }>((resolve, reject) => {
+  const open = new Promise<DownloadHead>((resolve, reject) => {
     opened = resolve;
     openFailed = reject;
   });
@@ -91,7 +98,7 @@ export async function openThreadedDownload(url: string, policy: UrlPolicy, opts:
     opts.signal?.removeEventListener('abort', cancel);
     void worker.terminate();
   };
-  let head: { size: number | null; etag: string | null; shownUrl: string };
+  let head: DownloadHead;
   try {
     head = await open;
   } catch (err) {
