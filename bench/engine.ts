@@ -53,6 +53,8 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
     if (installed('taskset')) {
       tools.push({ name: ONE_CORE_CAPSIGHT, cmd: ['taskset', '-c', '0', ...tools[0].cmd] });
       if (softflowd) tools.push({ name: ONE_CORE_SOFTFLOWD, cmd: ['taskset', '-c', '0', ...softflowd] });
+      // NetFlow v5 (the default) has no IPv6 fields, so softflowd skips IPv6 packets; with v9 it tracks them as capsight does.
+      if (softflowd) tools.push({ name: ONE_CORE_SOFTFLOWD_V9, cmd: ['taskset', '-c', '0', ...softflowd, '-v', '9'] });
     }
     tools.push({ name: 'node -e 0 (Node start-up alone)', cmd: [process.execPath, '-e', '0'], reference: true });
   }
@@ -77,8 +79,9 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
   }
   process.stdout.write(lines.join('\n') + '\n');
   const one = (name: string): number | undefined => rows.find((r) => r.name === name)?.wall;
-  const [c1, s1] = [one(ONE_CORE_CAPSIGHT), one(ONE_CORE_SOFTFLOWD)];
+  const [c1, s1, s9] = [one(ONE_CORE_CAPSIGHT), one(ONE_CORE_SOFTFLOWD), one(ONE_CORE_SOFTFLOWD_V9)];
   if (c1 !== undefined && s1 !== undefined) process.stdout.write(`\none core: capsight speed ÷ softflowd speed = ${(s1 / c1).toFixed(2)}\n`);
+  if (c1 !== undefined && s9 !== undefined) process.stdout.write(`one core: capsight speed ÷ softflowd -v 9 speed (IPv6 tracked too) = ${(s9 / c1).toFixed(2)}\n`);
   if (!opts.peers) return { capsightSec: mine };
   const warm = warmPass(root, capture, runs);
   process.stdout.write(`engine alone, in-process, warm (pass ${runs + 1} over the same file, ndjson encoded): ${warm.toFixed(2)} s, ${(size / 1e6 / warm).toFixed(0)} MB/s\n`);
@@ -87,6 +90,7 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
 
 const ONE_CORE_CAPSIGHT = 'capsight flows, one core (taskset -c 0)';
 const ONE_CORE_SOFTFLOWD = 'softflowd -r, one core (taskset -c 0)';
+const ONE_CORE_SOFTFLOWD_V9 = 'softflowd -r -v 9 (IPv6 tracked), one core (taskset -c 0)';
 
 /** Seconds of the last of passes+1 in-process passes of the built engine (JIT warm, no process start). */
 function warmPass(root: string, capture: string, passes: number): number {
