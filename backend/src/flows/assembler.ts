@@ -66,6 +66,8 @@ export class FlowAssembler implements PacketHandler {
   private readonly sweepEverySec: number;
   private nextSweepSec = -Infinity;
   private nextId = 0;
+  /** Flows end because the capture ended (not silent past the timeout): their connections are not parked. */
+  private atCaptureEnd = false;
   /** Flow id of the packet last handled, -1 when it belonged to no flow (ARP, undecodable, ...): the packet archive's index. */
   lastFlowId = -1;
   private readonly onFlow: (flow: FlowRecord) => void;
@@ -243,7 +245,11 @@ export class FlowAssembler implements PacketHandler {
       const f = v.tcpFlags & (SYN | ACK);
       if (f === SYN) senderInitiates = true;
       else if (f === (SYN | ACK)) senderInitiates = false;
-      else senderInitiates = v.sport >= v.dport;
+      else {
+        // A connection that went silent past the idle timeout keeps its initiator.
+        const parked = this.tcp.resumable(this.table.key, senderIsA, v);
+        senderInitiates = parked === -1 ? v.sport >= v.dport : (parked === 1) === senderIsA;
+      }
     } else {
       senderInitiates = !(v.sport < 1024 && v.dport >= 1024);
     }
@@ -265,7 +271,7 @@ export class FlowAssembler implements PacketHandler {
     this.respSynAck[slot] = 0;
     this.tunnel[slot] = v.tunnel;
     this.tunnelVer[slot] = v.tunnelIpVersion;
-    if (v.proto === 6) this.tcp.start(slot);
+    if (v.proto === 6) this.tcp.start(slot, this.initIsA[slot] === 1, sec, ns);
     // (App columns need no reset here: emit() clears a slot's before the table frees it, and new slots start empty.)
   }
 
@@ -317,6 +323,7 @@ export class FlowAssembler implements PacketHandler {
 
   /** finish() in steps: pauses after every `batch` flows, so a caller can wait for a slow consumer. */
   *finishing(batch: number): Generator<void, void, void> {
+    this.atCaptureEnd = true;
     const rest = this.endingSlots(0, 0, true);
     for (let from = 0; from < rest.length; from += batch) {
       const to = Math.min(from + batch, rest.length);
@@ -353,6 +360,12 @@ export class FlowAssembler implements PacketHandler {
     }
     const outer = (vlans >>> 16) - 1;
     const inner = (vlans & 0xffff) - 1;
+    if (proto === 6 && !this.atCaptureEnd) {
+      const fi = this.flagsInit[slot];
+      const fr = this.flagsResp[slot];
+      // Silent past the idle timeout, neither reset nor closed both ways: the connection may go on.
+      if (((fi | fr) & RST) === 0 && (fi & fr & FIN) === 0) this.tcp.park(slot, keys, o, initA);
+    }
     const record: FlowRecord = {
       id: small(this.ids[slot]),
       ip_version: version,

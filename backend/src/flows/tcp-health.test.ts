@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { publicFlow } from '../cli/format';
+import { ipv4Frame, pcapFile, type PcapPacket } from '../synth/frames';
 import { injectedCapture } from '../synth/tcp-events';
 import { compareTcp, engineTcp, tsharkInstalled, tsharkTcp } from '../testing/tcp-oracle';
 import { analyzeCapture } from '.';
@@ -15,26 +17,47 @@ describe('TCP health on injected events', () => {
   fs.writeFileSync(file, capture);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  /** Each client's flows, in order (a connection silent past the idle timeout is two). */
+  const flowsByClient = async (): Promise<Map<string, Record<string, unknown>[]>> => {
+    const flows = new Map<string, Record<string, unknown>[]>();
+    await analyzeCapture(file, { onFlow: (f) => flows.set(f.src, [...(flows.get(f.src) ?? []), publicFlow(f)]) });
+    return flows;
+  };
+  const total = (parts: Record<string, unknown>[], field: string): number => parts.reduce((sum, f) => sum + (f[field] as number), 0);
+
   it('finds every injected event exactly, and nothing else', async () => {
-    const flows = new Map<string, Record<string, unknown>>();
-    await analyzeCapture(file, { onFlow: (f) => flows.set(f.src, publicFlow(f)) });
+    const flows = await flowsByClient();
     expect(flows.size).toBe(connections.length);
     for (const c of connections) {
-      const f = flows.get(c.client)!;
-      const counts = Object.fromEntries(TCP_COUNT_FIELDS.filter((n) => !n.endsWith('retrans_bytes')).map((n) => [n, f[n]]));
+      const parts = flows.get(c.client)!;
+      const f = parts[parts.length - 1];
+      const counts = Object.fromEntries(TCP_COUNT_FIELDS.filter((n) => !n.endsWith('retrans_bytes')).map((n) => [n, total(parts, n)]));
       const want = Object.fromEntries(TCP_COUNT_FIELDS.filter((n) => !n.endsWith('retrans_bytes')).map((n) => [n, c.expected[n] ?? 0]));
       expect({ name: c.name, counts }).toEqual({ name: c.name, counts: want });
-      expect(f.dst_retrans_bytes).toBe((c.expected.dst_retrans ?? 0) * 1000);
+      expect(total(parts, 'dst_retrans_bytes')).toBe((c.expected.dst_retrans ?? 0) * 1000);
       expect(f.reset_by).toBe(c.resetBy ?? null);
       expect(f.reset_after_data).toBe(c.resetAfterData ?? null);
     }
   });
 
+  it('goes on with a connection silent past the idle timeout: a second flow, the same initiator, the analysis continued', async () => {
+    const flows = await flowsByClient();
+    const silent = connections.filter((c) => c.name.includes('silence'));
+    expect(silent.length).toBe(2);
+    for (const c of silent) {
+      const parts = flows.get(c.client)!;
+      expect([c.name, parts.length, parts.map((f) => [f.src, f.sport, f.dst, f.dport])]).toEqual([c.name, 2, [0, 1].map(() => [c.client, c.cport, c.server, 443])]);
+      // What happened after the silence is counted in the second flow: only known from the first.
+      const [before, after] = parts;
+      expect([c.name, before.src_keep_alives, before.dst_lost_segments, after.handshake_rtt_us]).toEqual([c.name, 0, 0, null]);
+      expect([c.name, after.src_keep_alives, after.dst_lost_segments]).toEqual([c.name, c.expected.src_keep_alives ?? 0, c.expected.dst_lost_segments ?? 0]);
+    }
+  });
+
   it('measures the handshake split at the capture point and the data/ACK RTT to the microsecond', async () => {
-    const flows = new Map<string, Record<string, unknown>>();
-    await analyzeCapture(file, { onFlow: (f) => flows.set(f.src, publicFlow(f)) });
+    const flows = await flowsByClient();
     for (const c of connections) {
-      const f = flows.get(c.client)!;
+      const f = flows.get(c.client)![0];
       expect([c.name, f.handshake_rtt_us, f.syn_to_synack_us, f.synack_to_ack_us]).toEqual([c.name, c.toServerUs + c.toClientUs, c.toServerUs, c.toClientUs]);
       if (c.resetAfterData === false) continue; // no data, no data/ACK pairs
       expect([c.name, f.server_rtt_min_us, f.server_rtt_median_us]).toEqual([c.name, c.toServerUs, c.toServerUs]);
@@ -51,5 +74,45 @@ describe('TCP health on injected events', () => {
     expect(c.differ).toEqual([]);
     expect(c.unpaired).toEqual([]);
     expect(c.matched).toBe(connections.length);
+  });
+});
+
+/** The same ports again after a silence, with other sequence numbers: another connection (its SYN not captured). */
+describe('TCP health after a silence, on the same ports with other sequence numbers', () => {
+  const client = { ip: '10.9.1.1', port: 40001 };
+  const server = { ip: '192.0.2.99', port: 443 };
+  const seg = (t: number, fromClient: boolean, flags: number, seq: number, ack: number, len = 0): PcapPacket => ({
+    sec: 1_767_225_600 + Math.floor(t),
+    frac: Math.round((t % 1) * 1e6),
+    data: ipv4Frame({
+      src: fromClient ? client.ip : server.ip,
+      dst: fromClient ? server.ip : client.ip,
+      proto: 6,
+      sport: fromClient ? client.port : server.port,
+      dport: fromClient ? server.port : client.port,
+      flags,
+      seq,
+      ack,
+      window: 4000,
+      payload: Buffer.alloc(len),
+    }),
+  });
+  const capture = pcapFile({}, [
+    seg(0, true, 0x02, 100, 0),
+    seg(0.001, false, 0x12, 5000, 101),
+    seg(0.002, true, 0x10, 101, 5001),
+    seg(0.003, false, 0x10, 5001, 101, 1000),
+    seg(0.004, true, 0x10, 101, 6001),
+    // 150 s later (past the 120 s idle timeout), sequence numbers 2^30 away on both sides.
+    seg(150, false, 0x10, 5001 + 2 ** 30, 101 + 2 ** 30, 1000),
+    seg(150.001, true, 0x10, 101 + 2 ** 30, 6001 + 2 ** 30),
+  ]);
+
+  it('starts its sequence analysis afresh: no lost segment, no ACK of unseen data', async () => {
+    const flows: Record<string, unknown>[] = [];
+    await analyzeCapture(Readable.from([capture]), { onFlow: (f) => flows.push(publicFlow(f)) });
+    expect(flows.length).toBe(2);
+    const after = flows[1];
+    expect([after.src_lost_segments, after.dst_lost_segments, after.src_ack_unseen, after.dst_ack_unseen]).toEqual([0, 0, 0, 0]);
   });
 });

@@ -1,5 +1,6 @@
 import type { PacketView } from '../decode/packet-view';
 import { grown } from './columns';
+import { KEY_WORDS } from './flow-table';
 
 /**
  * TCP health per flow and direction: Wireshark's sequence analysis (the tcp.analysis.* flags
@@ -66,6 +67,31 @@ const NO_WINDOW = 0xffffffff;
 /** index[] of a flow with no packet yet, and of one whose first packet is kept aside. */
 const FRESH = -1;
 const KEPT = -2;
+
+/**
+ * A TCP connection silent for longer than the idle timeout ends as a flow, but not as a
+ * connection: its sequence state is parked under the flow key, and a later flow of the same key
+ * that starts without a SYN continues from it (a keep-alive after the silence is one, a segment
+ * after a gap is lost), as Wireshark's one stream per connection would. Per side (A, B of the
+ * canonical key): next sequence, highest sequence to be ACKed, last ACK, window, window scale,
+ * the last segment's flags, duplicate ACKs, times of the next sequence and of the last ACK.
+ */
+const PARK_SIDE = 9;
+const PARK_INIT_IS_A = 2 * PARK_SIDE;
+const PARK_BASE_SEC = PARK_INIT_IS_A + 1;
+const PARK_BASE_NS = PARK_BASE_SEC + 1;
+const PARK_FIELDS = PARK_BASE_NS + 1;
+/** Parked connections kept at most (oldest dropped first): a few MB. */
+const PARK_LIMIT = 16_384;
+/** A parked state applies only when the new flow's sequence (and ACK) are this close to it: the same key with other numbers is a new connection. */
+const PARK_REACH = 1 << 24;
+
+/** The flow key's words as text (a Map key). */
+function keyText(keys: Uint32Array, o: number): string {
+  let t = '';
+  for (let i = o; i < o + KEY_WORDS; i++) t += `${keys[i]},`;
+  return t;
+}
 
 /** Sequence-space comparisons (RFC 1982 style, as Wireshark's GT_SEQ/LT_SEQ). */
 const gt = (a: number, b: number): boolean => ((a - b) | 0) > 0;
@@ -144,6 +170,10 @@ export class TcpHealth {
   private capacity = 0;
   private next = 0;
   private readonly free: number[] = [];
+  /** Connections that went silent past the idle timeout, by flow key (PARK_FIELDS each). */
+  private readonly parked = new Map<string, Float64Array>();
+  /** The parked state the next start() continues (set by resumable()). */
+  private resuming: Float64Array | null = null;
 
   // A flow's first packet, per flow-table slot (until its TCP state exists).
   private firstSec = new Float64Array(0);
@@ -205,9 +235,81 @@ export class TcpHealth {
     this.resets = grown(this.resets, cap);
   }
 
-  /** A new TCP flow in flow-table slot `flowSlot` (its first packet comes next). */
-  start(flowSlot: number): void {
-    this.index[flowSlot] = FRESH;
+  /**
+   * A new TCP flow in flow-table slot `flowSlot` (its first packet, at sec/ns, comes next). After
+   * resumable() found a parked connection, the flow continues its sequence state.
+   */
+  start(flowSlot: number, initIsA: boolean, sec: number, ns: number): void {
+    const p = this.resuming;
+    if (p === null) {
+      this.index[flowSlot] = FRESH;
+      return;
+    }
+    this.resuming = null;
+    const slot = this.allocate();
+    this.index[flowSlot] = slot;
+    this.init(slot, sec, ns);
+    // Times of the parked state, moved to this flow's base.
+    const shift = (p[PARK_BASE_SEC] - sec) * 1e9 + (p[PARK_BASE_NS] - ns);
+    for (let side = 0; side < 2; side++) {
+      const d = slot * 2 + ((side === 0) === initIsA ? 0 : 1);
+      const o = side * PARK_SIDE;
+      this.nextSeq[d] = p[o];
+      this.maxSeqToAck[d] = p[o + 1];
+      this.lastAck[d] = p[o + 2];
+      this.window[d] = p[o + 3];
+      this.winScale[d] = p[o + 4];
+      this.lastFlags[d] = p[o + 5];
+      this.dupAcks[d] = p[o + 6];
+      this.nextSeqTime[d] = p[o + 7] + shift;
+      this.lastAckTime[d] = p[o + 8] + shift;
+    }
+  }
+
+  /** Parks the sequence state of a flow that ends silent (not closed) with its connection still open. */
+  park(flowSlot: number, keys: Uint32Array, o: number, initIsA: boolean): void {
+    const slot = this.index[flowSlot];
+    if (slot < 0) return; // one packet: nothing to continue from
+    const p = new Float64Array(PARK_FIELDS);
+    for (let side = 0; side < 2; side++) {
+      const d = slot * 2 + ((side === 0) === initIsA ? 0 : 1);
+      const q = side * PARK_SIDE;
+      p[q] = this.nextSeq[d];
+      p[q + 1] = this.maxSeqToAck[d];
+      p[q + 2] = this.lastAck[d];
+      p[q + 3] = this.window[d];
+      p[q + 4] = this.winScale[d];
+      p[q + 5] = this.lastFlags[d];
+      p[q + 6] = this.dupAcks[d];
+      p[q + 7] = this.nextSeqTime[d];
+      p[q + 8] = this.lastAckTime[d];
+    }
+    p[PARK_INIT_IS_A] = initIsA ? 1 : 0;
+    p[PARK_BASE_SEC] = this.baseSec[slot];
+    p[PARK_BASE_NS] = this.baseNs[slot];
+    const key = keyText(keys, o);
+    const parked = this.parked;
+    parked.delete(key);
+    if (parked.size >= PARK_LIMIT) parked.delete(parked.keys().next().value as string);
+    parked.set(key, p);
+  }
+
+  /**
+   * Whether the flow starting with this packet (key loaded in `key`, no SYN) continues a parked
+   * connection: 1 or 0 = side A initiated it (or not), -1 = no. The next start() takes it up.
+   */
+  resumable(key: Uint32Array, senderIsA: boolean, v: PacketView): number {
+    if (this.parked.size === 0 || !v.tcpComplete) return -1;
+    const text = keyText(key, 0);
+    const p = this.parked.get(text);
+    if (p === undefined) return -1;
+    this.parked.delete(text);
+    const own = senderIsA ? 0 : PARK_SIDE;
+    const other = senderIsA ? PARK_SIDE : 0;
+    if (p[own] !== 0 && Math.abs((v.tcpSeq - p[own]) | 0) >= PARK_REACH) return -1;
+    if (v.tcpFlags & ACK && p[other] !== 0 && Math.abs((v.tcpAck - p[other]) | 0) >= PARK_REACH) return -1;
+    this.resuming = p;
+    return p[PARK_INIT_IS_A];
   }
 
   /** Keeps a flow's first packet (its TCP state is made at the second, or when the flow ends). */

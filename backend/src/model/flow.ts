@@ -7,7 +7,8 @@ import type { TcpHealthRecord } from '../flows/tcp-health';
  * Initiator rule (`src` is the initiator):
  *  - TCP: the side that sent the first SYN (without ACK); if the first packet seen is a SYN-ACK,
  *    the side it was sent to; if no handshake was seen (capture started mid-flow), the side with
- *    the higher port (ties: the sender of the first packet).
+ *    the higher port (ties: the sender of the first packet); a connection that went on after
+ *    a silence past the idle timeout keeps its earlier flow's initiator (flows/tcp-health.ts).
  *  - Other protocols: the sender of the first packet, unless that packet goes from a port below
  *    1024 to a port at or above 1024 (a reply seen first), in which case the receiver.
  * A flow ends on idle timeout (packet time, not wall time) or, for TCP, when a new SYN arrives

@@ -129,6 +129,24 @@ export function injectedCapture(startSec = 1_767_225_600): { capture: Buffer; co
     s.resend(s.serverSeq - MSS, { dt: 200_000 }); // already ACKed
     s.segments(1);
   });
+  // Silent for longer than the flow idle timeout (120 s): two flows, one connection, whose
+  // sequence analysis goes on across the silence.
+  connection('keep-alive after a silence past the idle timeout', { src_keep_alives: 1 }, (s) => {
+    s.segments(1);
+    s.pause(150_000_000);
+    s.emit({ fromClient: true, flags: 0x10, len: 0, seq: s.clientSeq - 1 });
+    s.emit({ fromClient: false, flags: 0x10, len: 0, dt: 300 });
+  });
+  connection('segment lost across a silence past the idle timeout', { dst_lost_segments: 1, src_dup_acks: 1, dst_retrans: 1 }, (s) => {
+    s.segments(2);
+    const lost = s.serverSeq;
+    s.serverSeq += MSS; // never reaches the capture point
+    s.pause(150_000_000);
+    s.send(1, { ackEach: false }); // the first segment after the silence: a gap before it
+    s.emit({ fromClient: true, flags: 0x10, len: 0, ack: lost, dt: 100 }); // a duplicate of the client's last ACK
+    s.resend(lost, { dt: 300_000 }); // one duplicate ACK, long after: a plain retransmission
+    s.ackAll();
+  });
   connection('server reset after data', {}, (s) => s.segments(2), 'rst-server');
   connection('client reset before data', {}, () => undefined, 'rst-client-early');
 
@@ -159,6 +177,11 @@ class Session {
       if (o.fromClient) this.clientSeq += adv;
       else this.serverSeq += adv;
     }
+  }
+
+  /** Nothing is sent for `us` microseconds. */
+  pause(us: number): void {
+    this.t += us;
   }
 
   /** SYN, SYN-ACK, ACK, then (with a request) 100 bytes from the client, ACKed by the server. */
