@@ -430,9 +430,11 @@ export class TcpHealth {
     if (ack !== this.lastAck[fwd]) this.dupAcks[fwd] = 0;
     const revMax = this.maxSeqToAck[rev];
     if (revMax !== 0 && gt(ack, revMax) && flags & ACK) {
-      // An ACK for data never seen going the other way; reported once per gap (the other
-      // direction's duplicate-ACK counter at -1 marks "already reported").
-      if (revMax > nextSeq[rev]) {
+      // An ACK for data never seen going the other way. After a gap the other side's highest
+      // contiguous sequence lags its next one: it jumps there (and the ACK is reported), so the
+      // ACKs that follow, of data that was seen, are not. Otherwise it is reported once until the
+      // other side's ACK moves (its duplicate-ACK counter at -1 marks "already reported").
+      if (lt(revMax, nextSeq[rev])) {
         this.maxSeqToAck[rev] = nextSeq[rev];
         ta |= F.AckUnseen;
       } else {

@@ -147,6 +147,16 @@ export function injectedCapture(startSec = 1_767_225_600): { capture: Buffer; co
     s.resend(lost, { dt: 300_000 }); // one duplicate ACK, long after: a plain retransmission
     s.ackAll();
   });
+  connection('segment missed by the capture, then more requests', { src_ack_unseen: 2, dst_lost_segments: 1 }, (s) => {
+    s.segments(1);
+    s.serverSeq += MSS; // delivered, but the capture missed it
+    s.emit({ fromClient: true, flags: 0x10, len: 0, dt: 600 }); // ACKs it: an ACK of unseen data
+    s.segments(1); // a gap before it; its ACK is reported too (the ACKed boundary jumps past the gap)
+    s.request();
+    s.segments(1); // nothing more: the capture missed one segment, not every one after it
+    s.request();
+    s.segments(1);
+  });
   connection('server reset after data', {}, (s) => s.segments(2), 'rst-server');
   connection('client reset before data', {}, () => undefined, 'rst-client-early');
 
@@ -189,8 +199,12 @@ class Session {
     this.emit({ fromClient: true, flags: 0x02, len: 0, ack: 0, dt: 0 });
     this.emit({ fromClient: false, flags: 0x12, len: 0, dt: this.c.toServerUs });
     this.emit({ fromClient: true, flags: 0x10, len: 0, dt: this.c.toClientUs });
-    if (!request) return;
-    this.emit({ fromClient: true, flags: 0x18, len: 100, dt: 50 });
+    if (request) this.request(50);
+  }
+
+  /** 100 bytes from the client, ACKed by the server. */
+  request(dt = 1000): void {
+    this.emit({ fromClient: true, flags: 0x18, len: 100, dt });
     this.emit({ fromClient: false, flags: 0x10, len: 0, dt: this.c.toServerUs });
   }
 

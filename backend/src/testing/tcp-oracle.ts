@@ -162,10 +162,8 @@ export function compareTcp(oracle: Map<string, TcpSums>, engine: Map<string, Tcp
 export const TCP_ORACLE_EXCEPTIONS: Record<string, string> = {
   'zeek/vlan-pcp-dei.pcapng': 'the same connection seen on two VLAN stacks: flows are keyed by VLAN, tshark joins them and calls the second copies retransmissions',
   'zeek/ldap__gap-data-missing.pcapng': 'the same connection seen on VLANs 80 and 81 (two capture interfaces): two flows here, one tshark conversation',
-  'tcpdump/timestamp_invalid_micro.pcap': 'invalid timestamps (fraction >= 1 s): the reader carries the excess into seconds, tshark does not',
-  'tcpdump/timestamp_invalid_nano.pcap': 'invalid timestamps (fraction >= 1 s): the reader carries the excess into seconds, tshark does not',
-  'tcpdump/of13_ericsson.pcapng': 'ACKs of segments never captured (ack_unseen) in 3 OpenFlow connections: the once-per-gap rule, as for bro.org (their silences of minutes split them into flows, whose sequence analysis goes on across the split)',
+  'tcpdump/timestamp_invalid_micro.pcap': 'invalid timestamp (2^31 µs): the reader carries the excess into seconds; in tshark the 32-bit nanosecond field overflows to 0',
+  'tcpdump/timestamp_invalid_nano.pcap': 'invalid timestamp (2^31 ns): the reader carries the excess into seconds; in tshark the 32-bit nanosecond field turns negative',
   'suricata-verify/detect-ipopts__input.pcap': 'IPv4 source-route options: tshark keys the conversation by the final hop, so its streams and ours hold different packets',
   'zeek/tunnels__gtp__gtp1_gn_normal_incl_fragmentation.pcap': 'TCP in fragmented GTP-U: tshark reassembles the outer IP and analyses the segment at the last fragment; Capsight analyses unfragmented segments only',
-  'zeek/http__bro.org.pcap': "ACKs of segments never captured (ack_unseen, 2 against 6 in one connection): Capsight follows Wireshark's current once-per-gap rule, which tshark 4.0 applies differently after a gap in a connection's middle",
 };
