@@ -31,12 +31,14 @@ describe('TCP health in the store and the query model', () => {
     const [f] = await frames({ kind: 'flows', limit: 100, sort: { by: 'first', desc: false } });
     const src = column(f, 'src') as string[];
     for (const c of connections) {
-      const i = src.indexOf(c.client);
+      // A connection silent past the idle timeout is two flows: the handshake is the first's.
+      const parts = src.flatMap((s, i) => (s === c.client ? [i] : []));
+      const [i] = parts;
+      const total = (field: string): number => sum(parts.map((k) => column(f, field)[k]));
       expect(column(f, 'handshake_rtt_us')[i]).toBe(c.toServerUs + c.toClientUs);
       expect(column(f, 'syn_to_synack_us')[i]).toBe(c.toServerUs);
-      expect(column(f, 'dst_retrans')[i]).toBe(c.expected.dst_retrans ?? 0);
-      expect(column(f, 'src_dup_acks')[i]).toBe(c.expected.src_dup_acks ?? 0);
-      expect(column(f, 'reset_by')[i]).toBe(c.resetBy ?? null);
+      expect([c.name, total('dst_retrans'), total('src_dup_acks')]).toEqual([c.name, c.expected.dst_retrans ?? 0, c.expected.src_dup_acks ?? 0]);
+      expect(column(f, 'reset_by')[parts[parts.length - 1]]).toBe(c.resetBy ?? null);
     }
     expect(f.schema.fields.find((x) => x.name === 'handshake_rtt_us')?.config?.unit).toBe('µs');
   });
@@ -60,8 +62,9 @@ describe('TCP health in the store and the query model', () => {
     const [rate] = await series('retrans_rate');
     expect(rate).toBeCloseTo((100 * expectedRetrans) / sum(packets.data.values[1]), 9);
     const rtts = connections.map((c) => (c.toServerUs + c.toClientUs) / 1000).sort((a, b) => a - b);
+    const mid = rtts.length >> 1;
     const [median] = await series('handshake_rtt');
-    expect(median).toBeCloseTo((rtts[4] + rtts[4]) / 2, 6);
+    expect(median).toBeCloseTo(rtts.length % 2 === 1 ? rtts[mid] : (rtts[mid - 1] + rtts[mid]) / 2, 6);
     expect(sum(await series('resets'))).toBe(connections.filter((c) => c.resetBy).length);
   });
 
