@@ -116,3 +116,64 @@ describe('TCP health after a silence, on the same ports with other sequence numb
     expect([after.src_lost_segments, after.dst_lost_segments, after.src_ack_unseen, after.dst_ack_unseen]).toEqual([0, 0, 0, 0]);
   });
 });
+
+/** Flows of one segment take a short way to their record; what one segment alone can show must survive it. */
+describe('TCP health of one-segment flows', () => {
+  const lone = (i: number, o: { flags: number; seq: number; window: number; len?: number; fromServer?: boolean }): PcapPacket => {
+    const client = `10.9.2.${i}`;
+    const server = '192.0.2.77';
+    return {
+      sec: 1_767_225_600 + i,
+      frac: 0,
+      data: ipv4Frame({
+        src: o.fromServer ? server : client,
+        dst: o.fromServer ? client : server,
+        proto: 6,
+        sport: o.fromServer ? 443 : 40000 + i,
+        dport: o.fromServer ? 40000 + i : 443,
+        flags: o.flags,
+        seq: o.seq,
+        ack: 7,
+        window: o.window,
+        payload: Buffer.alloc(o.len ?? 0),
+      }),
+    };
+  };
+  const capture = pcapFile({}, [
+    lone(1, { flags: 0x02, seq: 100, window: 0 }), // a SYN with window 0: no zero window (SYN)
+    lone(2, { flags: 0x10, seq: 100, window: 0 }), // a zero window
+    lone(3, { flags: 0x10, seq: 0xffffffff, window: 500 }), // one below sequence 0: a keep-alive in Wireshark's terms
+    lone(4, { flags: 0x14, seq: 100, window: 0, len: 10, fromServer: true }), // a RST with data, from the server
+  ]);
+
+  it('counts a lone zero window and keep-alive, and who reset', async () => {
+    const flows = new Map<string, Record<string, unknown>>();
+    await analyzeCapture(Readable.from([capture]), { onFlow: (f) => flows.set(String(f.src === '192.0.2.77' ? f.dst : f.src), publicFlow(f)) });
+    const pick = (ip: string): unknown[] => {
+      const f = flows.get(ip)!;
+      return [f.src_zero_windows, f.dst_zero_windows, f.src_keep_alives, f.dst_keep_alives, f.reset_by, f.reset_after_data];
+    };
+    expect(pick('10.9.2.1')).toEqual([0, 0, 0, 0, null, null]);
+    expect(pick('10.9.2.2')).toEqual([1, 0, 0, 0, null, null]);
+    expect(pick('10.9.2.3')).toEqual([0, 0, 1, 0, null, null]);
+    // Initiator by ports (no handshake seen): the client, so the server's RST is the responder's.
+    expect(pick('10.9.2.4')).toEqual([0, 0, 0, 0, 'dst', false]);
+  });
+
+  it('agrees with tshark', async () => {
+    if (!(await tsharkInstalled())) {
+      process.stderr.write('\n*** SKIPPED: tshark comparison of one-segment flows: tshark is not installed (.ci/run installs it) ***\n\n');
+      return;
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-tcp-lone-'));
+    try {
+      const file = path.join(dir, 'lone.pcap');
+      fs.writeFileSync(file, capture);
+      const c = compareTcp(await tsharkTcp(file), await engineTcp(file));
+      expect(c.differ).toEqual([]);
+      expect(c.matched).toBe(4);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

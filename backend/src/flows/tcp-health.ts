@@ -575,11 +575,29 @@ export class TcpHealth {
     return n % 2 === 1 ? upper : (select(a, mid, mid - 1) + upper) / 2;
   }
 
+  /**
+   * The record of a flow of one segment (a scan's SYN, its RST answer) without making its TCP
+   * state: alone, a segment can only be a zero window or (at sequence 2^32-1) a keep-alive, and
+   * those go the long way (null).
+   */
+  private quietFirst(flowSlot: number): TcpHealthRecord | null {
+    const flags = this.firstFlags[flowSlot];
+    const len = this.firstLen[flowSlot];
+    const info = this.firstInfo[flowSlot];
+    if ((info & 2) !== 0 && (flags & (SYN | FIN | RST)) === 0 && (this.firstWindow[flowSlot] === 0 || (this.firstSeq[flowSlot] === 0xffffffff && len <= 1))) return null;
+    const resets = (flags & RST ? ((info & 1) !== 0 ? 1 : 2) : 0) | (len > 0 ? 4 : 0);
+    return QUIET[resets & 11];
+  }
+
   /** The flow's fields (call once, when it ends: its TCP slot is freed). */
   read(flowSlot: number): TcpHealthRecord {
     let slot = this.index[flowSlot];
     if (slot === FRESH) return QUIET[0];
-    if (slot === KEPT) slot = this.materialize(flowSlot);
+    if (slot === KEPT) {
+      const quiet = this.quietFirst(flowSlot);
+      if (quiet !== null) return quiet;
+      slot = this.materialize(flowSlot);
+    }
     this.free.push(slot);
     const c = this.counts;
     const i = slot * 2 * NC;
