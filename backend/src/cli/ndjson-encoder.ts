@@ -49,9 +49,12 @@ export class NdjsonEncoder extends ByteWriter {
     this.uint(f.src_payload_bytes);
     this.lit(K.dst_payload_bytes);
     this.uint(f.dst_payload_bytes);
-    this.strField(K.app, KN.app, f.app);
-    this.strField(K.app_source, KN.app_source, f.app_source);
-    this.strField(K.server_name, KN.server_name, f.server_name);
+    if (f.app === null && f.app_source === null && f.server_name === null) this.lit(NO_APP);
+    else {
+      this.strField(K.app, KN.app, f.app);
+      this.strField(K.app_source, KN.app_source, f.app_source);
+      this.strField(K.server_name, KN.server_name, f.server_name);
+    }
     this.strField(K.state, KN.state, f.state);
     // The usual runs of a line (no VLAN or tunnel; no ALPN and HTTP method; a flow without TCP
     // flags or fragments) in one copy each: at millions of flows a copy per key is a tenth of the run.
@@ -69,8 +72,11 @@ export class NdjsonEncoder extends ByteWriter {
       this.strField(K.alpn, KN.alpn, f.alpn);
       this.strField(K.http_method, KN.http_method, f.http_method);
     }
-    this.strField(K.dns_rcode, KN.dns_rcode, f.dns_rcode);
-    this.strField(K.ssh_banner, KN.ssh_banner, f.ssh_banner);
+    if (f.dns_rcode === null && f.ssh_banner === null) this.lit(NO_RCODE_BANNER);
+    else {
+      this.strField(K.dns_rcode, KN.dns_rcode, f.dns_rcode);
+      this.strField(K.ssh_banner, KN.ssh_banner, f.ssh_banner);
+    }
     if (f.src_tcp_flags === 0 && f.dst_tcp_flags === 0 && f.fragments === 0) this.lit(NO_FLAGS);
     else {
       this.lit(K.src_tcp_flags);
@@ -85,6 +91,13 @@ export class NdjsonEncoder extends ByteWriter {
       const counts = t.counts;
       let any = 0;
       for (let i = 0; i < counts.length; i++) any |= counts[i];
+      const times = t.times;
+      const noTimes = Number.isNaN(times[0]) && Number.isNaN(times[3]) && Number.isNaN(times[5]); // no handshake, no RTT sample
+      if (any === 0 && noTimes) {
+        // A flow with nothing to report (a scan's probes): the rest of the line in one copy.
+        this.lit(QUIET_TCP_END[(t.resetBy === null ? 0 : t.resetBy === 'src' ? 3 : t.resetBy === 'dst' ? 6 : 9) + (t.resetAfterData === null ? 0 : t.resetAfterData ? 1 : 2)]);
+        return;
+      }
       if (any === 0) this.lit(TCP_ZERO_COUNTS); // most flows: one copy
       else {
         for (let i = 0; i < counts.length; i++) {
@@ -92,8 +105,7 @@ export class NdjsonEncoder extends ByteWriter {
           this.uint(counts[i]);
         }
       }
-      const times = t.times;
-      if (Number.isNaN(times[0]) && Number.isNaN(times[3]) && Number.isNaN(times[5])) this.lit(TCP_NO_TIMES); // no handshake, no RTT sample
+      if (noTimes) this.lit(TCP_NO_TIMES);
       else {
         for (let i = 0; i < times.length; i++) {
           const x = times[i];
@@ -276,6 +288,13 @@ const RESET_BY_BOTH = enc(',"reset_by":"both"');
 const AFTER_DATA_NULL = keyNull('reset_after_data');
 const AFTER_DATA_TRUE = enc(',"reset_after_data":true');
 const AFTER_DATA_FALSE = enc(',"reset_after_data":false');
+
+/** The end of a TCP line without counts or times, by who reset (none, src, dst, both) x data before it (null, true, false). */
+const QUIET_TCP_END = [RESET_BY_NULL, RESET_BY_SRC, RESET_BY_DST, RESET_BY_BOTH].flatMap((by) =>
+  [AFTER_DATA_NULL, AFTER_DATA_TRUE, AFTER_DATA_FALSE].map((after) => Buffer.concat([TCP_ZERO_COUNTS, TCP_NO_TIMES, by, after, K.end])),
+);
+const NO_APP = enc(',"app":null,"app_source":null,"server_name":null');
+const NO_RCODE_BANNER = enc(',"dns_rcode":null,"ssh_banner":null');
 
 const PLAIN_V4 = enc(',"vlan":null,"ip_version":4,"inner_vlan":null,"tunnel":null,"tunnel_ip_version":null');
 const PLAIN_V6 = enc(',"vlan":null,"ip_version":6,"inner_vlan":null,"tunnel":null,"tunnel_ip_version":null');
