@@ -6,7 +6,7 @@
  *
  * softflowd runs twice: as it starts by default (NetFlow v5, which has no IPv6 fields, so softflowd
  * does not track IPv6 packets at all: its man page) and with `-v 9`, where it tracks IPv6 flows as
- * capsight does. On the web and DNS mixes a third of the packets are IPv6: only the second run
+ * capsight does. On the web and DNS mixes a third of the flows are IPv6: only the second run
  * does the same work.
  */
 import { spawnSync } from 'node:child_process';
@@ -62,8 +62,10 @@ export function profilesBench(outDir: string, profiles: readonly string[], bytes
     const capture = profileCapture(outDir, name as Profile, bytes, seed);
     const stats = JSON.parse(spawnSync(process.execPath, [bin, 'stats', '--format', 'json', capture], { encoding: 'utf8' }).stdout) as { packets: number; flows: number };
     const mine = timed([process.execPath, ...CLI_NODE_FLAGS, bin, 'flows', capture], runs);
-    const peer = softflowd ? timed(['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'], runs) : null;
-    const peerV9 = softflowd ? timed(['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9', '-v', '9'], runs) : null;
+    // softflowd sends NetFlow to the discard port on loopback.
+    const softflowdCmd = ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'];
+    const peer = softflowd ? timed(softflowdCmd, runs) : null;
+    const peerV9 = softflowd ? timed([...softflowdCmd, '-v', '9'], runs) : null;
     const other = otherNode ? timed([otherNode, ...CLI_NODE_FLAGS, bin, 'flows', capture], runs) : null;
     lines.push(
       `| ${name} | ${(stats.packets / 1e6).toFixed(2)} M | ${stats.flows >= 1e6 ? `${(stats.flows / 1e6).toFixed(2)} M` : `${(stats.flows / 1e3).toFixed(0)} k`} | ${mine.wall.toFixed(2)} | ` +
