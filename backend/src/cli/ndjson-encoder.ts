@@ -93,9 +93,11 @@ export class NdjsonEncoder extends ByteWriter {
       for (let i = 0; i < counts.length; i++) any |= counts[i];
       const times = t.times;
       const noTimes = Number.isNaN(times[0]) && Number.isNaN(times[3]) && Number.isNaN(times[5]); // no handshake, no RTT sample
+      const resetBy = t.resetBy === null ? 0 : t.resetBy === 'src' ? 1 : t.resetBy === 'dst' ? 2 : 3;
+      const afterData = t.resetAfterData === null ? 0 : t.resetAfterData ? 1 : 2;
       if (any === 0 && noTimes) {
         // A flow with nothing to report (a scan's probes): the rest of the line in one copy.
-        this.lit(QUIET_TCP_END[(t.resetBy === null ? 0 : t.resetBy === 'src' ? 3 : t.resetBy === 'dst' ? 6 : 9) + (t.resetAfterData === null ? 0 : t.resetAfterData ? 1 : 2)]);
+        this.lit(QUIET_TCP_END[resetBy * 3 + afterData]);
         return;
       }
       if (any === 0) this.lit(TCP_ZERO_COUNTS); // most flows: one copy
@@ -116,8 +118,8 @@ export class NdjsonEncoder extends ByteWriter {
           }
         }
       }
-      this.lit(t.resetBy === null ? RESET_BY_NULL : t.resetBy === 'src' ? RESET_BY_SRC : t.resetBy === 'dst' ? RESET_BY_DST : RESET_BY_BOTH);
-      this.lit(t.resetAfterData === null ? AFTER_DATA_NULL : t.resetAfterData ? AFTER_DATA_TRUE : AFTER_DATA_FALSE);
+      this.lit(RESET_BY[resetBy]);
+      this.lit(AFTER_DATA[afterData]);
     }
     this.lit(K.end);
   }
@@ -281,18 +283,11 @@ const TCP_TIME_KEYS = TCP_TIME_FIELDS.map((n) => key(n));
 const TCP_TIME_NULLS = TCP_TIME_FIELDS.map((n) => keyNull(n));
 const TCP_ZERO_COUNTS = enc(TCP_COUNT_FIELDS.map((n) => `,"${n}":0`).join(''));
 const TCP_NO_TIMES = enc(TCP_TIME_FIELDS.map((n) => `,"${n}":null`).join(''));
-const RESET_BY_NULL = keyNull('reset_by');
-const RESET_BY_SRC = enc(',"reset_by":"src"');
-const RESET_BY_DST = enc(',"reset_by":"dst"');
-const RESET_BY_BOTH = enc(',"reset_by":"both"');
-const AFTER_DATA_NULL = keyNull('reset_after_data');
-const AFTER_DATA_TRUE = enc(',"reset_after_data":true');
-const AFTER_DATA_FALSE = enc(',"reset_after_data":false');
-
-/** The end of a TCP line without counts or times, by who reset (none, src, dst, both) x data before it (null, true, false). */
-const QUIET_TCP_END = [RESET_BY_NULL, RESET_BY_SRC, RESET_BY_DST, RESET_BY_BOTH].flatMap((by) =>
-  [AFTER_DATA_NULL, AFTER_DATA_TRUE, AFTER_DATA_FALSE].map((after) => Buffer.concat([TCP_ZERO_COUNTS, TCP_NO_TIMES, by, after, K.end])),
-);
+/** `reset_by` none, src, dst, both; `reset_after_data` null, true, false. */
+const RESET_BY = [keyNull('reset_by'), enc(',"reset_by":"src"'), enc(',"reset_by":"dst"'), enc(',"reset_by":"both"')];
+const AFTER_DATA = [keyNull('reset_after_data'), enc(',"reset_after_data":true'), enc(',"reset_after_data":false')];
+/** The end of a TCP line without counts or times, by RESET_BY x AFTER_DATA. */
+const QUIET_TCP_END = RESET_BY.flatMap((by) => AFTER_DATA.map((after) => Buffer.concat([TCP_ZERO_COUNTS, TCP_NO_TIMES, by, after, K.end])));
 const NO_APP = enc(',"app":null,"app_source":null,"server_name":null');
 const NO_RCODE_BANNER = enc(',"dns_rcode":null,"ssh_banner":null');
 
