@@ -74,9 +74,11 @@ const KEPT = -2;
  * that starts without a SYN continues from it (a keep-alive after the silence is one, a segment
  * after a gap is lost), as Wireshark's one stream per connection would. Per side (A, B of the
  * canonical key): next sequence, highest sequence to be ACKed, last ACK, window, window scale,
- * the last segment's flags, duplicate ACKs, times of the next sequence and of the last ACK.
+ * the last segment's flags, duplicate ACKs (parkedColumns()), then the times of the next sequence
+ * and of the last ACK.
  */
-const PARK_SIDE = 9;
+/** parkedColumns().length, and the two times. */
+const PARK_SIDE = 7 + 2;
 const PARK_INIT_IS_A = 2 * PARK_SIDE;
 const PARK_BASE_SEC = PARK_INIT_IS_A + 1;
 const PARK_BASE_NS = PARK_BASE_SEC + 1;
@@ -251,19 +253,19 @@ export class TcpHealth {
     this.init(slot, sec, ns);
     // Times of the parked state, moved to this flow's base.
     const shift = (p[PARK_BASE_SEC] - sec) * 1e9 + (p[PARK_BASE_NS] - ns);
+    const columns = this.parkedColumns();
     for (let side = 0; side < 2; side++) {
       const d = slot * 2 + ((side === 0) === initIsA ? 0 : 1);
       const o = side * PARK_SIDE;
-      this.nextSeq[d] = p[o];
-      this.maxSeqToAck[d] = p[o + 1];
-      this.lastAck[d] = p[o + 2];
-      this.window[d] = p[o + 3];
-      this.winScale[d] = p[o + 4];
-      this.lastFlags[d] = p[o + 5];
-      this.dupAcks[d] = p[o + 6];
-      this.nextSeqTime[d] = p[o + 7] + shift;
-      this.lastAckTime[d] = p[o + 8] + shift;
+      for (let k = 0; k < columns.length; k++) columns[k][d] = p[o + k];
+      this.nextSeqTime[d] = p[o + PARK_SIDE - 2] + shift;
+      this.lastAckTime[d] = p[o + PARK_SIDE - 1] + shift;
     }
+  }
+
+  /** The per-direction state a parked connection keeps besides its two times (the arrays of now: reserve() replaces them). */
+  private parkedColumns(): (Uint32Array | Int8Array | Int32Array | Uint16Array)[] {
+    return [this.nextSeq, this.maxSeqToAck, this.lastAck, this.window, this.winScale, this.lastFlags, this.dupAcks];
   }
 
   /** Parks the sequence state of a flow that ends silent (not closed) with its connection still open. */
@@ -271,18 +273,13 @@ export class TcpHealth {
     const slot = this.index[flowSlot];
     if (slot < 0) return; // one packet: nothing to continue from
     const p = new Float64Array(PARK_FIELDS);
+    const columns = this.parkedColumns();
     for (let side = 0; side < 2; side++) {
       const d = slot * 2 + ((side === 0) === initIsA ? 0 : 1);
       const q = side * PARK_SIDE;
-      p[q] = this.nextSeq[d];
-      p[q + 1] = this.maxSeqToAck[d];
-      p[q + 2] = this.lastAck[d];
-      p[q + 3] = this.window[d];
-      p[q + 4] = this.winScale[d];
-      p[q + 5] = this.lastFlags[d];
-      p[q + 6] = this.dupAcks[d];
-      p[q + 7] = this.nextSeqTime[d];
-      p[q + 8] = this.lastAckTime[d];
+      for (let k = 0; k < columns.length; k++) p[q + k] = columns[k][d];
+      p[q + PARK_SIDE - 2] = this.nextSeqTime[d];
+      p[q + PARK_SIDE - 1] = this.lastAckTime[d];
     }
     p[PARK_INIT_IS_A] = initIsA ? 1 : 0;
     p[PARK_BASE_SEC] = this.baseSec[slot];

@@ -7,11 +7,7 @@ import { DEFAULT_SEGMENT, DownloadError, type Download, type DownloadOptions } f
 
 export type ToDownloadWorker = { kind: 'taken' } | { kind: 'give'; memory: ArrayBuffer } | { kind: 'cancel' };
 /** What the first answer told: the download's size, ETag and shown (redacted) URL. */
-interface DownloadHead {
-  size: number | null;
-  etag: string | null;
-  shownUrl: string;
-}
+type DownloadHead = Pick<Download, 'size' | 'etag' | 'shownUrl'>;
 
 export type FromDownloadWorker =
   | ({ kind: 'open' } & DownloadHead)
