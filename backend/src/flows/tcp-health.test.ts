@@ -77,26 +77,30 @@ describe('TCP health on injected events', () => {
   });
 });
 
+/** One TCP segment between a client and a server's port 443, `t` seconds into the capture. */
+function tcpSegment(o: { t: number; client: string; cport: number; server: string; fromClient: boolean; flags: number; seq: number; ack: number; window: number; len?: number }): PcapPacket {
+  return {
+    sec: 1_767_225_600 + Math.floor(o.t),
+    frac: Math.round((o.t % 1) * 1e6),
+    data: ipv4Frame({
+      src: o.fromClient ? o.client : o.server,
+      dst: o.fromClient ? o.server : o.client,
+      proto: 6,
+      sport: o.fromClient ? o.cport : 443,
+      dport: o.fromClient ? 443 : o.cport,
+      flags: o.flags,
+      seq: o.seq,
+      ack: o.ack,
+      window: o.window,
+      payload: Buffer.alloc(o.len ?? 0),
+    }),
+  };
+}
+
 /** The same ports again after a silence, with other sequence numbers: another connection (its SYN not captured). */
 describe('TCP health after a silence, on the same ports with other sequence numbers', () => {
-  const client = { ip: '10.9.1.1', port: 40001 };
-  const server = { ip: '192.0.2.99', port: 443 };
-  const seg = (t: number, fromClient: boolean, flags: number, seq: number, ack: number, len = 0): PcapPacket => ({
-    sec: 1_767_225_600 + Math.floor(t),
-    frac: Math.round((t % 1) * 1e6),
-    data: ipv4Frame({
-      src: fromClient ? client.ip : server.ip,
-      dst: fromClient ? server.ip : client.ip,
-      proto: 6,
-      sport: fromClient ? client.port : server.port,
-      dport: fromClient ? server.port : client.port,
-      flags,
-      seq,
-      ack,
-      window: 4000,
-      payload: Buffer.alloc(len),
-    }),
-  });
+  const seg = (t: number, fromClient: boolean, flags: number, seq: number, ack: number, len = 0): PcapPacket =>
+    tcpSegment({ t, client: '10.9.1.1', cport: 40001, server: '192.0.2.99', fromClient, flags, seq, ack, window: 4000, len });
   const capture = pcapFile({}, [
     seg(0, true, 0x02, 100, 0),
     seg(0.001, false, 0x12, 5000, 101),
@@ -119,26 +123,8 @@ describe('TCP health after a silence, on the same ports with other sequence numb
 
 /** Flows of one segment take a short way to their record; what one segment alone can show must survive it. */
 describe('TCP health of one-segment flows', () => {
-  const lone = (i: number, o: { flags: number; seq: number; window: number; len?: number; fromServer?: boolean }): PcapPacket => {
-    const client = `10.9.2.${i}`;
-    const server = '192.0.2.77';
-    return {
-      sec: 1_767_225_600 + i,
-      frac: 0,
-      data: ipv4Frame({
-        src: o.fromServer ? server : client,
-        dst: o.fromServer ? client : server,
-        proto: 6,
-        sport: o.fromServer ? 443 : 40000 + i,
-        dport: o.fromServer ? 40000 + i : 443,
-        flags: o.flags,
-        seq: o.seq,
-        ack: 7,
-        window: o.window,
-        payload: Buffer.alloc(o.len ?? 0),
-      }),
-    };
-  };
+  const lone = (i: number, o: { flags: number; seq: number; window: number; len?: number; fromServer?: boolean }): PcapPacket =>
+    tcpSegment({ t: i, client: `10.9.2.${i}`, cport: 40000 + i, server: '192.0.2.77', fromClient: !o.fromServer, flags: o.flags, seq: o.seq, ack: 7, window: o.window, len: o.len });
   const capture = pcapFile({}, [
     lone(1, { flags: 0x02, seq: 100, window: 0 }), // a SYN with window 0: no zero window (SYN)
     lone(2, { flags: 0x10, seq: 100, window: 0 }), // a zero window
