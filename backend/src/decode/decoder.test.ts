@@ -48,6 +48,40 @@ describe('PacketDecoder', () => {
     expect(off.decode(second, 0, second.length, second.length, 1)).toBe(Category.Fragment);
   });
 
+  it("keys a source-routed IPv4 packet by the route's final hop while the route is being followed", () => {
+    const dstOf = (ipOptions: number[]): string => {
+      const f = ipv4Frame({ src: '9.10.11.12', dst: '13.14.15.16', proto: 6, sport: 20, dport: 80, flags: 0x02, ipOptions });
+      const d = new PacketDecoder();
+      expect(d.decode(f, 0, f.length, f.length, 1)).toBe(Category.Flow);
+      expect([d.view.sport, d.view.dport, d.view.payloadBytes]).toEqual([20, 80, 0]);
+      const a = d.view.dst[3];
+      return [a >>> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255].join('.');
+    };
+    const route = [1, 2, 3, 4, 5, 6, 7, 8];
+    expect(dstOf([131, 11, 4, ...route])).toBe('5.6.7.8'); // loose source route, first hop next
+    expect(dstOf([1, 137, 11, 8, ...route])).toBe('5.6.7.8'); // strict, after a no-op, second hop next
+    expect(dstOf([131, 11, 12, ...route])).toBe('13.14.15.16'); // route done: the header holds the final hop
+    expect(dstOf([7, 11, 4, ...route])).toBe('13.14.15.16'); // record route is no source route
+    expect(dstOf([131, 11, 6, ...route])).toBe('13.14.15.16'); // pointer inside an address: malformed
+    expect(dstOf([131, 40, 4, ...route])).toBe('13.14.15.16'); // option runs past the header
+    expect(dstOf([0, 131, 11, 4, ...route])).toBe('13.14.15.16'); // after end-of-options
+  });
+
+  it('analyses TCP in the first fragment of a tunnel packet, not in a first fragment of its own', () => {
+    const segment = Buffer.alloc(1400, 0x61);
+    const inner = ipv4Frame({ src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 1923, dport: 80, seq: 1000, payload: segment }).subarray(14);
+    const gtp = Buffer.from([0x30, 0xff, inner.length >> 8, inner.length & 255, 0, 0, 0, 1]);
+    // The outer datagram is cut after 600 bytes of the inner packet; its second fragment follows.
+    const first = ipv4Frame({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, sport: 2152, dport: 2152, ipId: 5, moreFragments: true, payload: Buffer.concat([gtp, inner.subarray(0, 600)]) });
+    const d = new PacketDecoder();
+    expect(d.decode(first, 0, first.length, first.length, 1)).toBe(Category.Flow);
+    expect([d.view.proto, d.view.sport, d.view.tcpSeq, d.view.payloadBytes, d.view.tcpComplete]).toEqual([6, 1923, 1000, 1400, true]);
+
+    const own = ipv4Frame({ src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 1923, dport: 80, seq: 1000, ipId: 6, moreFragments: true, payload: segment.subarray(0, 600) });
+    expect(d.decode(own, 0, own.length, own.length, 1)).toBe(Category.Flow);
+    expect([d.view.sport, d.view.tcpComplete]).toEqual([1923, false]); // the segment's length is not known yet
+  });
+
   it('counts an unknown link type instead of failing', () => {
     const d = new PacketDecoder();
     expect(d.decode(udp, 0, udp.length, udp.length, 147)).toBe(Category.UnknownLink);

@@ -59,7 +59,11 @@ export class PacketDecoder {
   private readonly saved = new Float64Array(MAX_DEPTH * 16);
   /** Set while decoding a first fragment: its key is recorded once the innermost flow is known. */
   private fragPending = false;
-  /** The packet is a first fragment (more fragments follow), whatever attribution does. */
+  /**
+   * The innermost IP layer is a first fragment (more fragments follow), whatever attribution does:
+   * its TCP segment's length is not known yet. A first fragment of a tunnel's outer packet still
+   * carries a whole inner header, whose length fields are the segment's.
+   */
   private firstFragment = false;
 
   constructor(options: DecoderOptions = {}) {
@@ -365,6 +369,7 @@ export class PacketDecoder {
 
   private ipv4(b: Uint8Array, o: number, end: number): Category {
     const v = this.view;
+    this.firstFragment = false; // only the IP layer that carries the transport counts (a tunnel's outer fragment does not)
     if (end - o < 20) return this.problem(Problem.IpHeaderTruncated, Category.Undecodable);
     if (b[o] >> 4 !== 4) return this.problem(Problem.IpVersionMismatch, Category.Undecodable);
     const ihl = (b[o] & 0x0f) * 4;
@@ -381,7 +386,7 @@ export class PacketDecoder {
     v.dst[0] = 0;
     v.dst[1] = 0;
     v.dst[2] = 0;
-    v.dst[3] = ((b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19]) >>> 0;
+    v.dst[3] = ihl > 20 ? finalDestination(b, o, ihl) : ((b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19]) >>> 0;
     v.ipBytes = total;
     const proto = b[o + 9];
     const fo = (b[o + 6] << 8) | b[o + 7];
@@ -395,6 +400,7 @@ export class PacketDecoder {
 
   private ipv6(b: Uint8Array, o: number, end: number): Category {
     const v = this.view;
+    this.firstFragment = false;
     if (end - o < 40) return this.problem(Problem.IpHeaderTruncated, Category.Undecodable);
     if (b[o] >> 4 !== 6) return this.problem(Problem.IpVersionMismatch, Category.Undecodable);
     v.ipVersion = 6;
@@ -887,4 +893,36 @@ function windowScale(b: Uint8Array, p: number, end: number): number {
     p += len;
   }
   return -1;
+}
+
+/**
+ * The destination of an IPv4 header with options: the route's final hop while a loose or strict
+ * source route (options 131, 137) is still being followed, else the header's own. That final hop
+ * is the transport's peer (TCP's and UDP's checksums are over it: RFC 791, RFC 1122 3.2.1.8), and
+ * it is the address tshark and tcpdump show. The option is followed while its pointer (1-based,
+ * 4, 8, ...) is within the option; a malformed option list leaves the header's destination.
+ */
+function finalDestination(b: Uint8Array, o: number, ihl: number): number {
+  const header = ((b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19]) >>> 0;
+  const end = o + ihl;
+  let q = o + 20;
+  while (q < end) {
+    const type = b[q];
+    if (type === 0) break; // end of options
+    if (type === 1) {
+      q++; // no-operation
+      continue;
+    }
+    if (q + 2 > end) break;
+    const len = b[q + 1];
+    if (len < 2 || q + len > end) break;
+    if (type === 131 || type === 137) {
+      const ptr = len >= 7 ? b[q + 2] : 0; // a route holds at least one address
+      if (ptr < 4 || (ptr & 3) !== 0 || ptr > len) return header;
+      const a = q + len - 4;
+      return ((b[a] << 24) | (b[a + 1] << 16) | (b[a + 2] << 8) | b[a + 3]) >>> 0;
+    }
+    q += len;
+  }
+  return header;
 }

@@ -50,6 +50,8 @@ export function ipv4Frame(o: {
   ipId?: number;
   fragOffset?: number;
   moreFragments?: boolean;
+  /** IPv4 options (padded with end-of-options to a multiple of 4 bytes). */
+  ipOptions?: number[];
 }): Buffer {
   const payload = Buffer.from(o.payload ?? []);
   const l4 = o.fragOffset ? Buffer.alloc(0) : o.proto === 6 ? Buffer.alloc(20) : o.proto === 17 ? Buffer.alloc(8) : Buffer.alloc(8);
@@ -64,9 +66,12 @@ export function ipv4Frame(o: {
       l4[13] = o.flags ?? 0x10;
     } else l4.writeUInt16BE(8 + payload.length, 4);
   }
-  const ip = Buffer.alloc(20);
-  ip[0] = 0x45;
-  ip.writeUInt16BE(20 + l4.length + payload.length, 2);
+  const options = o.ipOptions ?? [];
+  const ihl = 20 + Math.ceil(options.length / 4) * 4;
+  const ip = Buffer.alloc(ihl);
+  ip[0] = 0x40 | (ihl / 4);
+  ip.set(options, 20);
+  ip.writeUInt16BE(ihl + l4.length + payload.length, 2);
   ip.writeUInt16BE(o.ipId ?? 0, 4);
   ip.writeUInt16BE(((o.fragOffset ?? 0) / 8) | (o.moreFragments ? 0x2000 : 0), 6);
   ip[8] = 64;

@@ -105,8 +105,6 @@ export function compare(oracle: ConvSums, engine: ConvSums): Comparison {
 export const ORACLE_EXCEPTIONS: Record<string, string> = {
   'tcpdump/of13_ericsson.pcapng':
     'OpenFlow packet-in/out messages carry whole Ethernet frames as TCP payload; tshark dissects those frames and reports their addresses, a flow meter counts the TCP connection that carries them',
-  'suricata-verify/detect-ipopts__input.pcap':
-    "IPv4 source-route options: tshark's last ip.dst field is the route's final hop, the engine keys flows by the header's destination (what the network forwards on)",
   'tcpdump/LINKTYPE_IPV6_invalid.pcap':
     'LINKTYPE_IPV6 carrying an IPv4 packet: tshark refuses it (yet decodes IPv6 inside LINKTYPE_IPV4); the engine decodes both by the version nibble',
   'suricata-verify/bug-6875-01__fuzz.pcap':
