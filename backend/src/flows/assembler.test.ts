@@ -71,6 +71,54 @@ describe('FlowAssembler', () => {
     expect(flows.map((f) => f.src_pkts + f.dst_pkts)).toEqual([2, 2, 1]);
   });
 
+  it('joins a connection whose directions travel on different VLANs, and keeps copies seen on two VLANs apart', () => {
+    const req = (vlan: number, flags: number, seq: number, payload?: Buffer) =>
+      ipv4Frame({ src: '10.81.0.5', dst: '10.80.0.10', proto: 6, sport: 49980, dport: 389, flags, seq, ack: 5001, payload, vlan: [vlan] });
+    const rep = (vlan: number, flags: number, ack: number, payload?: Buffer) =>
+      ipv4Frame({ src: '10.80.0.10', dst: '10.81.0.5', proto: 6, sport: 389, dport: 49980, flags, seq: 5000 + (flags & SYN ? 0 : 1), ack, payload, vlan: [vlan] });
+
+    // A router between VLANs 81 and 80, captured on the trunk: requests on 81, replies on 80.
+    const routed = harness();
+    routed.send(1, req(81, SYN, 1000));
+    routed.send(1.004, rep(80, SYN | ACK, 1001));
+    routed.send(1.005, req(81, ACK, 1001));
+    routed.send(1.006, req(81, PSH | ACK, 1001, Buffer.alloc(50)));
+    routed.send(1.01, rep(80, PSH | ACK, 1051, Buffer.alloc(80)));
+    routed.send(1.02, req(81, FIN | ACK, 1051));
+    routed.send(1.03, rep(80, FIN | ACK, 1052));
+    routed.a.finish();
+    expect(routed.flows).toHaveLength(1);
+    const f = routed.flows[0];
+    expect([f.src, f.vlan, f.src_pkts, f.dst_pkts, f.src_payload_bytes, f.dst_payload_bytes, f.state]).toEqual(['10.81.0.5', 81, 4, 3, 50, 80, 'SF']);
+    expect(f.tcp?.times[0]).toBe(5000); // handshake RTT: SYN to the ACK of the SYN-ACK, 5 ms
+
+    // The same connection captured before and after the router (each packet on both VLANs): two flows.
+    const mirrored = harness();
+    const both = (sec: number, frame: (vlan: number) => Buffer) => {
+      mirrored.send(sec, frame(10));
+      mirrored.send(sec + 0.0001, frame(20));
+    };
+    both(1, (v) => req(v, SYN, 1000));
+    both(1.004, (v) => rep(v, SYN | ACK, 1001));
+    both(1.005, (v) => req(v, ACK, 1001));
+    mirrored.a.finish();
+    expect(mirrored.flows.map((x) => [x.vlan, x.src_pkts, x.dst_pkts, x.state])).toEqual([
+      [10, 2, 1, 'S1'],
+      [20, 2, 1, 'S1'],
+    ]);
+
+    // A reply on the other VLAN after the first half went idle is a flow of its own.
+    const late = harness({ idleTimeoutNs: 60e9 });
+    late.send(1, req(81, SYN, 1000));
+    late.send(100, rep(80, SYN | ACK, 1001));
+    late.send(100.5, rep(80, ACK, 1001));
+    late.a.finish();
+    expect(late.flows.map((x) => [x.vlan, x.src_pkts + x.dst_pkts])).toEqual([
+      [81, 1],
+      [80, 2],
+    ]);
+  });
+
   it('spreads a long flow over time buckets whose sums equal the flow totals', () => {
     const { a, flows, buckets, send } = harness({ bucketNs: 10e9 });
     for (let t = 0; t < 120; t += 0.5) send(1000 + t, t % 1 === 0 ? c2s(ACK, Buffer.alloc(10)) : s2c(ACK, Buffer.alloc(500)));

@@ -9,8 +9,14 @@ import { grown } from './columns';
  *
  * Key words: A address (4), B address (4), ports (A << 16 | B), ipVersion << 8 | proto, VLANs.
  * A is the endpoint whose (address, port) sorts lower, so both directions meet in one slot.
+ *
+ * Flows the owner lists (`listTagged`: tagged TCP flows that began with a SYN) are also found by
+ * their key without the VLANs, so that a connection whose directions travel on different VLANs
+ * can be joined (see `peerOnOtherVlan`, `alias`).
  */
 export const KEY_WORDS = 11;
+/** Key word 10 of a packet without VLAN tags. */
+const UNTAGGED = 0;
 
 export class FlowTable {
   capacity: number;
@@ -31,6 +37,14 @@ export class FlowTable {
   /** Hash of the current key, in a typed array so the per-packet store never boxes a number. */
   private readonly hashBox = new Uint32Array(1);
   private probe = 0;
+  /** Live tagged slots by the hash of their key without the VLAN word: the first, then a chain through `nextTagged`. */
+  private readonly tagged = new Map<number, number>();
+  private nextTagged: Int32Array;
+  private listed: Uint8Array;
+  /** Keys on another VLAN that lead to a live slot: by full-key hash. */
+  private readonly aliases = new Map<number, { key: Uint32Array; slot: number }[]>();
+  /** Full-key hashes of the aliases that lead to each slot (removed with it). */
+  private readonly aliasesOf = new Map<number, number[]>();
 
   constructor(
     initialCapacity: number,
@@ -43,6 +57,8 @@ export class FlowTable {
     this.index = new Int32Array(initialCapacity * 2);
     this.mask = initialCapacity * 2 - 1;
     this.free = new Int32Array(initialCapacity);
+    this.nextTagged = new Int32Array(initialCapacity);
+    this.listed = new Uint8Array(initialCapacity);
     onGrow(initialCapacity);
   }
 
@@ -127,6 +143,87 @@ export class FlowTable {
     return slot;
   }
 
+  /** Lists a tagged slot (just inserted for the current key) under its key without the VLANs. */
+  listTagged(slot: number): void {
+    this.listed[slot] = 1;
+    const t = tupleHash(this.key, 0);
+    this.nextTagged[slot] = this.tagged.get(t) ?? -1;
+    this.tagged.set(t, slot);
+  }
+
+  /** True when the current key carries VLAN tags. */
+  isTagged(): boolean {
+    return this.key[10] !== UNTAGGED;
+  }
+
+  /** The live slot an alias of the current key leads to, or -1. */
+  findAlias(): number {
+    if (this.aliases.size === 0) return -1;
+    const list = this.aliases.get(this.hashBox[0] & 0x3fffffff);
+    if (!list) return -1;
+    const k = this.key;
+    for (const a of list) {
+      if (a.key.every((w, i) => w === k[i])) return a.slot;
+    }
+    return -1;
+  }
+
+  /**
+   * A live slot with the current key's addresses, ports and protocol on another VLAN: the first
+   * (after = -1) or the one after `after`; -1 when there is none.
+   */
+  peerOnOtherVlan(after: number): number {
+    let slot = after < 0 ? (this.tagged.get(tupleHash(this.key, 0)) ?? -1) : this.nextTagged[after];
+    const k = this.key;
+    const keys = this.keys;
+    for (; slot >= 0; slot = this.nextTagged[slot]) {
+      const o = slot * KEY_WORDS;
+      let same = keys[o + 10] !== k[10];
+      for (let i = 0; i < 10 && same; i++) same = keys[o + i] === k[i];
+      if (same) return slot;
+    }
+    return -1;
+  }
+
+  /** From now on the current key leads to `slot` (until that slot is removed). */
+  alias(slot: number): void {
+    const h = this.hashBox[0] & 0x3fffffff;
+    const entry = { key: Uint32Array.from(this.key), slot };
+    const list = this.aliases.get(h);
+    if (list) list.push(entry);
+    else this.aliases.set(h, [entry]);
+    const mine = this.aliasesOf.get(slot);
+    if (mine) mine.push(h);
+    else this.aliasesOf.set(slot, [h]);
+  }
+
+  /** Drops the slot from the tagged lists and the aliases that lead to it. */
+  private forgetTagged(slot: number): void {
+    this.listed[slot] = 0;
+    const t = tupleHash(this.keys, slot * KEY_WORDS);
+    const next = this.nextTagged;
+    const head = this.tagged.get(t) ?? -1;
+    if (head === slot) {
+      if (next[slot] >= 0) this.tagged.set(t, next[slot]);
+      else this.tagged.delete(t);
+    } else {
+      let prev = head;
+      while (prev >= 0 && next[prev] !== slot) prev = next[prev];
+      if (prev >= 0) next[prev] = next[slot];
+    }
+    if (this.aliasesOf.size === 0) return;
+    const hashes = this.aliasesOf.get(slot);
+    if (!hashes) return;
+    this.aliasesOf.delete(slot);
+    for (const h of hashes) {
+      const entries = this.aliases.get(h);
+      if (!entries) continue;
+      const rest = entries.filter((e) => e.slot !== slot);
+      if (rest.length > 0) this.aliases.set(h, rest);
+      else this.aliases.delete(h);
+    }
+  }
+
   remove(slot: number): void {
     const index = this.index;
     const mask = this.mask;
@@ -147,6 +244,7 @@ export class FlowTable {
       j = (j + 1) & mask;
     }
     index[hole] = 0;
+    if (this.listed[slot] === 1) this.forgetTagged(slot);
     this.live[slot] = 0;
     this.free[this.freeTop++] = slot;
     this.size--;
@@ -163,6 +261,8 @@ export class FlowTable {
     this.live = live;
     this.hashes = hashes;
     this.free = free;
+    this.nextTagged = grown(this.nextTagged, cap);
+    this.listed = grown(this.listed, cap);
     this.capacity = cap;
     this.index = new Int32Array(cap * 2);
     this.mask = cap * 2 - 1;
@@ -174,4 +274,11 @@ export class FlowTable {
     }
     this.onGrow(cap);
   }
+}
+
+/** Hash of a key's first ten words (all but the VLANs) at offset o; 30 bits, so Map keys stay small integers. */
+function tupleHash(k: Uint32Array, o: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < 10; i++) h = Math.imul(h ^ k[o + i], 0x01000193);
+  return (h ^ (h >>> 15)) & 0x3fffffff;
 }

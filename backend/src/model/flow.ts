@@ -68,7 +68,7 @@ export interface FlowRecord {
   dst_tcp_flags: number;
   /** Zeek-style connection state (S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH). */
   state: string;
-  /** Outermost 802.1Q/802.1ad VLAN id, null when untagged. */
+  /** Outermost 802.1Q/802.1ad VLAN id, null when untagged (a TCP connection whose replies come on another VLAN: its SYN's). */
   vlan: number | null;
   /** Second (inner) VLAN id of a QinQ stack, null when absent. */
   inner_vlan: number | null;

@@ -161,7 +161,6 @@ export function compareTcp(oracle: Map<string, TcpSums>, engine: Map<string, Tcp
 /** Captures whose TCP analysis differs from tshark's on principle, with the reason. */
 export const TCP_ORACLE_EXCEPTIONS: Record<string, string> = {
   'zeek/vlan-pcp-dei.pcapng': 'the same connection seen on two VLAN stacks: flows are keyed by VLAN, tshark joins them and calls the second copies retransmissions',
-  'zeek/ldap__gap-data-missing.pcapng': 'the same connection seen on VLANs 80 and 81 (two capture interfaces): two flows here, one tshark conversation',
   'tcpdump/timestamp_invalid_micro.pcap': 'invalid timestamp (2^31 µs): the reader carries the excess into seconds; in tshark the 32-bit nanosecond field overflows to 0',
   'tcpdump/timestamp_invalid_nano.pcap': 'invalid timestamp (2^31 ns): the reader carries the excess into seconds; in tshark the 32-bit nanosecond field turns negative',
   'zeek/tunnels__gtp__gtp1_gn_normal_incl_fragmentation.pcap':
