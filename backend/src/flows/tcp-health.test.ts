@@ -3,8 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { publicFlow } from '../cli/format';
-import { ipv4Frame, pcapFile, type PcapPacket } from '../synth/frames';
-import { injectedCapture } from '../synth/tcp-events';
+import { pcapFile, type PcapPacket } from '../synth/frames';
+import { httpsSegmentFrame, injectedCapture } from '../synth/tcp-events';
 import { compareTcp, engineTcp, tsharkInstalled, tsharkTcp } from '../testing/tcp-oracle';
 import { analyzeCapture } from '.';
 import { TCP_COUNT_FIELDS } from './tcp-health';
@@ -82,18 +82,7 @@ function tcpSegment(o: { t: number; client: string; cport: number; server: strin
   return {
     sec: 1_767_225_600 + Math.floor(o.t),
     frac: Math.round((o.t % 1) * 1e6),
-    data: ipv4Frame({
-      src: o.fromClient ? o.client : o.server,
-      dst: o.fromClient ? o.server : o.client,
-      proto: 6,
-      sport: o.fromClient ? o.cport : 443,
-      dport: o.fromClient ? 443 : o.cport,
-      flags: o.flags,
-      seq: o.seq,
-      ack: o.ack,
-      window: o.window,
-      payload: Buffer.alloc(o.len ?? 0),
-    }),
+    data: httpsSegmentFrame({ ...o, len: o.len ?? 0 }),
   };
 }
 

@@ -37,6 +37,22 @@ interface Seg {
   window?: number;
 }
 
+/** One TCP segment between a client and a server's port 443, as an Ethernet frame (`len` zero bytes of payload). */
+export function httpsSegmentFrame(o: { client: string; cport: number; server: string; fromClient: boolean; flags: number; seq: number; ack: number; window: number; len: number }): Buffer {
+  return ipv4Frame({
+    src: o.fromClient ? o.client : o.server,
+    dst: o.fromClient ? o.server : o.client,
+    proto: 6,
+    sport: o.fromClient ? o.cport : 443,
+    dport: o.fromClient ? 443 : o.cport,
+    flags: o.flags,
+    seq: o.seq,
+    ack: o.ack,
+    window: o.window,
+    payload: Buffer.alloc(o.len),
+  });
+}
+
 export function injectedCapture(startSec = 1_767_225_600): { capture: Buffer; connections: InjectedConnection[] } {
   const connections: InjectedConnection[] = [];
   const packets: PcapPacket[] = [];
@@ -70,18 +86,7 @@ export function injectedCapture(startSec = 1_767_225_600): { capture: Buffer; co
     }
     connections.push(c);
     for (const p of s.segs) {
-      const data = ipv4Frame({
-        src: p.fromClient ? c.client : c.server,
-        dst: p.fromClient ? c.server : c.client,
-        proto: 6,
-        sport: p.fromClient ? c.cport : 443,
-        dport: p.fromClient ? 443 : c.cport,
-        flags: p.flags,
-        seq: p.seq,
-        ack: p.ack,
-        window: p.window ?? WINDOW,
-        payload: Buffer.alloc(p.len),
-      });
+      const data = httpsSegmentFrame({ client: c.client, cport: c.cport, server: c.server, fromClient: p.fromClient, flags: p.flags, seq: p.seq, ack: p.ack, window: p.window ?? WINDOW, len: p.len });
       packets.push({ sec: Math.floor(p.t / 1e6), frac: p.t % 1e6, data });
     }
   };
