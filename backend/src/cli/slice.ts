@@ -93,6 +93,8 @@ export async function sliceCommand(args: string[], err: (s: string) => void): Pr
       { stream: { handle }, expectedBytes: size, name: input, source: input, sourceKind: 'path' },
       { store, enricher, archive, bucketNs: 60e9, idleTimeoutNs: parseDuration(values['idle-timeout'], '--idle-timeout'), attributeFragments: !values['no-fragments'] },
     );
+    // A file read from a path is copied into the packet store beside the ingest: wait for it.
+    await archive.copied(ingested.capture.sha256);
     if (ingested.capture.damage) err(`capsight: warning: ${ingested.capture.damage}; the slice covers the packets before it`);
     let out;
     try {

@@ -74,7 +74,7 @@ export class PacketArchive {
   private readonly tmp: string;
   private registry: Registry;
   /** Copies still being made (by the kernel, after the capture's flows were stored). */
-  private readonly copying = new Set<string>();
+  private readonly copying = new Map<string, Promise<void>>();
   /** Captures deleted while their copy was being made: the copy goes when it ends. */
   private readonly deletedWhileCopying = new Set<string>();
 
@@ -164,8 +164,7 @@ export class PacketArchive {
 
   /** commit() once `copied` settles (with why the copy is not whole, or null); meanwhile the capture's packets are "being copied". */
   commitAfter(k: Keeping, sha256: string, copied: Promise<string | null>): void {
-    this.copying.add(sha256);
-    void copied
+    const filed = copied
       .catch((err: unknown) => `copying failed (${(err as Error).message})`)
       .then((failed) => {
         this.copying.delete(sha256);
@@ -173,6 +172,12 @@ export class PacketArchive {
         else this.commit(k, sha256, failed);
       })
       .catch(() => this.discard(k));
+    this.copying.set(sha256, filed);
+  }
+
+  /** Settles once a copy still being made for `sha256` is filed (or dropped); at once when none is. */
+  async copied(sha256: string): Promise<void> {
+    await this.copying.get(sha256);
   }
 
   /** Records why a capture's packets were not copied (unless a copy of the same bytes is kept). */

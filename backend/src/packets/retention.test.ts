@@ -175,14 +175,20 @@ describe('copies made after the import', () => {
     archive.commitAfter(k, sha, new Promise((r) => (finish = r)));
     expect(archive.availability(sha)).toEqual({ available: false, reason: expect.stringMatching(/^being copied/), soon: true });
     await expect(archive.open(sha, 0)).rejects.toMatchObject({ soon: true });
-    finish(null);
+    // copied(): what a one-shot reader (capsight slice) waits for; it settles only once the copy is filed.
+    let filed = false;
+    const waiting = archive.copied(sha).then(() => (filed = true));
     await new Promise((r) => setImmediate(r));
+    expect(filed).toBe(false);
+    finish(null);
+    await waiting;
     expect(archive.availability(sha)).toMatchObject({ available: true });
+    await archive.copied('d'.repeat(64)); // no copy under way: settles at once
     // A copy that went wrong is recorded with its reason.
     const k2 = archive.begin(null);
     if (!('dataFd' in k2)) throw new Error('not kept');
     archive.commitAfter(k2, 'b'.repeat(64), Promise.resolve('the file changed while it was imported'));
-    await new Promise((r) => setImmediate(r));
+    await archive.copied('b'.repeat(64));
     expect(archive.availability('b'.repeat(64))).toEqual({ available: false, reason: 'not kept: the file changed while it was imported' });
     // A capture deleted while its copy is made: the copy is dropped when it ends.
     const k3 = archive.begin(null);
@@ -191,7 +197,7 @@ describe('copies made after the import', () => {
     archive.commitAfter(k3, 'c'.repeat(64), new Promise((r) => (finish3 = r)));
     archive.remove('c'.repeat(64));
     finish3(null);
-    await new Promise((r) => setImmediate(r));
+    await archive.copied('c'.repeat(64));
     expect(archive.availability('c'.repeat(64)).available).toBe(false);
     expect(fs.existsSync(k3.dataPath)).toBe(false);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -113,6 +113,17 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 5 } });
 
+  // Stopping closes idle keep-alive connections at once; a download still under way keeps its
+  // connection, which after the download would otherwise stay open for the whole keep-alive timeout
+  // (72 s) and hold up the stop. Once stopping, a finished response ends its connection.
+  let stopping = false;
+  app.addHook('preClose', async () => {
+    stopping = true;
+  });
+  app.addHook('onResponse', async (req) => {
+    if (stopping) req.raw.socket?.end();
+  });
+
   const names = answeredNames(config.host, config.hostNames);
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/health' || req.url.startsWith('/health?')) return;

@@ -148,6 +148,41 @@ describe('export requests that cannot be answered', () => {
   });
 });
 
+describe('stopping the sidecar during a download', () => {
+  it('sends the download whole, then closes its connection and stops (no wait for the keep-alive timeout)', async () => {
+    const own = await startSidecar();
+    // Big enough that the export is still being written when the stop begins (the client holds it back).
+    const big = generated({ bytes: 24_000_000, seed: 8 });
+    const r = await upload(own, 'big.pcap', big);
+    expect(r.status).toBe(201);
+    const agent = new http.Agent({ keepAlive: true });
+    let stopped: Promise<void> | null = null;
+    try {
+      const got = await new Promise<{ length: number; bytes: number; socketClosed: Promise<void> }>((resolve, reject) => {
+        const req = http.get(`${own.url}/api/export/pcap?query=${b64({ filters: [{ key: 'capture', operator: '=', value: String(r.json.captureId) }] })}`, { agent, headers: { 'x-capsight-request': 'test' } }, (res) => {
+          if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
+          res.pause();
+          const socketClosed = new Promise<void>((closed) => res.socket.once('close', () => closed()));
+          stopped = own.close();
+          let bytes = 0;
+          res.on('data', (c: Buffer) => (bytes += c.length));
+          res.on('end', () => resolve({ length: Number(res.headers['content-length']), bytes, socketClosed }));
+          res.resume();
+        });
+        req.on('error', reject);
+      });
+      expect(got.length).toBeGreaterThan(20_000_000);
+      expect(got.bytes).toBe(got.length);
+      // The server ends the connection (the client's agent would keep it); the stop completes.
+      await got.socketClosed;
+      await stopped;
+    } finally {
+      agent.destroy();
+      if (!stopped) await own.close();
+    }
+  }, 60_000);
+});
+
 describe('big exports', () => {
   /** Resident memory of a process, from /proc (bytes). */
   const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
