@@ -9,6 +9,7 @@ import { appendColumns } from './columns';
 import { ConnectionPool } from './pool';
 import { latestActivityMs, runQuery } from './queries';
 import { FlowFile } from './flow-file';
+import { PublishThreads } from './publish-threads';
 import { EXPORT_PAGE_FLOWS, EXPORT_PAGES_AHEAD, exportCaptures, exportPageSql, matchingFlowIds } from './exports';
 import { Params } from './sql';
 import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, PUBLISH_FLOWS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
@@ -17,6 +18,9 @@ import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, PUBLISH_FLOWS, readFlowFile, SCHE
 export const READ_CONNECTIONS = 4;
 
 export const DEFAULT_STORE_MEMORY = 256 * 1024 * 1024;
+
+/** Flows written before a file of them is loaded during the ingest (DuckDbIngest.loadEarly). */
+const EARLY_LOAD_FLOWS = 16_384;
 
 const BUCKET_TYPES: DuckDBType[] = [UINTEGER, BIGINT, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE];
 
@@ -45,6 +49,7 @@ export class DuckDbStore implements FlowStore {
     private readonly reads: ConnectionPool,
     /** Quick checks (a filter's regular expression) that must not wait behind queries. */
     private readonly checks: ConnectionPool,
+    private readonly publishThreads: PublishThreads,
     totals: { captures: number; flows: number },
   ) {
     this.totals = totals;
@@ -89,7 +94,7 @@ export class DuckDbStore implements FlowStore {
     const stagingDir = path.join(dataDir, 'staging');
     fs.rmSync(stagingDir, { recursive: true, force: true });
     fs.mkdirSync(stagingDir, { recursive: true });
-    return new DuckDbStore(instance, stagingDir, writes, await ConnectionPool.create(instance, READ_CONNECTIONS), await ConnectionPool.create(instance, 1), totals);
+    return new DuckDbStore(instance, stagingDir, writes, await ConnectionPool.create(instance, READ_CONNECTIONS), await ConnectionPool.create(instance, 1), await PublishThreads.open(await instance.connect()), totals);
   }
 
   close(): Promise<void> {
@@ -97,6 +102,7 @@ export class DuckDbStore implements FlowStore {
       await Promise.allSettled([...this.openings]);
       await Promise.all([...this.ingests].map((i) => i.abort()));
       await Promise.all([this.writes.close(), this.reads.close(), this.checks.close()]);
+      this.publishThreads.close();
       this.instance.closeSync();
     })();
     return this.closing;
@@ -131,7 +137,7 @@ export class DuckDbStore implements FlowStore {
       conn.closeSync();
       throw err;
     }
-    const ingest = new DuckDbIngest(conn, new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender, (published) => {
+    const ingest = new DuckDbIngest(conn, () => new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender, this.publishThreads, (published) => {
       this.ingests.delete(ingest);
       this.generation++;
       if (published) {
@@ -317,22 +323,68 @@ class DuckDbIngest implements IngestSink {
   private closed = false;
   private committing: Promise<unknown> | null = null;
 
+  /** Flows being written; full files are loaded while the ingest goes on. */
+  private flowFile: FlowFile;
+  /** The transaction the early loads run in (begun with the first one; the publish commits it). */
+  private begun = false;
+  /** Early loads, one after another on the ingest's connection. */
+  private loading: Promise<void> = Promise.resolve();
+  private loadFailed: Error | null = null;
+  /** Rows loaded early, under a staging capture id (the capture's id, a hash of its bytes, is known only at the end). */
+  private loadedEarly = 0;
+  private flowRows = 0;
+  private bucketRows = 0;
+  private readonly stagingId = `staging-${randomUUID()}`;
+
   constructor(
     private readonly conn: DuckDBConnection,
-    private readonly flowFile: FlowFile,
+    private readonly newFlowFile: () => FlowFile,
     private readonly bucketAppender: DuckDBAppender,
+    private readonly publishThreads: PublishThreads,
     /** Called once, with the capture when it was published. */
     private readonly onClosed: (published: CaptureInfo | null) => void,
-  ) {}
+  ) {
+    this.flowFile = newFlowFile();
+  }
 
   private published: CaptureInfo | null = null;
 
   async addFlows(flows: readonly StoredFlow[]): Promise<void> {
     this.flowFile.write(flows);
+    this.flowRows += flows.length;
+    if (this.flowFile.rows >= EARLY_LOAD_FLOWS) this.loadEarly();
+  }
+
+  /**
+   * Loads the full flow file into the flows table now, inside the ingest's transaction (invisible
+   * until the publish commits it), so the publish at the end has only the last flows to load: where
+   * the ingest waits for its input (a download) or has a core to spare, that work no longer follows
+   * the last byte.
+   */
+  private loadEarly(): void {
+    const file = this.flowFile;
+    file.close();
+    this.flowFile = this.newFlowFile();
+    this.loading = this.loading.then(async () => {
+      if (this.loadFailed || this.closed) return file.remove();
+      try {
+        if (!this.begun) {
+          await this.conn.run('BEGIN TRANSACTION');
+          this.begun = true;
+        }
+        await this.conn.run(`INSERT INTO flows SELECT $1, * FROM ${readFlowFile(file.path)}`, [this.stagingId]);
+        this.loadedEarly += file.rows;
+      } catch (err) {
+        this.loadFailed = err as Error;
+      } finally {
+        file.remove();
+      }
+    });
   }
 
   async addBuckets(b: BucketBatch): Promise<void> {
     const n = b.length;
+    this.bucketRows += n;
     const flowId = new Array<DuckDBValue>(n);
     const ts = new Array<DuckDBValue>(n);
     const sp = new Array<DuckDBValue>(n);
@@ -355,7 +407,7 @@ class DuckDbIngest implements IngestSink {
   }
 
   commit(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {
-    const committing = this.publish(capture);
+    const committing = this.publishThreads.around({ flows: this.flowRows, buckets: this.bucketRows }, () => this.publish(capture));
     this.committing = committing;
     return committing;
   }
@@ -365,7 +417,10 @@ class DuckDbIngest implements IngestSink {
     this.bucketAppender.closeSync();
     const c = this.conn;
     try {
-      await c.run('BEGIN TRANSACTION');
+      await this.loading;
+      if (this.loadFailed) throw this.loadFailed;
+      if (!this.begun) await c.run('BEGIN TRANSACTION');
+      this.begun = true;
       const known = await c.runAndReadAll(`SELECT 1 FROM captures WHERE sha256 = $1`, [capture.sha256]);
       if (known.currentRowCount > 0) {
         await c.run('ROLLBACK');
@@ -377,8 +432,9 @@ class DuckDbIngest implements IngestSink {
         capture.packets, capture.bytes, capture.flows, JSON.stringify(capture.linkTypes), JSON.stringify(capture.problems), capture.damage,
         capture.azure?.subscription ?? null, capture.azure?.resourceGroup ?? null, capture.azure?.vm ?? null, capture.ingestedAt,
       ]);
-      if (this.flowFile.rows > 0) {
-        await c.run(`INSERT INTO flows SELECT $1, * FROM ${readFlowFile(this.flowFile.path)}`, [capture.id]);
+      if (this.loadedEarly > 0) await c.run(`UPDATE flows SET capture_id = $1 WHERE capture_id = $2`, [capture.id, this.stagingId]);
+      if (this.flowFile.rows > 0) await c.run(`INSERT INTO flows SELECT $1, * FROM ${readFlowFile(this.flowFile.path)}`, [capture.id]);
+      if (this.loadedEarly + this.flowFile.rows > 0) {
         // Flow ids run from 0 to the number of flows (the engine's creation order).
         const flows = Number((await c.runAndReadAll(`SELECT max(flow_id) + 1 FROM flows WHERE capture_id = $1`, [capture.id])).getRowsJS()[0][0] ?? 0);
         for (let from = 0; from < flows; from += PUBLISH_FLOWS) {
@@ -389,7 +445,7 @@ class DuckDbIngest implements IngestSink {
       this.published = capture;
       return 'ingested';
     } catch (err) {
-      await c.run('ROLLBACK').catch(() => undefined);
+      if (this.begun) await c.run('ROLLBACK').catch(() => undefined);
       // Two imports of the same bytes racing: the loser sees the unique sha256 and reports a duplicate.
       if (/unique|primary key|duplicate key/i.test((err as Error).message)) return 'duplicate';
       throw err;
@@ -402,6 +458,10 @@ class DuckDbIngest implements IngestSink {
     // A commit in flight finishes (or rolls back) and closes the connection itself.
     if (this.committing) await this.committing.catch(() => undefined);
     if (this.closed) return;
+    // Early loads end before the connection goes; what they loaded goes with the transaction.
+    await this.loading;
+    if (this.closed) return;
+    if (this.begun) await this.conn.run('ROLLBACK').catch(() => undefined);
     try {
       this.bucketAppender.closeSync();
     } catch {

@@ -85,4 +85,39 @@ describe('DuckDB store', () => {
       await store.close();
     }
   });
+
+  it('loads a big ingest while it runs: every flow gets its capture id; a racing duplicate and an abort leave nothing behind', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
+    const many = 40_000; // more than two early loads' worth
+    const feed = async (sink: Awaited<ReturnType<DuckDbStore['openIngest']>>): Promise<void> => {
+      for (let lo = 0; lo < many; lo += 256) {
+        const batch = [];
+        for (let i = lo; i < Math.min(many, lo + 256); i++) batch.push({ flow: flow(i, { sport: i % 65536 }), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) });
+        await sink.addFlows(batch);
+      }
+    };
+    let store = await DuckDbStore.open(dir);
+    try {
+      const [a, b, c] = [await store.openIngest(), await store.openIngest(), await store.openIngest()];
+      await Promise.all([feed(a), feed(b), feed(c)]);
+      await c.abort();
+      // The same bytes imported twice at once: one publishes, the other is a duplicate.
+      expect((await Promise.all([a.commit(capture('dup')), b.commit(capture('dup'))])).sort()).toEqual(['duplicate', 'ingested']);
+      const ids = await store.run(checkQuery({ kind: 'flows', limit: 100_000, sort: { by: 'flow_id', desc: false } }));
+      expect(ids.flow_id).toEqual(Array.from({ length: many }, (_, i) => i));
+      expect(new Set(ids.capture_id)).toEqual(new Set(['dup']));
+      expect(fs.readdirSync(path.join(dir, 'staging'))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    // Nothing else is in the file: no rows under a staging id, none from the aborted ingest.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(path.join(dir, 'capsight.duckdb'));
+    const conn = await db.connect();
+    expect((await conn.runAndReadAll(`SELECT capture_id, count(*)::INTEGER FROM flows GROUP BY ALL`)).getRowsJS()).toEqual([['dup', many]]);
+    conn.closeSync();
+    db.closeSync();
+    store = await DuckDbStore.open(dir);
+    await store.close();
+  });
 });
