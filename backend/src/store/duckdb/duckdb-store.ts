@@ -9,7 +9,7 @@ import { appendColumns } from './columns';
 import { ConnectionPool } from './pool';
 import { latestActivityMs, runQuery } from './queries';
 import { FlowFile } from './flow-file';
-import { PublishThreads } from './publish-threads';
+import { PublishThreads, ROW_GROUP_ROWS } from './publish-threads';
 import { EXPORT_PAGE_FLOWS, EXPORT_PAGES_AHEAD, exportCaptures, exportPageSql, matchingFlowIds } from './exports';
 import { Params } from './sql';
 import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, PUBLISH_FLOWS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
@@ -21,6 +21,13 @@ export const DEFAULT_STORE_MEMORY = 256 * 1024 * 1024;
 
 /** Flows written before a file of them is loaded during the ingest (DuckDbIngest.loadEarly). */
 const EARLY_LOAD_FLOWS = 16_384;
+/**
+ * Flows loaded early at most: renaming their staging id at the publish holds DuckDB's undo of
+ * every renamed row in memory (3.3 M flows did not fit the store's 256 MiB). Past this, the flows
+ * wait for the publish, as without early loads; the publish of a capture that size is the
+ * ingest's smaller part.
+ */
+const EARLY_LOAD_MAX_FLOWS = ROW_GROUP_ROWS;
 
 const BUCKET_TYPES: DuckDBType[] = [UINTEGER, BIGINT, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE];
 
@@ -352,7 +359,7 @@ class DuckDbIngest implements IngestSink {
   async addFlows(flows: readonly StoredFlow[]): Promise<void> {
     this.flowFile.write(flows);
     this.flowRows += flows.length;
-    if (this.flowFile.rows >= EARLY_LOAD_FLOWS) this.loadEarly();
+    if (this.flowFile.rows >= EARLY_LOAD_FLOWS && this.flowRows <= EARLY_LOAD_MAX_FLOWS) this.loadEarly();
   }
 
   /**
