@@ -167,7 +167,8 @@ export class PacketArchive {
     const filed = copied
       .catch((err: unknown) => `copying failed (${(err as Error).message})`)
       .then((failed) => {
-        this.copying.delete(sha256);
+        // Another import of the same bytes may have started a copy since: that one stays "being copied".
+        if (this.copying.get(sha256) === filed) this.copying.delete(sha256);
         if (this.deletedWhileCopying.delete(sha256)) this.discard(k);
         else this.commit(k, sha256, failed);
       })
