@@ -337,10 +337,10 @@ class DuckDbIngest implements IngestSink {
   /** Early loads, one after another on the ingest's connection. */
   private loading: Promise<void> = Promise.resolve();
   private loadFailed: Error | null = null;
-  /** Rows loaded early, under a staging capture id (the capture's id, a hash of its bytes, is known only at the end). */
-  private loadedEarly = 0;
+  /** Flows written so far (all but the current file's were loaded early, unless a load failed). */
   private flowRows = 0;
   private bucketRows = 0;
+  /** The capture id of flows loaded early (the capture's id, a hash of its bytes, is known only at the end). */
   private readonly stagingId = `staging-${randomUUID()}`;
 
   constructor(
@@ -375,18 +375,25 @@ class DuckDbIngest implements IngestSink {
     this.loading = this.loading.then(async () => {
       if (this.loadFailed || this.closed) return file.remove();
       try {
-        if (!this.begun) {
-          await this.conn.run('BEGIN TRANSACTION');
-          this.begun = true;
-        }
-        await this.conn.run(`INSERT INTO flows SELECT $1, * FROM ${readFlowFile(file.path)}`, [this.stagingId]);
-        this.loadedEarly += file.rows;
+        await this.begin();
+        await this.insertFlows(file, this.stagingId);
       } catch (err) {
         this.loadFailed = err as Error;
       } finally {
         file.remove();
       }
     });
+  }
+
+  /** Begins the ingest's transaction unless it is under way. */
+  private async begin(): Promise<void> {
+    if (this.begun) return;
+    await this.conn.run('BEGIN TRANSACTION');
+    this.begun = true;
+  }
+
+  private async insertFlows(file: FlowFile, captureId: string): Promise<void> {
+    await this.conn.run(`INSERT INTO flows SELECT $1, * FROM ${readFlowFile(file.path)}`, [captureId]);
   }
 
   async addBuckets(b: BucketBatch): Promise<void> {
@@ -426,8 +433,7 @@ class DuckDbIngest implements IngestSink {
     try {
       await this.loading;
       if (this.loadFailed) throw this.loadFailed;
-      if (!this.begun) await c.run('BEGIN TRANSACTION');
-      this.begun = true;
+      await this.begin();
       const known = await c.runAndReadAll(`SELECT 1 FROM captures WHERE sha256 = $1`, [capture.sha256]);
       if (known.currentRowCount > 0) {
         await c.run('ROLLBACK');
@@ -439,9 +445,10 @@ class DuckDbIngest implements IngestSink {
         capture.packets, capture.bytes, capture.flows, JSON.stringify(capture.linkTypes), JSON.stringify(capture.problems), capture.damage,
         capture.azure?.subscription ?? null, capture.azure?.resourceGroup ?? null, capture.azure?.vm ?? null, capture.ingestedAt,
       ]);
-      if (this.loadedEarly > 0) await c.run(`UPDATE flows SET capture_id = $1 WHERE capture_id = $2`, [capture.id, this.stagingId]);
-      if (this.flowFile.rows > 0) await c.run(`INSERT INTO flows SELECT $1, * FROM ${readFlowFile(this.flowFile.path)}`, [capture.id]);
-      if (this.loadedEarly + this.flowFile.rows > 0) {
+      const loadedEarly = this.flowRows - this.flowFile.rows;
+      if (loadedEarly > 0) await c.run(`UPDATE flows SET capture_id = $1 WHERE capture_id = $2`, [capture.id, this.stagingId]);
+      if (this.flowFile.rows > 0) await this.insertFlows(this.flowFile, capture.id);
+      if (this.flowRows > 0) {
         // Flow ids run from 0 to the number of flows (the engine's creation order).
         const flows = Number((await c.runAndReadAll(`SELECT max(flow_id) + 1 FROM flows WHERE capture_id = $1`, [capture.id])).getRowsJS()[0][0] ?? 0);
         for (let from = 0; from < flows; from += PUBLISH_FLOWS) {
