@@ -428,10 +428,12 @@ class DuckDbIngest implements IngestSink {
 
   private async publish(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {
     this.flowFile.close();
-    this.bucketAppender.closeSync();
     const c = this.conn;
     try {
+      // The appender's close writes its last rows on the connection: after the early loads, so it
+      // does not hold up this thread while one runs.
       await this.loading;
+      this.bucketAppender.closeSync();
       if (this.loadFailed) throw this.loadFailed;
       await this.begin();
       const known = await c.runAndReadAll(`SELECT 1 FROM captures WHERE sha256 = $1`, [capture.sha256]);
