@@ -6,7 +6,7 @@ import type { Enricher } from '../enrich/enricher';
 import { analyzeCapture } from '../flows';
 import type { FlowRecord } from '../model/flow';
 import { nsOf } from '../model/time';
-import type { CaptureInfo, FlowStore, StoredFlow } from '../store/flow-store';
+import { newCaptureId, type CaptureInfo, type FlowStore, type StoredFlow } from '../store/flow-store';
 import type { PacketArchive } from '../packets/archive';
 import { BufferPool } from './buffer-pool';
 import { fileChunks } from './file-chunks';
@@ -107,7 +107,8 @@ export class IngestCancelled extends Error {
  */
 export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Promise<IngestOutcome> {
   const { store, enricher, signal } = opts;
-  const sink = await store.openIngest();
+  const captureId = newCaptureId();
+  const sink = await store.openIngest(captureId);
   const pool = src.pool ?? new BufferPool(FILE_CHUNK);
   // The archive's copy: a file on this machine is copied by the kernel once its flows are stored,
   // and its packets become available when that copy ends (written by the hash worker during the
@@ -197,7 +198,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
     const linkTypes: Record<string, number> = {};
     for (const [lt, n] of s.linkTypes()) linkTypes[linkTypeName(lt)] = (linkTypes[linkTypeName(lt)] ?? 0) + n;
     const capture: CaptureInfo = {
-      id: sha256.slice(0, 16),
+      id: captureId,
       sha256,
       name: src.name,
       source: src.source,

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import type { EndpointInfo } from '../enrich/enricher';
 import type { BucketBatch, FlowRecord } from '../model/flow';
 import type { CheckedQuery } from '../query/model';
 
 /** A capture as listed by the API (never holds a secret: `source` is redacted before it gets here). */
 export interface CaptureInfo {
+  /** Given when its import starts (newCaptureId): flows are stored under it while the capture is read. */
   id: string;
   sha256: string;
   name: string;
@@ -80,6 +82,15 @@ export interface IngestSink {
   abort(): Promise<void>;
 }
 
+/**
+ * A capture's id: 16 random hex digits, given before its bytes are read, so the store can load its
+ * flows under it while the import runs. The capture's identity for deduplication is its SHA-256,
+ * known only at the end.
+ */
+export function newCaptureId(): string {
+  return randomBytes(8).toString('hex');
+}
+
 /** A statement stopped because its caller's signal fired (time limit, client gone). */
 export class StatementInterrupted extends Error {
   constructor() {
@@ -97,7 +108,8 @@ export type ResultColumns = Record<string, (string | number | boolean | null)[]>
 export interface FlowStore {
   close(): Promise<void>;
 
-  openIngest(): Promise<IngestSink>;
+  /** An ingest whose rows are stored under captureId (invisible until its commit). */
+  openIngest(captureId: string): Promise<IngestSink>;
   findCapture(by: { sha256?: string; id?: string; etagOf?: { source: string; etag: string } }): Promise<CaptureInfo | null>;
   listCaptures(): Promise<CaptureInfo[]>;
   deleteCapture(id: string): Promise<boolean>;

@@ -18,8 +18,8 @@ function flow(id: number, names: Partial<FlowRecord> = {}): FlowRecord {
   };
 }
 
-const capture = (id: string): CaptureInfo => ({
-  id, sha256: id.padEnd(64, '0'), name: 'x', source: 'test', sourceKind: 'upload', etag: null, size: 1, format: 'pcap', compressed: false, firstNs: 1n, lastNs: 2n,
+const capture = (id: string, bytes = id): CaptureInfo => ({
+  id, sha256: bytes.padEnd(64, '0'), name: 'x', source: 'test', sourceKind: 'upload', etag: null, size: 1, format: 'pcap', compressed: false, firstNs: 1n, lastNs: 2n,
   packets: 1, bytes: 1, flows: 3, linkTypes: {}, problems: {}, damage: null, azure: null, ingestedAt: new Date().toISOString(),
 });
 
@@ -30,7 +30,7 @@ describe('DuckDB store', () => {
     try {
       const odd = ['tab\there', 'quote"inside', 'back\\slash', '\\N', 'new\nline', 'cr\rlf', 'ünïcödé ✓', ''];
       const flows = odd.map((s, i) => flow(i, { server_name: s, ssh_banner: `SSH-2.0-${s}`, alpn: i % 2 ? null : s }));
-      const sink = await store.openIngest();
+      const sink = await store.openIngest('c1');
       await sink.addFlows(flows.map((f) => ({ flow: f, src: end('private', 0xffff0a000001n), dst: end('documentation', 0xffffc0000209n) })));
       expect(await sink.commit(capture('c1'))).toBe('ingested');
       expect(fs.readdirSync(path.join(dir, 'staging'))).toEqual([]);
@@ -53,7 +53,7 @@ describe('DuckDB store', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
     let store = await DuckDbStore.open(dir);
     try {
-      const sink = await store.openIngest();
+      const sink = await store.openIngest('old');
       await sink.addFlows([{ flow: flow(1), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) }]);
       expect(await sink.commit(capture('old'))).toBe('ingested');
     } finally {
@@ -73,7 +73,7 @@ describe('DuckDB store', () => {
     store = await DuckDbStore.open(dir);
     try {
       const tcp = { counts: new Array<number>(22).fill(0).map((_, i) => (i === 1 ? 4 : 0)), times: [1200, 1000, 200, NaN, NaN, NaN, NaN], resetBy: 'dst' as const, resetAfterData: true };
-      const sink = await store.openIngest();
+      const sink = await store.openIngest('new');
       await sink.addFlows([{ flow: flow(2, { tcp }), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) }]);
       expect(await sink.commit(capture('new'))).toBe('ingested');
       const cols = await store.run(checkQuery({ kind: 'flows', limit: 10, sort: { by: 'flow_id', desc: false } }));
@@ -86,7 +86,7 @@ describe('DuckDB store', () => {
     }
   });
 
-  it('loads a big ingest while it runs: every flow gets its capture id; a racing duplicate and an abort leave nothing behind', async () => {
+  it('loads a big ingest while it runs, under its capture id; a racing duplicate and an abort leave nothing behind', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
     const many = 40_000; // more than two early loads' worth
     const feed = async (sink: Awaited<ReturnType<DuckDbStore['openIngest']>>): Promise<void> => {
@@ -98,23 +98,32 @@ describe('DuckDB store', () => {
     };
     let store = await DuckDbStore.open(dir);
     try {
-      const [a, b, c] = [await store.openIngest(), await store.openIngest(), await store.openIngest()];
+      const [a, b, c] = [await store.openIngest('first'), await store.openIngest('second'), await store.openIngest('aborted')];
       await Promise.all([feed(a), feed(b), feed(c)]);
       await c.abort();
       // The same bytes imported twice at once: one publishes, the other is a duplicate.
-      expect((await Promise.all([a.commit(capture('dup')), b.commit(capture('dup'))])).sort()).toEqual(['duplicate', 'ingested']);
+      const results = await Promise.all([a.commit(capture('first', 'same bytes')), b.commit(capture('second', 'same bytes'))]);
+      expect([...results].sort()).toEqual(['duplicate', 'ingested']);
+      const winner = results[0] === 'ingested' ? 'first' : 'second';
       const ids = await store.run(checkQuery({ kind: 'flows', limit: 100_000, sort: { by: 'flow_id', desc: false } }));
       expect(ids.flow_id).toEqual(Array.from({ length: many }, (_, i) => i));
-      expect(new Set(ids.capture_id)).toEqual(new Set(['dup']));
+      expect(new Set(ids.capture_id)).toEqual(new Set([winner]));
+      expect((await store.listCaptures()).map((x) => x.id)).toEqual([winner]);
       expect(fs.readdirSync(path.join(dir, 'staging'))).toEqual([]);
+      // A commit must name the id its ingest stored the flows under.
+      const wrong = await store.openIngest('given');
+      await wrong.addFlows([{ flow: flow(1), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) }]);
+      await expect(wrong.commit(capture('other'))).rejects.toThrow('capture other committed through the ingest of given');
     } finally {
       await store.close();
     }
-    // Nothing else is in the file: no rows under a staging id, none from the aborted ingest.
+    // Nothing else is in the file: none of the duplicate's, the aborted ingest's or the refused commit's rows.
     const { DuckDBInstance } = await import('@duckdb/node-api');
     const db = await DuckDBInstance.create(path.join(dir, 'capsight.duckdb'));
     const conn = await db.connect();
-    expect((await conn.runAndReadAll(`SELECT capture_id, count(*)::INTEGER FROM flows GROUP BY ALL`)).getRowsJS()).toEqual([['dup', many]]);
+    const stored = (await conn.runAndReadAll(`SELECT capture_id, count(*)::INTEGER FROM flows GROUP BY ALL`)).getRowsJS();
+    expect(stored).toHaveLength(1);
+    expect(stored[0][1]).toBe(many);
     conn.closeSync();
     db.closeSync();
     store = await DuckDbStore.open(dir);
