@@ -128,7 +128,9 @@ export class DuckDbStore implements FlowStore {
   }
 
   private async stageIngest(captureId: string): Promise<DuckDbIngest> {
-    const releaseThreads = await this.ingestThreads.enter();
+    // Asked for now, not waited for: the ingest need not start after the setting does.
+    const threads = this.ingestThreads.enter();
+    const releaseThreads = (): void => void threads.then((release) => release());
     let conn: DuckDBConnection | null = null;
     let bucketAppender: DuckDBAppender;
     try {
@@ -137,12 +139,12 @@ export class DuckDbStore implements FlowStore {
       bucketAppender = await conn.createAppender('stage_buckets', 'main', 'temp');
     } catch (err) {
       conn?.closeSync();
-      void releaseThreads();
+      releaseThreads();
       throw err;
     }
     const ingest = new DuckDbIngest(conn, captureId, () => new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender, (published) => {
       // Not awaited: the setting is restored behind the commit (close() waits for it).
-      void releaseThreads();
+      releaseThreads();
       this.ingests.delete(ingest);
       this.generation++;
       if (published) {
