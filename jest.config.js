@@ -16,6 +16,9 @@ module.exports = {
   // the whole run hanging in process.exit. (That hang was real: closing a DuckDB connection under a
   // running statement deadlocks a libuv thread; ConnectionPool.close now waits, see pool.test.ts.)
   workerIdleMemoryLimit: '2GB',
+  // One TMPDIR per run, removed at its end: what tests write under os.tmpdir() does not pile up.
+  globalSetup: '<rootDir>/backend/src/testing/jest-global-setup.ts',
+  globalTeardown: '<rootDir>/backend/src/testing/jest-global-teardown.ts',
   projects: [
     {
       displayName: 'backend',

@@ -1,0 +1,5 @@
+import { createRunTmpdir } from './jest-tmpdir';
+
+export default function globalSetup(): void {
+  createRunTmpdir();
+}

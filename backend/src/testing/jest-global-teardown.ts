@@ -1,0 +1,5 @@
+import { removeRunTmpdir } from './jest-tmpdir';
+
+export default function globalTeardown(): void {
+  removeRunTmpdir();
+}

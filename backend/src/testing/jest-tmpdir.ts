@@ -1,0 +1,22 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/**
+ * One temporary directory per test run (jest's globalSetup and globalTeardown): the workers and
+ * every process they start inherit it as TMPDIR, so the data directories, captures and browser
+ * profiles that tests make under os.tmpdir() go away with the run instead of piling up in /tmp
+ * (several GB a run: kept packets of generated captures).
+ */
+const VARIABLE = 'CAPSIGHT_TEST_RUN_DIR';
+
+export function createRunTmpdir(): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-jest-'));
+  process.env[VARIABLE] = dir;
+  process.env.TMPDIR = dir;
+}
+
+export function removeRunTmpdir(): void {
+  const dir = process.env[VARIABLE];
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}
