@@ -29,7 +29,8 @@ function rng(seed: number): () => number {
 async function load(dataDir: string, bucketRows: number, startMs: number): Promise<void> {
   const store = await DuckDbStore.open(dataDir);
   const enricher = await Enricher.load(bundledEnrichment(DEFAULT_LOCAL_NETWORKS));
-  const sink = await store.openIngest();
+  const captureId = 'bench000000000001';
+  const sink = await store.openIngest(captureId);
   const r = rng(42);
   const perFlow = 50;
   const flows = Math.ceil(bucketRows / perFlow);
@@ -86,7 +87,7 @@ async function load(dataDir: string, bucketRows: number, startMs: number): Promi
   if (b.length > 0) await sink.addBuckets(b);
   if (batch.length > 0) await sink.addFlows(batch);
   await sink.commit({
-    id: 'bench000000000001', sha256: 'bench'.padEnd(64, '0'), name: 'synthetic day', source: 'bench', sourceKind: 'demo', etag: null, size: 0, format: 'pcap', compressed: false,
+    id: captureId, sha256: 'bench'.padEnd(64, '0'), name: 'synthetic day', source: 'bench', sourceKind: 'demo', etag: null, size: 0, format: 'pcap', compressed: false,
     firstNs: BigInt(startMs) * 1_000_000n, lastNs: BigInt(startMs + DAY_MS) * 1_000_000n, packets: 0, bytes: 0, flows, linkTypes: {}, problems: {}, damage: null, azure: null,
     ingestedAt: new Date().toISOString(),
   });
