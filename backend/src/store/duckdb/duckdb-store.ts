@@ -339,6 +339,7 @@ class DuckDbIngest implements IngestSink {
   /** Early loads, one after another on the ingest's connection. */
   private loading: Promise<void> = Promise.resolve();
   private loadFailed: Error | null = null;
+  private aborting = false;
   /** Flows written so far (all but the current file's are loaded early, unless a load failed). */
   private flowRows = 0;
 
@@ -374,7 +375,7 @@ class DuckDbIngest implements IngestSink {
     this.loading = this.loading.then(async () => {
       const files = this.waiting.splice(0);
       if (files.length === 0) return;
-      if (this.loadFailed || this.closed) return files.forEach((f) => f.remove());
+      if (this.loadFailed || this.closed || this.aborting) return files.forEach((f) => f.remove());
       try {
         await this.begin();
         await this.insertFlows(files);
@@ -480,7 +481,9 @@ class DuckDbIngest implements IngestSink {
     // A commit in flight finishes (or rolls back) and closes the connection itself.
     if (this.committing) await this.committing.catch(() => undefined);
     if (this.closed) return;
-    // Early loads end before the connection goes; what they loaded goes with the transaction.
+    // The load under way ends before the connection goes (what it loaded goes with the
+    // transaction); files still waiting are dropped unloaded.
+    this.aborting = true;
     await this.loading;
     if (this.closed) return;
     if (this.begun) await this.conn.run('ROLLBACK').catch(() => undefined);
