@@ -12,6 +12,10 @@ const VARIABLE = 'CAPSIGHT_TEST_RUN_DIR';
 
 export function createRunTmpdir(): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-jest-'));
+  // Others may pass through (not list): the plugin tests run the binary as Grafana's UID 472 from a
+  // directory they open to it in here (plugin-backend/src/testing/plugin-host.ts). What each test
+  // makes with mkdtemp stays its own (0700).
+  fs.chmodSync(dir, 0o711);
   process.env[VARIABLE] = dir;
   process.env.TMPDIR = dir;
 }
