@@ -4,9 +4,9 @@ import * as path from 'node:path';
 
 /**
  * One temporary directory per test run (jest's globalSetup and globalTeardown): the workers and
- * every process they start inherit it as TMPDIR, so the data directories, captures and browser
- * profiles that tests make under os.tmpdir() go away with the run instead of piling up in /tmp
- * (several GB a run: kept packets of generated captures).
+ * every process they start inherit it as TMPDIR, so the data directories, captures and other files
+ * that tests make under os.tmpdir() go away with the run instead of piling up in /tmp (several GB a
+ * run: kept packets of generated captures).
  */
 const VARIABLE = 'CAPSIGHT_TEST_RUN_DIR';
 

@@ -6,7 +6,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
  *
  * An ingest loads its flows while the engine parses (DuckDbIngest.loadEarly). With every thread,
  * DuckDB's loads took the engine's core as well: a DNS-heavy 200 MB import parsed in 5.7 s instead
- * of 4.2 s and ended later than without the early loads. With one, the loads run beside the parse
+ * of 4.2 s and ended no sooner than without the early loads. With one, the loads run beside the parse
  * on the other core. The publish at the end gains nothing from a second thread either: DuckDB's
  * parallel batch insert and sort cost more than they save on a small capture (41 k flows: ~480 ms
  * with two threads, ~370 ms with one) and break even on a big one (656 k flows: 3.3-3.7 s either
