@@ -222,11 +222,13 @@ describe('big exports', () => {
       const mib = (x: number): string => (x / 2 ** 20).toFixed(0);
       process.stderr.write(`1 M-flow ndjson export: ${(bytes / 1e6).toFixed(0)} MB; sidecar RSS ${mib(before)} -> ${mib(peakAtQuarter)} at a quarter -> peak ${mib(peak)} MiB\n`);
       expect(bytes).toBeGreaterThan(1e9);
-      // Bounded by the store's memory limit (256 MiB) and the heap's young generation, not by the
-      // rows: 1.4 GB went out (a process holding it would also die at its 512 MiB heap limit). How
-      // much of the growth comes after the first quarter varies with the machine's load (37-90 MiB
-      // seen), so it is printed, not asserted.
-      expect(peak - before).toBeLessThan(400 * 2 ** 20);
+      // Bounded by the store's memory limit (256 MiB) and the heap's limits, not by the rows: 1.4 GB
+      // went out (a process holding it would also die at its 512 MiB heap limit), and the whole
+      // process stays under the 1 GiB the security model states (README; 840-910 MiB seen). The
+      // growth from `before` is printed, not asserted: it depends on what the import left resident
+      // (367-458 MiB with DuckDB on one thread during imports, 634 MiB with two; the peak was the
+      // same), and how much of it comes after the first quarter varies with the machine's load.
+      expect(peak).toBeLessThan(2 ** 30);
 
       // Clients that go away mid-export: the exports stop, their page files go, the sidecar serves on.
       await cutOff(`${p.url}/api/export/flows`, { ...selection, format: 'ndjson' });
