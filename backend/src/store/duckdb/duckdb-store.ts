@@ -11,7 +11,7 @@ import { latestActivityMs, runQuery } from './queries';
 import { FlowFile } from './flow-file';
 import { IngestThreads } from './ingest-threads';
 import { EXPORT_PAGE_FLOWS, EXPORT_PAGES_AHEAD, exportCaptures, exportPageSql, matchingFlowIds } from './exports';
-import { Params } from './sql';
+import { Params, sqlText } from './sql';
 import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, PUBLISH_FLOWS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
 
 /** Read connections: queries take at most all but one (query/admission.ts), API reads the rest. */
@@ -340,8 +340,6 @@ class DuckDbIngest implements IngestSink {
   private loading: Promise<void> = Promise.resolve();
   private loadFailed: Error | null = null;
   private aborting = false;
-  /** Flows written so far (all but the current file's are loaded early, unless a load failed). */
-  private flowRows = 0;
 
   constructor(
     private readonly conn: DuckDBConnection,
@@ -358,7 +356,6 @@ class DuckDbIngest implements IngestSink {
 
   async addFlows(flows: readonly StoredFlow[]): Promise<void> {
     this.flowFile.write(flows);
-    this.flowRows += flows.length;
     if (this.flowFile.rows >= EARLY_LOAD_FLOWS) this.loadEarly();
   }
 
@@ -401,7 +398,7 @@ class DuckDbIngest implements IngestSink {
    * id is generated (hex), so it is written into the statement.
    */
   private async insertFlows(files: readonly FlowFile[]): Promise<void> {
-    const id = `'${this.captureId.replace(/'/g, "''")}'`;
+    const id = sqlText(this.captureId);
     await this.conn.run(files.map((f) => `INSERT INTO flows SELECT ${id}, * FROM ${readFlowFile(f.path)};`).join('\n'));
   }
 
@@ -457,12 +454,10 @@ class DuckDbIngest implements IngestSink {
         capture.azure?.subscription ?? null, capture.azure?.resourceGroup ?? null, capture.azure?.vm ?? null, capture.ingestedAt,
       ]);
       if (this.flowFile.rows > 0) await this.insertFlows([this.flowFile]);
-      if (this.flowRows > 0) {
-        // Flow ids run from 0 to the number of flows (the engine's creation order).
-        const flows = Number((await c.runAndReadAll(`SELECT max(flow_id) + 1 FROM flows WHERE capture_id = $1`, [capture.id])).getRowsJS()[0][0] ?? 0);
-        for (let from = 0; from < flows; from += PUBLISH_FLOWS) {
-          for (const sql of PUBLISH_BUCKETS) await c.run(sql, [capture.id, from, from + PUBLISH_FLOWS]);
-        }
+      // Flow ids run from 0 to the number of flows (the engine's creation order; none: NULL, 0).
+      const flows = Number((await c.runAndReadAll(`SELECT max(flow_id) + 1 FROM flows WHERE capture_id = $1`, [capture.id])).getRowsJS()[0][0] ?? 0);
+      for (let from = 0; from < flows; from += PUBLISH_FLOWS) {
+        for (const sql of PUBLISH_BUCKETS) await c.run(sql, [capture.id, from, from + PUBLISH_FLOWS]);
       }
       await c.run('COMMIT');
       this.published = capture;

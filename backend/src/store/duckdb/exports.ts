@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CheckedQuery } from '../../query/model';
 import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
-import { flowWhere, Params } from './sql';
+import { flowWhere, Params, sqlText } from './sql';
 
 /**
  * What exports read from the flows table: the flows a query selects (by id, per capture, for pcap
@@ -57,7 +57,7 @@ export function exportPageSql(q: CheckedQuery, captureId: string, lo: number, hi
   const select = `SELECT ${EXPORT_COLUMNS.map(([, e]) => e).join(', ')} FROM flows
     WHERE capture_id = ${p.add(captureId)} AND flow_id >= ${p.add(lo)}::UINTEGER AND flow_id < ${p.add(hi)}::UINTEGER AND ${flowWhere(q, p)}`;
   const options = format === 'csv' ? `FORMAT csv, HEADER false` : `FORMAT json`;
-  return `COPY (${select}) TO '${target.replace(/'/g, "''")}' (${options})`;
+  return `COPY (${select}) TO ${sqlText(target)} (${options})`;
 }
 
 /** Captures holding selected flows, with their flow counts, in time order (the pages an export walks). */

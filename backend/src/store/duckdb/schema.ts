@@ -6,6 +6,7 @@
  * is the one-minute rollup used for long ranges.
  */
 import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
+import { sqlText } from './sql';
 
 export const SCHEMA_VERSION = 2;
 
@@ -78,7 +79,7 @@ const DIMS = DIMENSIONS.map(([n]) => `f.${n}`).join(', ');
  */
 export function readFlowFile(path: string): string {
   const columns = FLOW_COLUMNS.map(([n, t]) => `'${n}': '${t}'`).join(', ');
-  return `read_csv('${path.replace(/'/g, "''")}', delim = '\t', quote = '"', escape = '"', nullstr = '\\N', allow_quoted_nulls = false, header = false, auto_detect = false, parallel = false, columns = {${columns}})`;
+  return `read_csv(${sqlText(path)}, delim = '\t', quote = '"', escape = '"', nullstr = '\\N', allow_quoted_nulls = false, header = false, auto_detect = false, parallel = false, columns = {${columns}})`;
 }
 
 /**

@@ -4,6 +4,14 @@ import { protocolNumber } from '../../model/names';
 import { dimension, type Dimension } from '../../query/dimensions';
 import { QueryError, type CheckedQuery, type Filter } from '../../query/model';
 
+/**
+ * A string literal for text the store makes itself (file paths, generated ids), where a statement
+ * cannot take a bind parameter or one costs trips the statement must not make. Never user input.
+ */
+export function sqlText(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
 /** Collects bind parameters while SQL text is assembled (values never enter the SQL text). */
 export class Params {
   readonly values: DuckDBValue[] = [];
