@@ -123,16 +123,22 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
   let batch: StoredFlow[] = [];
   let pending: Promise<void> = Promise.resolve();
   let failure: unknown = null;
-  const after = (work: () => Promise<void>): void => {
-    pending = pending.then(work).catch((err: unknown) => {
-      failure ??= err;
-    });
+  /** Store work already started: waited for with the rest, its failure kept for the next chunk. */
+  const started = (work: Promise<void>): void => {
+    work.catch(() => undefined); // seen below, through pending
+    pending = pending
+      .then(() => work)
+      .catch((err: unknown) => {
+        failure ??= err;
+      });
   };
+  // Handed over at once, not from a promise callback: the engine gives its open flows at the end
+  // of the input in one synchronous burst, and the store loads full files while the rest come.
   const flushFlows = (): void => {
     if (batch.length === 0) return;
     const rows = batch;
     batch = [];
-    after(() => sink.addFlows(rows));
+    started(sink.addFlows(rows));
   };
   const onFlow = (f: FlowRecord): void => {
     flows++;
@@ -181,10 +187,7 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
       placement: keep?.index,
       onFlow,
       // The engine reuses the batch object: addBuckets copies it before it returns its promise.
-      onBuckets: (b) => {
-        const written = sink.addBuckets(b);
-        after(() => written);
-      },
+      onBuckets: (b) => started(sink.addBuckets(b)),
     });
     flushFlows();
     for (let r = await pull(); !r.done; r = await pull()); // after damage: hash the rest unparsed

@@ -338,6 +338,8 @@ class DuckDbIngest implements IngestSink {
   private begun = false;
   /** Early loads, one after another on the ingest's connection. */
   private loading: Promise<void> = Promise.resolve();
+  /** Whether loadWaiting() runs (it takes the files that fill meanwhile). */
+  private loadRunning = false;
   private loadFailed: Error | null = null;
   private aborting = false;
 
@@ -363,25 +365,40 @@ class DuckDbIngest implements IngestSink {
    * Loads the full flow file into the flows table now, inside the ingest's transaction (invisible
    * until the publish commits it), so the publish at the end has only the last flows to load: where
    * the ingest waits for its input (a download) or has a core to spare, that work no longer follows
-   * the last byte.
+   * the last byte. A file that fills while a load runs waits for that load to end.
    */
   private loadEarly(): void {
     this.flowFile.close();
     this.waiting.push(this.flowFile);
     this.flowFile = this.newFlowFile();
-    this.loading = this.loading.then(async () => {
-      const files = this.waiting.splice(0);
-      if (files.length === 0) return;
-      if (this.loadFailed || this.closed || this.aborting) return files.forEach((f) => f.remove());
-      try {
-        await this.begin();
-        await this.insertFlows(files);
-      } catch (err) {
-        this.loadFailed = err as Error;
-      } finally {
-        files.forEach((f) => f.remove());
+    if (!this.loadRunning) this.loading = this.loadWaiting();
+  }
+
+  /**
+   * Loads the waiting files, and those that fill meanwhile, one call at a time. Its first call to
+   * DuckDB is made before it returns: at the end of the input the engine hands over its open flows
+   * in one synchronous burst, and a load started from a promise callback would wait for the end of
+   * that burst.
+   */
+  private async loadWaiting(): Promise<void> {
+    this.loadRunning = true;
+    try {
+      while (this.waiting.length > 0) {
+        const files = this.waiting.splice(0);
+        try {
+          if (this.loadFailed || this.closed || this.aborting) continue;
+          const begin = !this.begun;
+          this.begun = true;
+          await this.insertFlows(files, begin);
+        } catch (err) {
+          this.loadFailed = err as Error;
+        } finally {
+          files.forEach((f) => f.remove());
+        }
       }
-    });
+    } finally {
+      this.loadRunning = false;
+    }
   }
 
   /** Begins the ingest's transaction unless it is under way. */
@@ -392,14 +409,16 @@ class DuckDbIngest implements IngestSink {
   }
 
   /**
-   * Loads flow files, in order, in one call: a call with parameters costs three trips through this
-   * thread (extract, prepare, run), and while the engine parses, each trip waits for the chunk being
-   * parsed (a 16 k-flow load took ~400 ms during a DNS-heavy parse, ~50 ms after it). The capture
-   * id is generated (hex), so it is written into the statement.
+   * Loads flow files, in order, in one call (which begins the ingest's transaction first when asked):
+   * a call with parameters costs three trips through this thread (extract, prepare, run), and while
+   * the engine parses, each trip waits for the chunk being parsed (a 16 k-flow load took ~400 ms
+   * during a DNS-heavy parse, ~50 ms after it). The capture id is generated (hex), so it is written
+   * into the statement.
    */
-  private async insertFlows(files: readonly FlowFile[]): Promise<void> {
+  private async insertFlows(files: readonly FlowFile[], begin = false): Promise<void> {
     const id = sqlText(this.captureId);
-    await this.conn.run(files.map((f) => `INSERT INTO flows SELECT ${id}, * FROM ${readFlowFile(f.path)};`).join('\n'));
+    const inserts = files.map((f) => `INSERT INTO flows SELECT ${id}, * FROM ${readFlowFile(f.path)};`);
+    await this.conn.run((begin ? ['BEGIN TRANSACTION;', ...inserts] : inserts).join('\n'));
   }
 
   async addBuckets(b: BucketBatch): Promise<void> {

@@ -86,6 +86,29 @@ describe('DuckDB store', () => {
     }
   });
 
+  it('stores every flow handed over in one synchronous burst (the end of the input), files filling while a load runs', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
+    const store = await DuckDbStore.open(dir);
+    try {
+      const many = 70_000; // four full flow files and part of a fifth
+      const sink = await store.openIngest('burst');
+      const added: Promise<void>[] = [];
+      for (let lo = 0; lo < many; lo += 256) {
+        const batch = [];
+        for (let i = lo; i < Math.min(many, lo + 256); i++) batch.push({ flow: flow(i, { sport: i % 65536 }), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) });
+        added.push(sink.addFlows(batch)); // not awaited: no promise callback runs until the burst ends
+      }
+      await Promise.all(added);
+      expect(await sink.commit(capture('burst'))).toBe('ingested');
+      const ids = await store.run(checkQuery({ kind: 'flows', limit: 100_000, sort: { by: 'flow_id', desc: false } }));
+      expect(ids.flow_id).toEqual(Array.from({ length: many }, (_, i) => i));
+      expect(ids.sport).toEqual(Array.from({ length: many }, (_, i) => i % 65536));
+      expect(fs.readdirSync(path.join(dir, 'staging'))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('loads a big ingest while it runs, under its capture id; a racing duplicate and an abort leave nothing behind', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
     const many = 40_000; // more than two early loads' worth
