@@ -47,7 +47,12 @@ export interface ReadResult {
   damage: CapsightError | null;
 }
 
-const DEFAULT_CHUNK = 4 * 1024 * 1024;
+/**
+ * Read size of file input. Small enough that a chunk is still in the core's L2 cache when the parser
+ * reaches it: against 4 MiB, `capsight flows` one core, Node 24, medians of 5 paired runs: classic
+ * 1 GB -3 %, web 1 GB -6 %, DNS 200 MB -1.5 %; 128 KiB to 1 MiB measured alike.
+ */
+const DEFAULT_CHUNK = 512 * 1024;
 
 function isGzip(b: Uint8Array): boolean {
   return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
