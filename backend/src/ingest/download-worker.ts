@@ -1,8 +1,8 @@
-import { parentPort, workerData } from 'node:worker_threads';
-import { UrlPolicy, type UrlPolicyConfig } from '../security/url-policy';
+import { parentPort } from 'node:worker_threads';
+import { UrlPolicy } from '../security/url-policy';
 import { BufferPool, ownsItsMemory } from './buffer-pool';
 import { openDownload } from './http-download';
-import type { FromDownloadWorker, ToDownloadWorker } from './threaded-download';
+import type { DownloadSetup, FromDownloadWorker, ToDownloadWorker } from './threaded-download';
 
 /**
  * The download of a URL import, on a thread of its own (threaded-download.ts starts it): reading
@@ -10,35 +10,32 @@ import type { FromDownloadWorker, ToDownloadWorker } from './threaded-download';
  * could not parse meanwhile. Segments are read into this thread's pool and transferred to the
  * ingest, which hands each buffer back once hashed; at most `ahead` segments wait on the other side.
  */
-interface Setup {
-  url: string;
-  policy: UrlPolicyConfig;
-  parallelism: number;
-  segment: number;
-  ahead: number;
-}
-
 const port = parentPort;
 if (!port) throw new Error('download-worker.ts runs as a worker thread');
-const setup = workerData as Setup;
-const pool = new BufferPool(setup.segment);
+// The download is named in a 'start' message (a thread may be started ahead of its download); its
+// pool is made then.
+let pool: BufferPool | null = null;
 const stop = new AbortController();
 let unacked = 0;
 let wake: (() => void) | null = null;
 const send = (m: FromDownloadWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
 port.on('message', (m: ToDownloadWorker) => {
-  if (m.kind === 'taken') {
+  if (m.kind === 'start') {
+    if (pool) return; // one download per thread
+    pool = new BufferPool(m.setup.segment);
+    void run(m.setup, pool);
+  } else if (m.kind === 'taken') {
     unacked--;
     wake?.();
-  } else if (m.kind === 'give') pool.give(m.memory);
+  } else if (m.kind === 'give') pool?.give(m.memory);
   else if (m.kind === 'cancel') {
     stop.abort();
     wake?.();
   }
 });
 
-async function run(): Promise<void> {
+async function run(setup: DownloadSetup, pool: BufferPool): Promise<void> {
   const policy = new UrlPolicy(setup.policy);
   try {
     const dl = await openDownload(setup.url, policy, {
@@ -68,4 +65,3 @@ async function run(): Promise<void> {
   }
 }
 
-void run();

@@ -6,7 +6,7 @@ import type { Enricher } from '../enrich/enricher';
 import { redactText, redactUrl, urlWithoutQuery } from '../security/redact';
 import { ImportRefused, type UrlPolicy } from '../security/url-policy';
 import type { FlowStore, JobRecord } from '../store/flow-store';
-import { openThreadedDownload } from './threaded-download';
+import { DownloadThreads, openThreadedDownload } from './threaded-download';
 import type { JobContext, JobManager, JobOutcome } from './jobs';
 import { captureFilesIn, openImportFile, resolveImportPath } from './local-files';
 import { parseNetworkWatcherPath } from './network-watcher';
@@ -29,6 +29,9 @@ export interface IngestCounters {
 
 /** Turns import requests (URL, path, upload, generated demo) into ingest jobs. */
 export class Importer {
+  /** A download thread kept started for the next URL import. */
+  private readonly downloadThreads = new DownloadThreads();
+
   constructor(
     private readonly store: FlowStore,
     private readonly enricher: Enricher,
@@ -38,6 +41,11 @@ export class Importer {
     private readonly counters: IngestCounters,
     private readonly archive?: PacketArchive,
   ) {}
+
+  /** Stops the download thread kept started (running downloads end with their jobs). */
+  close(): Promise<void> {
+    return this.downloadThreads.close();
+  }
 
   /** Runs one capture through the pipeline inside a job, with progress. */
   async ingest(ctx: JobContext, src: CaptureSource, bytesBefore = 0): Promise<IngestOutcome> {
@@ -87,7 +95,7 @@ export class Importer {
     const blobPath = url.pathname.split('/').slice(2).join('/'); // drop the container segment
     const display = name ?? redactText(safeDecode(url.pathname.split('/').filter(Boolean).pop() ?? url.hostname));
     return this.jobs.submit('url', display, shown, async (ctx) => {
-      const dl = await openThreadedDownload(url.toString(), this.policy, { parallelism: this.config.downloadParallelism, signal: ctx.signal });
+      const dl = await openThreadedDownload(url.toString(), this.policy, { parallelism: this.config.downloadParallelism, signal: ctx.signal }, this.downloadThreads);
       // However the job ends, the download thread ends with it.
       try {
         ctx.progress({ bytesTotal: dl.size });

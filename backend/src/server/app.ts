@@ -293,6 +293,7 @@ export async function createSidecar(config: ServerConfig, logger: FastifyServerO
       watches.stop();
       await app.close();
       await jobs.shutdown();
+      await importer.close();
       policy.close();
       await store.close();
     },
