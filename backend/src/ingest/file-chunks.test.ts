@@ -18,12 +18,16 @@ describe('path import reads into recycled buffers', () => {
   fs.writeFileSync(file, bytes);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('yields the exact bytes when a buffer is lent again as soon as the consumer moves on', async () => {
+  // Read on this thread, and (every read taken as slow) switched after the first to reads ahead.
+  it.each([
+    ['read on the ingest thread', undefined],
+    ['read ahead after a slow read', -1],
+  ])('yields the exact bytes when a buffer is lent again as soon as the consumer moves on: %s', async (_name, slowReadMs) => {
     const pool: Uint8Array[] = [];
     let held: Uint8Array | null = null;
     let created = 0;
     const parts: Buffer[] = [];
-    for await (const chunk of fileChunks(file, () => pool.pop() ?? (created++, new Uint8Array(1_000_003)))) {
+    for await (const chunk of fileChunks(file, () => pool.pop() ?? (created++, new Uint8Array(1_000_003)), slowReadMs)) {
       if (held) pool.push(held); // the previous chunk is free now
       parts.push(Buffer.from(chunk));
       held = new Uint8Array(chunk.buffer);
