@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { EndpointInfo } from '../../enrich/enricher';
 import type { FlowRecord } from '../../model/flow';
 import { checkQuery } from '../../query/model';
-import type { CaptureInfo } from '../flow-store';
+import type { CaptureInfo, StoredFlow } from '../flow-store';
 import { DuckDbStore } from './duckdb-store';
 
 const end = (country: string, num: bigint): EndpointInfo => ({ country, asn: 64500, asOrg: 'Example, "Org"\tLtd', local: country === 'private', num });
@@ -16,6 +16,17 @@ function flow(id: number, names: Partial<FlowRecord> = {}): FlowRecord {
     app: 'tls', app_source: 'payload', server_name: null, alpn: null, http_method: null, dns_rcode: null, ssh_banner: null, src_tcp_flags: 2, dst_tcp_flags: 18,
     state: 'S1', vlan: null, inner_vlan: null, tunnel: null, tunnel_ip_version: null, fragments: 0, tcp: null, ...names,
   };
+}
+
+/** Flows 0..many-1 (port i mod 65536) in the pipeline's batches of 256. */
+function flowBatches(many: number): StoredFlow[][] {
+  const batches: StoredFlow[][] = [];
+  for (let lo = 0; lo < many; lo += 256) {
+    const batch: StoredFlow[] = [];
+    for (let i = lo; i < Math.min(many, lo + 256); i++) batch.push({ flow: flow(i, { sport: i % 65536 }), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) });
+    batches.push(batch);
+  }
+  return batches;
 }
 
 const capture = (id: string, bytes = id): CaptureInfo => ({
@@ -92,13 +103,8 @@ describe('DuckDB store', () => {
     try {
       const many = 70_000; // four full flow files and part of a fifth
       const sink = await store.openIngest('burst');
-      const added: Promise<void>[] = [];
-      for (let lo = 0; lo < many; lo += 256) {
-        const batch = [];
-        for (let i = lo; i < Math.min(many, lo + 256); i++) batch.push({ flow: flow(i, { sport: i % 65536 }), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) });
-        added.push(sink.addFlows(batch)); // not awaited: no promise callback runs until the burst ends
-      }
-      await Promise.all(added);
+      // Not awaited one by one: no promise callback runs until the burst ends.
+      await Promise.all(flowBatches(many).map((batch) => sink.addFlows(batch)));
       expect(await sink.commit(capture('burst'))).toBe('ingested');
       const ids = await store.run(checkQuery({ kind: 'flows', limit: 100_000, sort: { by: 'flow_id', desc: false } }));
       expect(ids.flow_id).toEqual(Array.from({ length: many }, (_, i) => i));
@@ -113,11 +119,7 @@ describe('DuckDB store', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
     const many = 40_000; // more than two early loads' worth
     const feed = async (sink: Awaited<ReturnType<DuckDbStore['openIngest']>>): Promise<void> => {
-      for (let lo = 0; lo < many; lo += 256) {
-        const batch = [];
-        for (let i = lo; i < Math.min(many, lo + 256); i++) batch.push({ flow: flow(i, { sport: i % 65536 }), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) });
-        await sink.addFlows(batch);
-      }
+      for (const batch of flowBatches(many)) await sink.addFlows(batch);
     };
     let store = await DuckDbStore.open(dir);
     try {
