@@ -107,4 +107,17 @@ describe('parseDns', () => {
     const ok = Buffer.concat([header, label, label, label, Buffer.from([0, 0, 1, 0, 1])]);
     expect(parseDns(ok, 0, ok.length)?.name).toBe(`${'a'.repeat(63)}.${'a'.repeat(63)}.${'a'.repeat(63)}`);
   });
+
+  it('gives each query its own name while names repeat, evict each other and differ by one byte', () => {
+    const query = (name: string): Buffer =>
+      Buffer.concat([Buffer.from([0, 1, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]), ...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), bytes(l)])), Buffer.from([0, 0, 1, 0, 1])]);
+    // Three times more names than the cache holds, then the same names again in another order,
+    // and pairs of the same length that differ in one character (a hit must compare every byte).
+    const names = Array.from({ length: 3000 }, (_, i) => `host${i}.example.org`);
+    const twins = names.slice(0, 50).map((n) => n.replace('example', 'exbmple'));
+    for (const n of [...names, ...names.slice().reverse(), ...names.slice(0, 50).flatMap((n, i) => [n, twins[i]])]) {
+      const m = query(n);
+      expect(parseDns(m, 0, m.length)?.name).toBe(n);
+    }
+  });
 });
