@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { createContext } from './context';
-import { checkHost, handshakeLine, HandshakeError, listenTarget, tcpPorts, type ListenTarget } from './go-plugin/handshake';
+import { checkHost, handshakeLine, HandshakeError, listenTarget, socketBase, tcpPorts, type ListenTarget } from './go-plugin/handshake';
+import { removeStaleSocketDirs } from './go-plugin/stale-sockets';
 import { hclogLogger, levelFromEnv, type Logger } from './go-plugin/hclog';
 import { InstanceManager } from './instances';
 import { PluginMetrics } from './metrics';
@@ -78,6 +79,11 @@ async function main(): Promise<void> {
   const address = await bindServer(server, target, process.env);
   fs.writeSync(1, handshakeLine(target.network, address));
   log.info('serving', { network: target.network, address, version: process.env.GF_VERSION ?? 'unknown', pid: process.pid });
+  // After the handshake, so Grafana never waits for it.
+  removeStaleSocketDirs(socketBase(process.env), target.cleanup).then(
+    (removed) => removed.length > 0 && log.debug('removed socket directories of killed plugin processes', { directories: removed.join(' ') }),
+    (e: unknown) => log.debug('could not remove stale socket directories', { error: (e as Error).message }),
+  );
 
   process.on('SIGTERM', () => stop('SIGTERM'));
   // Like go-plugin's servers: an interrupt meant for Grafana's terminal is not for the plugin;

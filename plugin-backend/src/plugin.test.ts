@@ -419,8 +419,17 @@ run('stopping', () => {
 
   it('is killed with SIGKILL when it does not stop within 2 s (go-plugin\'s Kill), and Grafana would see the exit', async () => {
     const c = await startPlugin();
+    const socketDir = c.handshake.address.replace(/\/grpc\.sock$/, '');
     c.child.kill('SIGSTOP'); // a wedged plugin: it cannot answer Shutdown
     const r = await c.kill();
     expect(r).toMatchObject({ signal: 'SIGKILL', graceful: false });
+    // Killed, it could not remove its socket directory: the next plugin process does, once the
+    // directory is older than a plugin's start (made so here).
+    expect(fs.existsSync(socketDir)).toBe(true);
+    const past = new Date(Date.now() - 10 * 60_000);
+    fs.utimesSync(socketDir, past, past);
+    const d = await startPlugin();
+    while (fs.existsSync(socketDir)) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await d.kill()).toMatchObject({ graceful: true });
   });
 });

@@ -47,10 +47,14 @@ export interface ListenTarget {
  */
 export function listenTarget(env: NodeJS.ProcessEnv): ListenTarget {
   if ((env.CAPSIGHT_PLUGIN_NETWORK ?? 'unix') === 'tcp') return { bind: '', network: 'tcp' };
-  const base = env.PLUGIN_UNIX_SOCKET_DIR || os.tmpdir();
-  const dir = fs.mkdtempSync(path.join(base, 'capsight-plugin-'));
+  const dir = fs.mkdtempSync(path.join(socketBase(env), 'capsight-plugin-'));
   fs.chmodSync(dir, 0o700);
   return { bind: `unix://${path.join(dir, 'grpc.sock')}`, network: 'unix', cleanup: dir };
+}
+
+/** The directory the socket directories are made in. */
+export function socketBase(env: NodeJS.ProcessEnv): string {
+  return env.PLUGIN_UNIX_SOCKET_DIR || os.tmpdir();
 }
 
 /** Candidate ports for tcp: the host's range in a random order (several plugins start at once). */
