@@ -12,8 +12,12 @@ export interface EndpointInfo {
   asOrg: string | null;
   /** Inside the configured local networks. */
   local: boolean;
-  /** The address as a 128-bit number (IPv4 as ::ffff:a.b.c.d), null when it does not parse. */
-  num: bigint | null;
+  /**
+   * The address as a 128-bit number (IPv4 as ::ffff:a.b.c.d) in decimal, as the store's staging
+   * file spells it, null when it does not parse. Text, made once per address here: spelling the
+   * bigint for each flow took ~260 ns of the store's ~2.2 µs per flow.
+   */
+  num: string | null;
 }
 
 export interface EnrichmentConfig {
@@ -82,7 +86,7 @@ export class Enricher {
     const a = parseAddress(ip);
     if (!a) return { country: 'unknown', asn: null, asOrg: null, local: false, num: null };
     const local = this.local.has(a);
-    const num = addressNumber(a);
+    const num = String(addressNumber(a));
     const label = addressLabel(a);
     if (label) return { country: label, asn: null, asOrg: null, local, num };
     const text = a.toString();

@@ -22,7 +22,9 @@ function quotedText(s: string): string {
 
 const TAB = 0x09;
 /** The TCP health fields of a flow of another protocol: all NULL (each after a tab: they follow `fragments`). */
-const TCP_NULLS = '\t\\N'.repeat(TCP_COUNT_FIELDS.length + TCP_TIME_FIELDS.length + 2);
+const TCP_NULLS = Buffer.from('\t\\N'.repeat(TCP_COUNT_FIELDS.length + TCP_TIME_FIELDS.length + 2), 'latin1');
+/** The TCP counts of a flow that counted nothing, each after its tab. */
+const TCP_ZERO_COUNTS = Buffer.from('\t0'.repeat(TCP_COUNT_FIELDS.length), 'latin1');
 const NEWLINE = 0x0a;
 /** Bytes for every number and fixed word of a line: generous, checked once per flow. */
 const FIXED_BOUND = 2048;
@@ -48,8 +50,8 @@ class TsvWriter extends ByteWriter {
     this.num(f.vlan);
     this.text(f.src);
     this.text(f.dst);
-    this.num(s.num);
-    this.num(d.num);
+    this.numText(s.num);
+    this.numText(d.num);
     this.count(f.sport);
     this.count(f.dport);
     this.text(s.country);
@@ -81,12 +83,17 @@ class TsvWriter extends ByteWriter {
     this.text(f.tunnel);
     this.uint(f.fragments);
     const t = f.tcp;
-    if (t === null) this.ascii(TCP_NULLS);
+    if (t === null) this.bytes(TCP_NULLS);
     else {
       const counts = t.counts;
-      for (let i = 0; i < counts.length; i++) {
-        this.byte(TAB);
-        this.uint(counts[i]);
+      let any = false;
+      for (let i = 0; i < counts.length && !any; i++) any = counts[i] !== 0;
+      if (!any) this.bytes(TCP_ZERO_COUNTS); // most flows: one copy
+      else {
+        for (let i = 0; i < counts.length; i++) {
+          this.byte(TAB);
+          this.uint(counts[i]);
+        }
       }
       const times = t.times;
       for (let i = 0; i < times.length; i++) {
@@ -120,11 +127,22 @@ class TsvWriter extends ByteWriter {
   }
 
   /** A number field and its tab; NULL is \N. */
-  private num(n: number | bigint | null): void {
+  private num(n: number | null): void {
     if (n === null) this.ascii('\\N');
-    else if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) this.uint(n);
+    else if (Number.isSafeInteger(n) && n >= 0) this.uint(n);
     else this.ascii(String(n));
     this.byte(TAB);
+  }
+
+  /** A number already in decimal (an address's 128-bit number) and its tab; NULL is \N. */
+  private numText(n: string | null): void {
+    this.ascii(n ?? '\\N');
+    this.byte(TAB);
+  }
+
+  private bytes(b: Uint8Array): void {
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
   }
 
   /** Nanoseconds since the epoch (sec * 10^9 + nsec) and its tab, without BigInt. */

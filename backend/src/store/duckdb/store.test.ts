@@ -7,7 +7,7 @@ import { checkQuery } from '../../query/model';
 import type { CaptureInfo, StoredFlow } from '../flow-store';
 import { DuckDbStore } from './duckdb-store';
 
-const end = (country: string, num: bigint): EndpointInfo => ({ country, asn: 64500, asOrg: 'Example, "Org"\tLtd', local: country === 'private', num });
+const end = (country: string, num: bigint): EndpointInfo => ({ country, asn: 64500, asOrg: 'Example, "Org"\tLtd', local: country === 'private', num: String(num) });
 
 function flow(id: number, names: Partial<FlowRecord> = {}): FlowRecord {
   return {
