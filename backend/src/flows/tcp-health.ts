@@ -104,6 +104,11 @@ const le = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
 export const TCP_COUNTERS = ['retrans', 'retrans_bytes', 'fast_retrans', 'spurious_retrans', 'out_of_order', 'lost_segments', 'ack_unseen', 'dup_acks', 'zero_windows', 'window_full', 'keep_alives'] as const;
 /** Field names of TcpHealthRecord.counts: src_retrans, dst_retrans, src_retrans_bytes, ... */
 export const TCP_COUNT_FIELDS: readonly string[] = TCP_COUNTERS.flatMap((n) => [`src_${n}`, `dst_${n}`]);
+/** Whether a record's counts are all zero (the encoders then write them in one copy). */
+export function noneCounted(counts: readonly number[]): boolean {
+  for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) return false;
+  return true;
+}
 /** Field names of TcpHealthRecord.times, microseconds. */
 export const TCP_TIME_FIELDS = ['handshake_rtt_us', 'syn_to_synack_us', 'synack_to_ack_us', 'server_rtt_min_us', 'server_rtt_median_us', 'client_rtt_min_us', 'client_rtt_median_us'] as const;
 

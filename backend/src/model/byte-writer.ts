@@ -92,6 +92,16 @@ export class ByteWriter {
     this.pos = p;
   }
 
+  /**
+   * Copies fixed bytes (a key, a run of NULLs) with one TypedArray.set. The per-flow code runs in
+   * V8's mid tier (see tierUpOnlyThePerPacketPath in cli/main.ts), where a word loop of DataView
+   * stores was a builtin call per word: one set() per key is ~10% less encoding time there.
+   */
+  protected lit(l: Uint8Array): void {
+    this.buf.set(l, this.pos);
+    this.pos += l.length;
+  }
+
   protected byte(c: number): void {
     this.buf[this.pos++] = c;
   }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { ByteWriter, digits, isPlainAscii, writeAllSync } from '../../model/byte-writer';
 import { nsOf } from '../../model/time';
 import type { StoredFlow } from '../flow-store';
-import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
+import { noneCounted, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
 
 /**
  * Staged flows as a tab-separated file that DuckDB's CSV reader loads, during the ingest and at
@@ -83,12 +83,10 @@ class TsvWriter extends ByteWriter {
     this.text(f.tunnel);
     this.uint(f.fragments);
     const t = f.tcp;
-    if (t === null) this.bytes(TCP_NULLS);
+    if (t === null) this.lit(TCP_NULLS);
     else {
       const counts = t.counts;
-      let any = false;
-      for (let i = 0; i < counts.length && !any; i++) any = counts[i] !== 0;
-      if (!any) this.bytes(TCP_ZERO_COUNTS); // most flows: one copy
+      if (noneCounted(counts)) this.lit(TCP_ZERO_COUNTS); // most flows: one copy
       else {
         for (let i = 0; i < counts.length; i++) {
           this.byte(TAB);
@@ -138,11 +136,6 @@ class TsvWriter extends ByteWriter {
   private numText(n: string | null): void {
     this.ascii(n ?? '\\N');
     this.byte(TAB);
-  }
-
-  private bytes(b: Uint8Array): void {
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
   }
 
   /** Nanoseconds since the epoch (sec * 10^9 + nsec) and its tab, without BigInt. */
