@@ -1,7 +1,7 @@
 import type { FlowRecord } from '../model/flow';
 import { ByteWriter, digits, isPlainAscii } from '../model/byte-writer';
 import { civilDate, isoNs } from '../model/time';
-import { noneCounted, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../flows/tcp-health';
+import { noneCounted, noTimes, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../flows/tcp-health';
 
 /**
  * Writes flows as ndjson straight into a reused byte buffer: same keys, order and values as
@@ -91,10 +91,10 @@ export class NdjsonEncoder extends ByteWriter {
       const counts = t.counts;
       const any = !noneCounted(counts);
       const times = t.times;
-      const noTimes = Number.isNaN(times[0]) && Number.isNaN(times[3]) && Number.isNaN(times[5]); // no handshake, no RTT sample
+      const unknownTimes = noTimes(times);
       const resetBy = t.resetBy === null ? 0 : t.resetBy === 'src' ? 1 : t.resetBy === 'dst' ? 2 : 3;
       const afterData = t.resetAfterData === null ? 0 : t.resetAfterData ? 1 : 2;
-      if (!any && noTimes) {
+      if (!any && unknownTimes) {
         // A flow with nothing to report (a scan's probes): the rest of the line in one copy.
         this.lit(QUIET_TCP_END[resetBy * 3 + afterData]);
         return;
@@ -106,7 +106,7 @@ export class NdjsonEncoder extends ByteWriter {
           this.uint(counts[i]);
         }
       }
-      if (noTimes) this.lit(TCP_NO_TIMES);
+      if (unknownTimes) this.lit(TCP_NO_TIMES);
       else {
         for (let i = 0; i < times.length; i++) {
           const x = times[i];

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { ByteWriter, digits, isPlainAscii, writeAllSync } from '../../model/byte-writer';
 import { nsOf } from '../../model/time';
 import type { StoredFlow } from '../flow-store';
-import { noneCounted, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
+import { noneCounted, noTimes, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
 
 /**
  * Staged flows as a tab-separated file that DuckDB's CSV reader loads, during the ingest and at
@@ -25,6 +25,8 @@ const TAB = 0x09;
 const TCP_NULLS = Buffer.from('\t\\N'.repeat(TCP_COUNT_FIELDS.length + TCP_TIME_FIELDS.length + 2), 'latin1');
 /** The TCP counts of a flow that counted nothing, each after its tab. */
 const TCP_ZERO_COUNTS = Buffer.from('\t0'.repeat(TCP_COUNT_FIELDS.length), 'latin1');
+/** The TCP times of a flow without handshake or RTT sample: all NULL, each after its tab. */
+const TCP_NO_TIMES = Buffer.from('\t\\N'.repeat(TCP_TIME_FIELDS.length), 'latin1');
 const NEWLINE = 0x0a;
 /** Bytes for every number and fixed word of a line: generous, checked once per flow. */
 const FIXED_BOUND = 2048;
@@ -94,10 +96,13 @@ class TsvWriter extends ByteWriter {
         }
       }
       const times = t.times;
-      for (let i = 0; i < times.length; i++) {
-        this.byte(TAB);
-        if (Number.isNaN(times[i])) this.ascii('\\N');
-        else this.milli(times[i]);
+      if (noTimes(times)) this.lit(TCP_NO_TIMES);
+      else {
+        for (let i = 0; i < times.length; i++) {
+          this.byte(TAB);
+          if (Number.isNaN(times[i])) this.ascii('\\N');
+          else this.milli(times[i]);
+        }
       }
       this.byte(TAB);
       this.ascii(t.resetBy ?? '\\N');
