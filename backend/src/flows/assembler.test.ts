@@ -119,6 +119,33 @@ describe('FlowAssembler', () => {
     ]);
   });
 
+  it('joins across VLANs after the table grew and after other tagged flows ended', () => {
+    const syn = (vlan: number, sport: number) => ipv4Frame({ src: '10.81.0.5', dst: '10.80.0.10', proto: 6, sport, dport: 389, flags: SYN, seq: 1000, vlan: [vlan] });
+    const synAck = (vlan: number, dport: number) =>
+      ipv4Frame({ src: '10.80.0.10', dst: '10.81.0.5', proto: 6, sport: 389, dport, flags: SYN | ACK, seq: 5000, ack: 1001, vlan: [vlan] });
+    const { a, flows, send } = harness({ idleTimeoutNs: 60e9 });
+    // Early tagged SYNs that end (idle) before the rest: their entries must leave the lists cleanly.
+    for (let port = 20000; port < 20500; port++) send(1, syn(81, port));
+    // One connection's SYN on two VLANs (the same 5-tuple): the newer is the one a reply joins.
+    send(100, syn(81, 40000));
+    send(100.001, syn(82, 40000));
+    // Far more tagged SYNs than the table's first capacity (32,768): it grows while they are listed.
+    for (let port = 1024; port < 1024 + 40000; port++) if (port !== 40000) send(100.002, syn(81, port));
+    send(100.5, synAck(80, 40000));
+    for (const port of [1024, 5000, 33000, 41023]) send(100.5, synAck(80, port));
+    a.finish();
+    const answered = flows.filter((f) => f.dst_pkts > 0).map((f) => [f.sport, f.vlan, f.src_pkts, f.dst_pkts]);
+    expect(answered).toEqual([
+      [40000, 82, 1, 1],
+      [1024, 81, 1, 1],
+      [5000, 81, 1, 1],
+      [33000, 81, 1, 1],
+      [41023, 81, 1, 1],
+    ]);
+    expect(flows).toHaveLength(500 + 2 + 39999);
+    expect(flows.filter((f) => f.vlan === 80)).toEqual([]);
+  });
+
   it('spreads a long flow over time buckets whose sums equal the flow totals', () => {
     const { a, flows, buckets, send } = harness({ bucketNs: 10e9 });
     for (let t = 0; t < 120; t += 0.5) send(1000 + t, t % 1 === 0 ? c2s(ACK, Buffer.alloc(10)) : s2c(ACK, Buffer.alloc(500)));
