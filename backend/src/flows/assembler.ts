@@ -111,8 +111,10 @@ export class FlowAssembler implements PacketHandler {
 
   private grow(cap: number): void {
     this.cnt = grown(this.cnt, cap * CN);
-    this.bkt = grown(this.bkt, cap * BK);
-    this.curBucket = grown(this.curBucket, cap);
+    if (this.keepsBuckets) {
+      this.bkt = grown(this.bkt, cap * BK);
+      this.curBucket = grown(this.curBucket, cap);
+    }
     this.firstSec = grown(this.firstSec, cap);
     this.lastSec = grown(this.lastSec, cap);
     this.firstNs = grown(this.firstNs, cap);
@@ -303,9 +305,12 @@ export class FlowAssembler implements PacketHandler {
     // (Element stores: TypedArray fill() is a runtime call, too dear once per flow.)
     const cnt = this.cnt;
     for (let i = slot * CN; i < slot * CN + CN; i++) cnt[i] = 0;
-    const bkt = this.bkt;
-    for (let i = slot * BK; i < slot * BK + BK; i++) bkt[i] = 0;
-    this.curBucket[slot] = NaN;
+    if (this.keepsBuckets) {
+      // (Only when someone takes buckets: otherwise these columns stay untouched, not a cache line per flow.)
+      const bkt = this.bkt;
+      for (let i = slot * BK; i < slot * BK + BK; i++) bkt[i] = 0;
+      this.curBucket[slot] = NaN;
+    }
     this.frags[slot] = 0;
     this.flagsInit[slot] = 0;
     this.flagsResp[slot] = 0;
@@ -375,7 +380,7 @@ export class FlowAssembler implements PacketHandler {
   }
 
   private emit(slot: number): void {
-    this.flushBucket(slot);
+    if (this.keepsBuckets) this.flushBucket(slot);
     const keys = this.table.keys;
     const o = slot * KEY_WORDS;
     const initA = this.initIsA[slot] === 1;
