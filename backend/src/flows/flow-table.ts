@@ -40,7 +40,8 @@ export class FlowTable {
   /**
    * Live listed slots by the hash of their key without the VLAN word: a bucket's first slot (-1:
    * none), then a chain through `nextTagged`, newest first. Buckets in a typed array, one per slot
-   * of capacity: a Map here (get, set and delete per tagged flow) was ~7 % of a scan mix's engine time.
+   * of capacity: with a Map here (a get, set and delete per tagged flow) the listing took ~7 % of a
+   * scan mix's engine time, ~2.5 % of it the Map's.
    */
   private taggedHeads: Int32Array;
   private nextTagged: Int32Array;

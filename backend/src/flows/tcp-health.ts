@@ -116,7 +116,11 @@ export function noneCounted(counts: readonly number[]): boolean {
   return true;
 }
 
-/** Whether a record has no handshake and no RTT sample (every time unknown), by the same shortcut. */
+/**
+ * Whether a record has no handshake and no RTT sample (every time unknown), by the same shortcut.
+ * Three checks suffice: the handshake's three times are known together, and each direction's
+ * median with its minimum.
+ */
 export function noTimes(times: readonly number[]): boolean {
   return times === NO_TIMES || (Number.isNaN(times[0]) && Number.isNaN(times[3]) && Number.isNaN(times[5]));
 }
