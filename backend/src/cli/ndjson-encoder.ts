@@ -89,17 +89,17 @@ export class NdjsonEncoder extends ByteWriter {
     const t = f.tcp;
     if (t !== null) {
       const counts = t.counts;
-      const any = !noneCounted(counts);
+      const zeroCounts = noneCounted(counts);
       const times = t.times;
       const unknownTimes = noTimes(times);
       const resetBy = t.resetBy === null ? 0 : t.resetBy === 'src' ? 1 : t.resetBy === 'dst' ? 2 : 3;
       const afterData = t.resetAfterData === null ? 0 : t.resetAfterData ? 1 : 2;
-      if (!any && unknownTimes) {
+      if (zeroCounts && unknownTimes) {
         // A flow with nothing to report (a scan's probes): the rest of the line in one copy.
         this.lit(QUIET_TCP_END[resetBy * 3 + afterData]);
         return;
       }
-      if (!any) this.lit(TCP_ZERO_COUNTS); // most flows: one copy
+      if (zeroCounts) this.lit(TCP_ZERO_COUNTS); // most flows: one copy
       else {
         for (let i = 0; i < counts.length; i++) {
           this.lit(TCP_COUNT_KEYS[i]);

@@ -47,10 +47,14 @@ export interface ListenTarget {
  */
 export function listenTarget(env: NodeJS.ProcessEnv): ListenTarget {
   if ((env.CAPSIGHT_PLUGIN_NETWORK ?? 'unix') === 'tcp') return { bind: '', network: 'tcp' };
-  const dir = fs.mkdtempSync(path.join(socketBase(env), 'capsight-plugin-'));
+  const dir = fs.mkdtempSync(path.join(socketBase(env), SOCKET_DIR_PREFIX));
   fs.chmodSync(dir, 0o700);
-  return { bind: `unix://${path.join(dir, 'grpc.sock')}`, network: 'unix', cleanup: dir };
+  return { bind: `unix://${path.join(dir, SOCKET_FILE)}`, network: 'unix', cleanup: dir };
 }
+
+/** A unix socket's directory is SOCKET_DIR_PREFIX and mkdtemp's six characters; the socket in it is SOCKET_FILE. */
+export const SOCKET_DIR_PREFIX = 'capsight-plugin-';
+export const SOCKET_FILE = 'grpc.sock';
 
 /** The directory the socket directories are made in. */
 export function socketBase(env: NodeJS.ProcessEnv): string {

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { SOCKET_DIR_PREFIX, SOCKET_FILE } from './handshake';
 
 /** The socket directories listenTarget() makes: the prefix and mkdtemp's six characters. */
-const SOCKET_DIR = /^capsight-plugin-[A-Za-z0-9]{6}$/;
+const SOCKET_DIR = new RegExp(`^${SOCKET_DIR_PREFIX}[A-Za-z0-9]{6}$`);
 /** Younger directories are left alone: a plugin starting now may not be listening yet. */
 export const STALE_AFTER_MS = 60_000;
 
@@ -35,7 +36,7 @@ export async function removeStaleSocketDirs(base: string, own: string | undefine
     } catch {
       continue; // gone meanwhile, or not ours to read
     }
-    const stale = entries.length === 0 || (entries.length === 1 && entries[0] === 'grpc.sock' && (await refused(path.join(dir, 'grpc.sock'))));
+    const stale = entries.length === 0 || (entries.length === 1 && entries[0] === SOCKET_FILE && (await refused(path.join(dir, SOCKET_FILE))));
     if (!stale) continue;
     fs.rmSync(dir, { recursive: true, force: true });
     removed.push(dir);
