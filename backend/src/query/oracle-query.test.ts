@@ -20,7 +20,7 @@ run('query API against tshark conversation tables', () => {
     const job = await waitForJob(s, String(r.json.id), 300_000);
     process.stderr.write(`corpus import: ${String(job.result)}\n`);
     expect(job).toMatchObject({ state: "done" });
-  });
+  }, 330_000); // the import's own deadline (300 s) and the sidecar's start: jest's default 120 s cut the wait short on a slow machine
   afterAll(async () => s.close());
 
   async function sumsOf(captureId: string): Promise<ConvSums> {
