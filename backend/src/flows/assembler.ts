@@ -8,7 +8,7 @@ import { formatAddress } from './address';
 import { AppIdentifier } from './apps/identify';
 import { appByPort } from './apps/ports';
 import { BucketWriter, bucketClock, type BucketClock } from './buckets';
-import { grown } from './columns';
+import { grown, sortByIds } from './columns';
 import { FlowTable, KEY_WORDS } from './flow-table';
 import { ACK, connectionState, FIN, RST, SYN } from './tcp-state';
 import { F, TcpHealth } from './tcp-health';
@@ -338,23 +338,28 @@ export class FlowAssembler implements PacketHandler {
 
   /**
    * Live slots idle for longer than the timeout at packet time (sec, ns), or all live slots, in
-   * creation order. (A function of its own: its loop is compiled on the stack alone, not together
-   * with all that emitting a flow inlines.)
+   * creation order (flow id order). (A function of its own: its loop is compiled on the stack
+   * alone, not together with all that emitting a flow inlines.)
    */
-  private endingSlots(sec: number, ns: number, all: boolean): number[] {
+  private endingSlots(sec: number, ns: number, all: boolean): Int32Array {
     const table = this.table;
-    const out: number[] = [];
+    const live = table.live;
+    const lastSec = this.lastSec;
+    const lastNs = this.lastNs;
+    const idleNs = this.idleNs;
+    const slots = new Int32Array(table.size);
+    let n = 0;
     for (let s = 0; s < table.highWater; s++) {
-      if (table.live[s] && (all || (sec - this.lastSec[s]) * 1e9 + (ns - this.lastNs[s]) > this.idleNs)) out.push(s);
+      if (live[s] === 1 && (all || (sec - lastSec[s]) * 1e9 + (ns - lastNs[s]) > idleNs)) slots[n++] = s;
     }
-    return out.sort((a, b) => this.ids[a] - this.ids[b]);
+    return sortByIds(slots.subarray(0, n), this.ids, this.nextId, table.capacity);
   }
 
   /**
    * Emits and drops the flows of slots[from..to). One loop for sweep() and finishing(): each loop
    * the optimizing compiler meets without feedback costs a deoptimization and a recompile.
    */
-  private emitAndDrop(slots: number[], from: number, to: number): void {
+  private emitAndDrop(slots: Int32Array, from: number, to: number): void {
     for (let i = from; i < to; i++) {
       this.emit(slots[i]);
       this.table.remove(slots[i]);
