@@ -30,6 +30,13 @@ describe('NdjsonEncoder', () => {
     // Hostile names (quotes, control bytes, non-ASCII, lone surrogates) and dates outside 0..9999.
     const odd = { ...flows[0], server_name: 'a"b\\c\n\u0001é\ud800', ssh_banner: 'SSH-2.0-\u00ff', first_sec: 253402300800, last_sec: 2 ** 40 };
     flows.push(odd, flows[0]); // and back to an ordinary date after them
+    // Values the encoder's one-copy literals do not cover: a state, app and rcode it has no literal
+    // for (one needs escaping), more app and rcode names than it keeps literals for, and flows with
+    // nothing back, with and without payload from the sender.
+    flows.push({ ...flows[0], state: 'X"y\u00e9', app: 'a"pp', app_source: 'port', server_name: null, dns_rcode: 'RC"', ssh_banner: null });
+    for (let i = 0; i < 1100; i++) flows.push({ ...flows[i % 40], app: `app${i}`, app_source: i % 3 === 0 ? null : i % 3 === 1 ? 'port' : 'payload', dns_rcode: `RCODE${i}`, ssh_banner: null });
+    const unanswered = { ...flows[0], dst_pkts: 0, dst_bytes: 0, dst_ip_bytes: 0, dst_payload_bytes: 0 };
+    flows.push({ ...unanswered, src_payload_bytes: 7 }, { ...unanswered, src_payload_bytes: 0 }, { ...unanswered, dst_ip_bytes: 3 });
     const chunks: Buffer[] = [];
     // A small buffer, so chunk boundaries fall inside the run.
     const encoder = new NdjsonEncoder((b) => void chunks.push(Buffer.from(b)), 4096);
