@@ -66,7 +66,7 @@ export class NdjsonEncoder extends ByteWriter {
     }
     // The usual runs of a line (no application; a known state; no VLAN or tunnel; no ALPN and
     // HTTP method; no DNS rcode or SSH banner; no TCP flags or fragments) in one copy each, keys
-    // and values together: a copy costs ~20 ns, and a line of millions had ~26 of them.
+    // and values together: a copy costs ~20 ns, and a scan's line took ~26 of them before.
     const state = stateIndex(f.state);
     const noApp = f.app === null && f.app_source === null && f.server_name === null;
     if (noApp && state >= 0) this.lit(NO_APP_STATE[state]);
