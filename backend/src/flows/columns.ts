@@ -29,7 +29,7 @@ export function sortByIds(slots: Int32Array, ids: Float64Array, idLimit: number,
     else if (id > max) max = id;
   }
   const span = max - min + 1;
-  if (span <= n * PLACE_WITHIN_SPAN) {
+  if (span <= Math.max(2 * n, Math.min(n * PLACE_WITHIN_SPAN, PLACE_MAX_SPAN))) {
     const at = new Int32Array(span); // slot + 1 at its id's offset; 0: no slot has that id
     for (let i = 0; i < n; i++) at[ids[slots[i]] - min] = slots[i] + 1;
     let k = 0;
@@ -44,5 +44,10 @@ export function sortByIds(slots: Int32Array, ids: Float64Array, idLimit: number,
   return slots;
 }
 
-/** Ids spanning up to this many times their number are placed by offset (a pass over the span costs ~1 ns an id). */
+/**
+ * Ids spanning up to this many times their number are placed by offset (a pass over the span costs
+ * ~1 ns an id), while the scratch array stays within PLACE_MAX_SPAN entries (16 MiB); up to twice
+ * their number at any size: no more memory than the packed sort's own array.
+ */
 const PLACE_WITHIN_SPAN = 8;
+const PLACE_MAX_SPAN = 1 << 22;
