@@ -373,7 +373,7 @@ const NO_FRAGMENTS = enc(',"fragments":0');
 const NO_DST_THEN_SRC_IP = enc(',"dst_pkts":0,"dst_bytes":0,"src_ip_bytes":');
 const NO_DST_IP_THEN_SRC_PAYLOAD = enc(',"dst_ip_bytes":0,"src_payload_bytes":');
 const NO_DST_PAYLOAD = enc(',"dst_payload_bytes":0');
-const NO_DST_IP_NO_PAYLOAD = enc(',"dst_ip_bytes":0,"src_payload_bytes":0,"dst_payload_bytes":0');
+const NO_DST_IP_NO_PAYLOAD = Buffer.concat([NO_DST_IP_THEN_SRC_PAYLOAD, enc('0'), NO_DST_PAYLOAD]);
 /** An address's key with the opening quote, and the next key with the closing quote before it. */
 const SRC_OPEN = enc(',"src":"');
 const SPORT_AFTER_SRC = enc('","sport":');
