@@ -1,3 +1,4 @@
+import * as v8 from 'node:v8';
 import { ipv4Frame } from '../testing/capture-writer';
 import { PacketDecoder } from './decoder';
 import { Category } from './packet-view';
@@ -80,6 +81,29 @@ describe('PacketDecoder', () => {
     const own = ipv4Frame({ src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 1923, dport: 80, seq: 1000, ipId: 6, moreFragments: true, payload: segment.subarray(0, 600) });
     expect(d.decode(own, 0, own.length, own.length, 1)).toBe(Category.Flow);
     expect([d.view.sport, d.view.tcpComplete]).toEqual([1923, false]); // the segment's length is not known yet
+  });
+
+  it("keeps the view's object layout whatever it decodes: sequence numbers past 2^31, a tunnel it falls back from", () => {
+    // A field that first holds small integers and later another kind of number changes the layout
+    // (V8's map) of the view mid-run, and every function that reads the view drops to slower code.
+    v8.setFlagsFromString('--allow-natives-syntax');
+    const sameLayout = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+    jest.isolateModules(() => {
+      // Fresh copies of the modules: layouts other tests of this file gave the classes do not count.
+      const { PacketDecoder: Decoder } = require('./decoder') as typeof import('./decoder');
+      const { PacketView: View } = require('./packet-view') as typeof import('./packet-view');
+      const untouched = new View();
+      const d = new Decoder();
+      const frames = [
+        udp,
+        ipv4Frame({ src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 40000, dport: 443, seq: 0xfffffff0, ack: 0x80000001, flags: 0x10 }),
+        // GTP-U whose inner packet is no IP: the decoder goes back to the outer UDP flow.
+        ipv4Frame({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, sport: 2152, dport: 2152, payload: Buffer.from([0x30, 0xff, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0]) }),
+      ];
+      for (const f of frames) expect(d.decode(f, 0, f.length, f.length, 1)).toBe(Category.Flow);
+      expect([d.view.sport, d.view.tunnel, d.view.payloadBytes]).toEqual([2152, 0, 12]);
+      expect(sameLayout(untouched, d.view)).toBe(true);
+    });
   });
 
   it('counts an unknown link type instead of failing', () => {

@@ -55,8 +55,13 @@ export class PacketDecoder {
   private readonly frags = new FragmentTable();
   private origEnd = 0;
   private depth = 0;
-  /** Saved outer state per tunnel depth, to fall back when an inner packet does not decode. */
-  private readonly saved = new Float64Array(MAX_DEPTH * 16);
+  /**
+   * Saved outer state per tunnel depth, to fall back when an inner packet does not decode. Int32:
+   * the view's small fields must get small integers back, not the doubles a Float64Array gives
+   * (that changed the view's layout at the first fallback; see PacketView.tcpSeq). Address words
+   * go back into Uint32Arrays, which restore their unsigned value.
+   */
+  private readonly saved = new Int32Array(MAX_DEPTH * 16);
   /** Set while decoding a first fragment: its key is recorded once the innermost flow is known. */
   private fragPending = false;
   /**
