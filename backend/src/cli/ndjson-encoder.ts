@@ -250,6 +250,9 @@ export class NdjsonEncoder extends ByteWriter {
 class PairLiterals {
   private readonly byFirst = new Map<string | null, Map<string | null, Uint8Array>>();
   private size = 0;
+  private lastFirst: string | null = null;
+  private lastSecond: string | null = null;
+  private last: Uint8Array | undefined = undefined;
 
   constructor(
     private readonly firstKey: Uint8Array,
@@ -257,6 +260,17 @@ class PairLiterals {
   ) {}
 
   get(first: string | null, second: string | null): Uint8Array | undefined {
+    // Neighbouring flows mostly ask for the pair asked for last (a resolver's "dns"/"payload" and
+    // NOERROR): two compares instead of two map lookups.
+    if (first === this.lastFirst && second === this.lastSecond && this.last !== undefined) return this.last;
+    const text = this.find(first, second);
+    this.lastFirst = first;
+    this.lastSecond = second;
+    this.last = text;
+    return text;
+  }
+
+  private find(first: string | null, second: string | null): Uint8Array | undefined {
     let bySecond = this.byFirst.get(first);
     const known = bySecond?.get(second);
     if (known !== undefined || this.size >= PairLiterals.LIMIT) return known;
