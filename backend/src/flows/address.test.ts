@@ -39,10 +39,11 @@ describe('formatAddress', () => {
   });
 
   it('answers from its cache only for the very same address', () => {
-    // 6 x 8000 addresses that differ in one word (or only in the IP version) fill the 4096-entry
-    // cache many times over, so entries are met by addresses other than their own.
+    // 6 x 8000 addresses that differ in one word (or only in the IP version) fill the 32,768-entry
+    // cache over, so entries are met by addresses other than their own; asked again newest first,
+    // the recent ones are answered from either place of their set.
     const dotted = (w: number): string => [w >>> 24, (w >>> 16) & 255, (w >>> 8) & 255, w & 255].join('.');
-    for (let i = 0; i < 8000; i++) {
+    const check = (i: number): void => {
       const x = (Math.imul(i, 0x9e3779b1) >>> 0) | 1;
       expect(formatAddress(4, 0, 0, 0, x)).toBe(dotted(x));
       expect(formatAddress(6, 0, 0, 0, x)).toBe(urlForm([0, 0, 0, x])); // the same words as the IPv4 one
@@ -51,7 +52,9 @@ describe('formatAddress', () => {
         words[word] = x;
         expect(formatAddress(6, words[0], words[1], words[2], words[3])).toBe(urlForm(words));
       }
-    }
+    };
+    for (let i = 0; i < 8000; i++) check(i);
+    for (let i = 7999; i >= 0; i--) check(i);
   });
 
   it('keeps the dotted tail of IPv4-mapped addresses', () => {
