@@ -83,15 +83,15 @@ describe('PacketDecoder', () => {
     expect([d.view.sport, d.view.tcpComplete]).toEqual([1923, false]); // the segment's length is not known yet
   });
 
-  it("keeps the view's object layout whatever it decodes: sequence numbers past 2^31, a tunnel it falls back from", () => {
+  it("keeps the view's object layout whatever it decodes: sequence numbers past 2^31, a tunnel it falls back from", async () => {
     // A field that first holds small integers and later another kind of number changes the layout
     // (V8's map) of the view mid-run, and every function that reads the view drops to slower code.
     v8.setFlagsFromString('--allow-natives-syntax');
     const sameLayout = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
-    jest.isolateModules(() => {
+    await jest.isolateModulesAsync(async () => {
       // Fresh copies of the modules: layouts other tests of this file gave the classes do not count.
-      const { PacketDecoder: Decoder } = require('./decoder') as typeof import('./decoder');
-      const { PacketView: View } = require('./packet-view') as typeof import('./packet-view');
+      const { PacketDecoder: Decoder } = await import('./decoder');
+      const { PacketView: View } = await import('./packet-view');
       const untouched = new View();
       const d = new Decoder();
       const frames = [

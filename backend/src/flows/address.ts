@@ -14,8 +14,8 @@ export function formatAddress(version: number, w0: number, w1: number, w2: numbe
     const k = way * 5;
     if (known !== null && words[k + 4] === w3 && words[k + 3] === w2 && words[k + 2] === w1 && words[k + 1] === w0 && words[k] === version) return known;
   }
-  // The set's first entry moves to its second place (first in, first out).
   const text = spell(version, w0, w1, w2, w3);
+  // The set's first entry moves to its second place (first in, first out).
   const k = e * 5;
   words.copyWithin(k + 5, k, k + 5);
   cacheText[e + 1] = cacheText[e];
