@@ -3,6 +3,7 @@ import * as https from 'node:https';
 import { redactText, redactUrl } from '../security/redact';
 import { ImportRefused, type UrlPolicy } from '../security/url-policy';
 import type { BufferPool } from './buffer-pool';
+import { NotPlainRange, RangeConnection, RangeReadError } from './range-connection';
 
 /**
  * Downloads a capture by URL as an in-order stream of byte chunks, through the import URL policy.
@@ -142,11 +143,38 @@ export async function openDownload(rawUrl: string, policy: UrlPolicy, opts: Down
   }
   const size = Number(range[3]);
 
+  // The other segments are read through connections of our own while the server answers them
+  // plainly (range-connection.ts); a segment they fail is read on through node:http.
+  let direct = true;
+  const idle: RangeConnection[] = [];
+  const closeConnections = (): void => {
+    direct = false;
+    for (const c of idle.splice(0)) c.close();
+  };
+  opts.signal?.addEventListener('abort', closeConnections, { once: true });
+  /** Reads the range into buf directly; how many bytes of it arrived when that failed. */
+  const readDirect = async (start: number, end: number, buf: Buffer): Promise<number> => {
+    let c = idle.pop();
+    while (c && !c.usable) c = idle.pop();
+    try {
+      c ??= new RangeConnection(finalUrl, policy);
+      await c.read(finalUrl.pathname + finalUrl.search, finalUrl.host, etag ? { 'If-Match': etag } : {}, start, end, buf);
+      if (direct && c.usable) idle.push(c);
+      else c.close();
+      return end - start + 1;
+    } catch (err) {
+      c?.close();
+      if (err instanceof NotPlainRange) direct = false;
+      return err instanceof RangeReadError ? err.received : 0;
+    }
+  };
+
   /** Reads bytes [start, end] into one buffer, resuming after dropped connections. */
   const fetchRange = async (start: number, end: number, opened: http.IncomingMessage | null): Promise<Buffer> => {
     const length = end - start + 1;
     const buf = opts.pool && length === opts.pool.size ? opts.pool.take() : Buffer.allocUnsafe(length);
-    let got = 0;
+    let got = opened || !direct ? 0 : await readDirect(start, end, buf);
+    if (got === length) return buf;
     let res = opened;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -194,12 +222,25 @@ export async function openDownload(rawUrl: string, policy: UrlPolicy, opts: Down
         inFlight.push(p);
       }
     };
-    schedule();
-    while (inFlight.length > 0) {
-      const buf = await (inFlight.shift() as Promise<Buffer>);
+    try {
       schedule();
-      yield buf;
+      while (inFlight.length > 0) {
+        const buf = await (inFlight.shift() as Promise<Buffer>);
+        schedule();
+        yield buf;
+      }
+    } finally {
+      closeConnections();
     }
   }
-  return { size, etag, shownUrl, body: body(), cancel: () => first.res.destroy() };
+  return {
+    size,
+    etag,
+    shownUrl,
+    body: body(),
+    cancel: () => {
+      closeConnections();
+      first.res.destroy();
+    },
+  };
 }

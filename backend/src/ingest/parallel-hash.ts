@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { ownsItsMemory, type BufferPool } from './buffer-pool';
 
@@ -15,15 +16,64 @@ const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const hash = require('node:crypto').createHash('sha256');
 let keep = -1;
+let direct = -1;
 let keepError = null;
+// The copy through the page cache cost ~2.3 s of system time per GB on a cloud VM (new cache pages
+// are dear there), ~0.2 s written past it: whole blocks go out from a page-aligned staging buffer
+// (WebAssembly memory is; other JavaScript memory is not) on a descriptor opened O_DIRECT; the
+// last partial block goes through the page cache at the end.
+const BLOCK = 4096;
+let stage = null;
+let fill = 0;
+let written = 0;
+function writeAt(fd, buf, from, to, at) {
+  for (let o = from; o < to; ) o += fs.writeSync(fd, buf, o, to - o, at + o - from);
+}
+function keepBytes(m) {
+  if (direct < 0) {
+    writeAt(keep, m, 0, m.length, written);
+    written += m.length;
+    return;
+  }
+  for (let off = 0; off < m.length; ) {
+    const n = Math.min(m.length - off, stage.length - fill);
+    stage.set(m.subarray(off, off + n), fill);
+    fill += n;
+    off += n;
+    const whole = fill - (fill % BLOCK);
+    if (whole > 0 && (fill === stage.length || off === m.length)) {
+      try {
+        writeAt(direct, stage, 0, whole, written);
+      } catch (e) {
+        if (e.code !== 'EINVAL') throw e;
+        direct = -1; // the file system wants other alignment: through the page cache from here
+        writeAt(keep, stage, 0, whole, written);
+      }
+      written += whole;
+      stage.copyWithin(0, whole, fill);
+      fill -= whole;
+    }
+  }
+}
 parentPort.on('message', (m) => {
-  if (m === 'digest') parentPort.postMessage({ digest: hash.digest('hex'), keepError });
-  else if (typeof m === 'object' && m !== null && 'keep' in m) keep = m.keep;
-  else {
+  if (m === 'digest') {
+    if (keep >= 0 && fill > 0) {
+      try {
+        writeAt(keep, stage, 0, fill, written);
+      } catch (e) {
+        keepError = 'writing the copy failed: ' + e.message;
+      }
+    }
+    parentPort.postMessage({ digest: hash.digest('hex'), keepError });
+  } else if (typeof m === 'object' && m !== null && 'keep' in m) {
+    keep = m.keep;
+    direct = m.direct;
+    if (direct >= 0) stage = new Uint8Array(new WebAssembly.Memory({ initial: 129, maximum: 129 }).buffer, 0, 129 * 65536);
+  } else {
     hash.update(m);
     if (keep >= 0) {
       try {
-        for (let o = 0; o < m.length; ) o += fs.writeSync(keep, m, o, m.length - o);
+        keepBytes(m);
       } catch (e) {
         keepError = 'writing the copy failed: ' + e.message;
         keep = -1;
@@ -32,6 +82,20 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ done: m }, [m.buffer]);
   }
 });`;
+
+/**
+ * A second descriptor of the copy's file that writes past the page cache (Linux: O_DIRECT through
+ * /proc/self/fd), or -1 where there is none (the worker writes through keepFd then).
+ */
+function directDescriptor(keepFd: number): number {
+  const flag = fs.constants.O_DIRECT;
+  if (keepFd < 0 || !flag) return -1;
+  try {
+    return fs.openSync(`/proc/self/fd/${keepFd}`, fs.constants.O_WRONLY | flag);
+  } catch {
+    return -1;
+  }
+}
 
 const LIMIT = 64 << 20;
 
@@ -44,6 +108,9 @@ export class ParallelHash {
   private result: ((r: { digest: string; keepError: string | null }) => void) | null = null;
   private failure: Error | null = null;
 
+  /** The copy's descriptor that writes past the page cache (closed once the worker is gone), or -1. */
+  private directFd: number;
+
   /** Why the copy to keepFd stopped (a write failed), null when it is whole. Set by digest(). */
   keepError: string | null = null;
 
@@ -52,7 +119,8 @@ export class ParallelHash {
     keepFd = -1,
   ) {
     this.batch = pool.take();
-    if (keepFd >= 0) this.worker.postMessage({ keep: keepFd });
+    this.directFd = directDescriptor(keepFd);
+    if (keepFd >= 0) this.worker.postMessage({ keep: keepFd, direct: this.directFd });
     this.worker.on('message', (m: { done?: Uint8Array<ArrayBuffer>; digest?: string; keepError?: string | null }) => {
       if (m.done !== undefined) {
         this.outstanding -= m.done.length;
@@ -105,11 +173,17 @@ export class ParallelHash {
     this.worker.postMessage('digest');
     const out = await answer;
     this.keepError = out.keepError;
-    await this.worker.terminate();
+    await this.stop();
     return out.digest;
   }
 
-  async destroy(): Promise<void> {
+  destroy(): Promise<void> {
+    return this.stop();
+  }
+
+  private async stop(): Promise<void> {
     await this.worker.terminate();
+    if (this.directFd >= 0) fs.closeSync(this.directFd);
+    this.directFd = -1;
   }
 }
