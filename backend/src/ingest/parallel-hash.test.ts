@@ -54,3 +54,13 @@ describe('ParallelHash', () => {
     expect(await hash.digest()).toBe(createHash('sha256').update(b).digest('hex'));
   });
 });
+
+describe('ParallelHash when its thread dies', () => {
+  it('fails the digest instead of waiting for it forever', async () => {
+    const hash = new ParallelHash(new BufferPool(1 << 20));
+    // A message the thread cannot hash makes it throw, as any crash of it would.
+    (hash as unknown as { worker: { postMessage: (m: unknown) => void } }).worker.postMessage({ not: 'bytes' });
+    await expect(hash.digest()).rejects.toThrow(/data/);
+    await hash.destroy();
+  });
+});

@@ -46,8 +46,14 @@ function keepBytes(m) {
         writeAt(direct, stage, 0, whole, written);
       } catch (e) {
         if (e.code !== 'EINVAL') throw e;
-        direct = -1; // the file system wants other alignment: through the page cache from here
-        writeAt(keep, stage, 0, whole, written);
+        // The file system wants other alignment: what is staged, then the rest, through the page cache.
+        direct = -1;
+        writeAt(keep, stage, 0, fill, written);
+        written += fill;
+        fill = 0;
+        writeAt(keep, m, off, m.length, written);
+        written += m.length - off;
+        return;
       }
       written += whole;
       stage.copyWithin(0, whole, fill);
@@ -105,7 +111,7 @@ export class ParallelHash {
   private fill = 0;
   private outstanding = 0;
   private waiters: (() => void)[] = [];
-  private result: ((r: { digest: string; keepError: string | null }) => void) | null = null;
+  private result: ((r: { digest: string; keepError: string | null } | { error: Error }) => void) | null = null;
   private failure: Error | null = null;
 
   /** The copy's descriptor that writes past the page cache (closed once the worker is gone), or -1. */
@@ -130,6 +136,7 @@ export class ParallelHash {
     });
     this.worker.on('error', (e) => {
       this.failure = e;
+      this.result?.({ error: e }); // a digest asked for is not waited for forever
       for (const w of this.waiters.splice(0)) w();
     });
   }
@@ -169,9 +176,11 @@ export class ParallelHash {
 
   async digest(): Promise<string> {
     if (this.fill > 0) this.send();
-    const answer = new Promise<{ digest: string; keepError: string | null }>((r) => (this.result = r));
+    if (this.failure) throw this.failure;
+    const answer = new Promise<{ digest: string; keepError: string | null } | { error: Error }>((r) => (this.result = r));
     this.worker.postMessage('digest');
     const out = await answer;
+    if ('error' in out) throw out.error;
     this.keepError = out.keepError;
     await this.stop();
     return out.digest;
