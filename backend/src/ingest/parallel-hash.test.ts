@@ -2,21 +2,12 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Rng } from '../synth/generator';
 import { BufferPool } from './buffer-pool';
 import { ParallelHash } from './parallel-hash';
 
-/** n bytes of a pattern that differs at every offset of a block (a misplaced block shows). */
-function bytes(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
+/** n bytes that differ at every offset of a block (a misplaced block shows). */
+const bytes = (n: number, seed: number): Buffer => new Rng(seed).bytes(n);
 
 describe('ParallelHash', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-hash-'));

@@ -51,8 +51,7 @@ function keepBytes(m) {
         writeAt(keep, stage, 0, fill, written);
         written += fill;
         fill = 0;
-        writeAt(keep, m, off, m.length, written);
-        written += m.length - off;
+        keepBytes(m.subarray(off));
         return;
       }
       written += whole;
