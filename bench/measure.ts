@@ -31,3 +31,29 @@ export function runOnce(cmd: string[]): { wall: number; rssKiB: number } {
   fs.rmSync(marker, { force: true });
   return { wall, rssKiB };
 }
+
+/**
+ * `runs` rounds of every command, one after another, each round starting one command further on:
+ * a drift of the machine's speed (this bench's VM moves by tens of percent within minutes) then
+ * hits every command alike, and none always runs first. Null commands are skipped.
+ */
+export function inTurns(cmds: (string[] | null)[], runs: number): ({ walls: number[]; rssKiB: number[] } | null)[] {
+  const out = cmds.map((c) => (c ? { walls: [] as number[], rssKiB: [] as number[] } : null));
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < cmds.length; k++) {
+      const i = (round + k) % cmds.length;
+      const cmd = cmds[i];
+      const o = out[i];
+      if (!cmd || !o) continue;
+      const r = runOnce(cmd);
+      o.walls.push(r.wall);
+      o.rssKiB.push(r.rssKiB);
+    }
+  }
+  return out;
+}
+
+/** Median over rounds of a[i] / b[i]: a ratio of runs made side by side. */
+export function pairedRatio(a: number[], b: number[]): number {
+  return median(a.map((x, i) => x / b[i]));
+}

@@ -1,8 +1,9 @@
 /**
  * `capsight flows` (apps and TCP health on, as users run it) beside softflowd on each traffic
- * profile (backend/src/synth/profiles.ts), one core each (taskset -c 0), median of --runs, with
- * peak RSS; and the same run on the machine's other Node when there is one (/usr/bin/node), so
- * the choice of Node is checked on every profile, not on one.
+ * profile (backend/src/synth/profiles.ts), one core each (taskset -c 0), with peak RSS; and the
+ * same run on the machine's other Node when there is one (/usr/bin/node), so the choice of Node is
+ * checked on every profile, not on one. The commands run in turns (`--runs` rounds of each); times
+ * are medians, and each ratio is the median of the rounds' ratios.
  *
  * softflowd runs twice: as it starts by default (NetFlow v5, which has no IPv6 fields, so softflowd
  * does not track IPv6 packets at all: its man page) and with `-v 9`, where it tracks IPv6 flows as
@@ -15,7 +16,7 @@ import * as path from 'node:path';
 import { generateCapture } from '../backend/src/synth/generator';
 import { PROFILES, profileOptions, type Profile } from '../backend/src/synth/profiles';
 import { CLI_NODE_FLAGS } from '../backend/src/server/node-flags';
-import { HAVE_TIME, installed, median, runOnce } from './measure';
+import { HAVE_TIME, inTurns, installed, median, pairedRatio } from './measure';
 
 
 /** The profile's capture, generated once into bench/out. */
@@ -31,18 +32,6 @@ export function profileCapture(outDir: string, profile: Profile, bytes: number, 
   return file;
 }
 
-interface Timed {
-  wall: number;
-  rssMiB: number;
-}
-
-/** Median of `runs` runs of `cmd` on one core. */
-function timed(cmd: string[], runs: number): Timed {
-  const pin = installed('taskset') ? ['taskset', '-c', '0'] : [];
-  const results = Array.from({ length: runs }, () => runOnce([...pin, ...cmd]));
-  return { wall: median(results.map((r) => r.wall)), rssMiB: median(results.map((r) => r.rssKiB)) / 1024 };
-}
-
 export function profilesBench(outDir: string, profiles: readonly string[], bytes: number, seed: number, runs: number): string {
   if (!HAVE_TIME) return 'skipped: /usr/bin/time (Debian package "time") is needed for peak RSS\n';
   const root = path.resolve(__dirname, '..');
@@ -51,26 +40,34 @@ export function profilesBench(outDir: string, profiles: readonly string[], bytes
   const otherVersion = otherNode ? spawnSync(otherNode, ['-v'], { encoding: 'utf8' }).stdout.trim() : '';
   const softflowd = installed('softflowd');
   const lines = [
-    `${(bytes / 1e6).toFixed(0)} MB per profile, seed ${seed}, one core, median of ${runs}; capsight on Node ${process.version} with ${CLI_NODE_FLAGS.join(' ')} (its #! line)` +
+    `${(bytes / 1e6).toFixed(0)} MB per profile, seed ${seed}, one core, ${runs} rounds in turns (times: medians; ratios: medians of the rounds' ratios); capsight on Node ${process.version} with ${CLI_NODE_FLAGS.join(' ')} (its #! line)` +
       (otherNode ? `; "other Node": the same run on ${otherVersion}` : '') + (softflowd ? '' : '; softflowd not installed (Debian package softflowd)'),
     '',
-    `| profile | packets | flows | capsight s | softflowd s | capsight speed ÷ softflowd | softflowd -v 9 s (IPv6 tracked) | capsight speed ÷ softflowd -v 9 | capsight peak RSS MiB |${otherNode ? ' other Node s |' : ''}`,
+    `| profile | packets | flows | capsight s | softflowd s | capsight speed ÷ softflowd | softflowd -v 9 s (IPv6 tracked) | capsight speed ÷ softflowd -v 9 | capsight peak RSS MiB |${otherNode ? ' other Node s (its time ÷ capsight\'s) |' : ''}`,
     `|---|---:|---:|---:|---:|---:|---:|---:|---:|${otherNode ? '---:|' : ''}`,
   ];
   for (const name of profiles) {
     if (!(PROFILES as readonly string[]).includes(name)) throw new Error(`unknown profile "${name}" (profiles: ${PROFILES.join(', ')})`);
     const capture = profileCapture(outDir, name as Profile, bytes, seed);
     const stats = JSON.parse(spawnSync(process.execPath, [bin, 'stats', '--format', 'json', capture], { encoding: 'utf8' }).stdout) as { packets: number; flows: number };
-    const mine = timed([process.execPath, ...CLI_NODE_FLAGS, bin, 'flows', capture], runs);
     // softflowd sends NetFlow to the discard port on loopback.
     const softflowdCmd = ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'];
-    const peer = softflowd ? timed(softflowdCmd, runs) : null;
-    const peerV9 = softflowd ? timed([...softflowdCmd, '-v', '9'], runs) : null;
-    const other = otherNode ? timed([otherNode, ...CLI_NODE_FLAGS, bin, 'flows', capture], runs) : null;
+    const pin = installed('taskset') ? ['taskset', '-c', '0'] : [];
+    const [mine, peer, peerV9, other] = inTurns(
+      [
+        [...pin, process.execPath, ...CLI_NODE_FLAGS, bin, 'flows', capture],
+        softflowd ? [...pin, ...softflowdCmd] : null,
+        softflowd ? [...pin, ...softflowdCmd, '-v', '9'] : null,
+        otherNode ? [...pin, otherNode, ...CLI_NODE_FLAGS, bin, 'flows', capture] : null,
+      ],
+      runs,
+    );
+    if (!mine) throw new Error('capsight did not run');
+    const wall = (t: { walls: number[] } | null): string => (t ? median(t.walls).toFixed(2) : '-');
+    const speedRatio = (t: { walls: number[] } | null): string => (t ? pairedRatio(t.walls, mine.walls).toFixed(2) : '-');
     lines.push(
-      `| ${name} | ${(stats.packets / 1e6).toFixed(2)} M | ${stats.flows >= 1e6 ? `${(stats.flows / 1e6).toFixed(2)} M` : `${(stats.flows / 1e3).toFixed(0)} k`} | ${mine.wall.toFixed(2)} | ` +
-        `${peer ? peer.wall.toFixed(2) : '-'} | ${peer ? (peer.wall / mine.wall).toFixed(2) : '-'} | ` +
-        `${peerV9 ? peerV9.wall.toFixed(2) : '-'} | ${peerV9 ? (peerV9.wall / mine.wall).toFixed(2) : '-'} | ${mine.rssMiB.toFixed(0)} |${other ? ` ${other.wall.toFixed(2)} |` : ''}`,
+      `| ${name} | ${(stats.packets / 1e6).toFixed(2)} M | ${stats.flows >= 1e6 ? `${(stats.flows / 1e6).toFixed(2)} M` : `${(stats.flows / 1e3).toFixed(0)} k`} | ${wall(mine)} | ` +
+        `${wall(peer)} | ${speedRatio(peer)} | ${wall(peerV9)} | ${speedRatio(peerV9)} | ${(median(mine.rssKiB) / 1024).toFixed(0)} |${other ? ` ${wall(other)} (${pairedRatio(other.walls, mine.walls).toFixed(2)}) |` : ''}`,
     );
   }
   return lines.join('\n') + '\n';
