@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLI_NODE_FLAGS } from '../backend/src/server/node-flags';
-import { HAVE_TIME, installed, median, runOnce } from './measure';
+import { HAVE_TIME, inTurns, installed, median, pairedRatio, runOnce } from './measure';
 
 export interface EngineResult {
   /** Median wall seconds of `capsight flows`. */
@@ -63,9 +63,14 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
 
   process.stdout.write(`capture: ${(size / 1e6).toFixed(0)} MB, ${stats.packets} packets (${(size / stats.packets).toFixed(0)} B mean), ${stats.flows} flows; ${runs} runs each, median; ${os.cpus()[0]?.model ?? 'cpu'}\n\n`);
   const rows: { name: string; wall: number; rss: number; reference: boolean }[] = [];
+  // The one-core rows run in turns (their ratios are printed below); the others one after another.
+  const oneCore = ONE_CORE.map((name) => tools.find((t) => t.name === name) ?? null);
+  const turns = inTurns(oneCore.map((t) => t?.cmd ?? null), runs);
   for (const t of tools) {
-    const results = [];
-    for (let i = 0; i < (t.name.startsWith('tshark') ? 1 : runs); i++) results.push(runOnce(t.cmd));
+    const k = oneCore.indexOf(t);
+    const taken = k >= 0 ? turns[k] : null;
+    const results = taken ? taken.walls.map((wall, i) => ({ wall, rssKiB: taken.rssKiB[i] })) : [];
+    if (!taken) for (let i = 0; i < (t.name.startsWith('tshark') ? 1 : runs); i++) results.push(runOnce(t.cmd));
     rows.push({ name: t.name, wall: median(results.map((r) => r.wall)), rss: median(results.map((r) => r.rssKiB)) / 1024, reference: t.reference ?? false });
   }
   fs.rmSync(scratch, { recursive: true, force: true });
@@ -78,10 +83,9 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
     lines.push(`| ${r.name} | ${r.wall.toFixed(2)} | ${speed}${rss} | ${r.reference ? '-' : (r.wall / mine).toFixed(2)} |`);
   }
   process.stdout.write(lines.join('\n') + '\n');
-  const one = (name: string): number | undefined => rows.find((r) => r.name === name)?.wall;
-  const [c1, s1, s9] = [one(ONE_CORE_CAPSIGHT), one(ONE_CORE_SOFTFLOWD), one(ONE_CORE_SOFTFLOWD_V9)];
-  if (c1 !== undefined && s1 !== undefined) process.stdout.write(`\none core: capsight speed ÷ softflowd speed = ${(s1 / c1).toFixed(2)}\n`);
-  if (c1 !== undefined && s9 !== undefined) process.stdout.write(`one core: capsight speed ÷ softflowd -v 9 speed (IPv6 tracked too) = ${(s9 / c1).toFixed(2)}\n`);
+  const [c1, s1, s9] = turns;
+  if (c1 && s1) process.stdout.write(`\none core, in turns: capsight speed ÷ softflowd speed = ${pairedRatio(s1.walls, c1.walls).toFixed(2)} (median of ${runs} rounds)\n`);
+  if (c1 && s9) process.stdout.write(`one core, in turns: capsight speed ÷ softflowd -v 9 speed (IPv6 tracked too) = ${pairedRatio(s9.walls, c1.walls).toFixed(2)}\n`);
   if (!opts.peers) return { capsightSec: mine };
   const warm = warmPass(root, capture, runs);
   process.stdout.write(`engine alone, in-process, warm (pass ${runs + 1} over the same file, ndjson encoded): ${warm.toFixed(2)} s, ${(size / 1e6 / warm).toFixed(0)} MB/s\n`);
@@ -91,6 +95,7 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
 const ONE_CORE_CAPSIGHT = 'capsight flows, one core (taskset -c 0)';
 const ONE_CORE_SOFTFLOWD = 'softflowd -r, one core (taskset -c 0)';
 const ONE_CORE_SOFTFLOWD_V9 = 'softflowd -r -v 9 (IPv6 tracked), one core (taskset -c 0)';
+const ONE_CORE = [ONE_CORE_CAPSIGHT, ONE_CORE_SOFTFLOWD, ONE_CORE_SOFTFLOWD_V9];
 
 /** Seconds of the last of passes+1 in-process passes of the built engine (JIT warm, no process start). */
 function warmPass(root: string, capture: string, passes: number): number {
