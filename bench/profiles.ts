@@ -39,6 +39,7 @@ export function profilesBench(outDir: string, profiles: readonly string[], bytes
   const otherNode = fs.existsSync('/usr/bin/node') && fs.realpathSync('/usr/bin/node') !== fs.realpathSync(process.execPath) ? '/usr/bin/node' : null;
   const otherVersion = otherNode ? spawnSync(otherNode, ['-v'], { encoding: 'utf8' }).stdout.trim() : '';
   const softflowd = installed('softflowd');
+  const pin = installed('taskset') ? ['taskset', '-c', '0'] : [];
   const lines = [
     `${(bytes / 1e6).toFixed(0)} MB per profile, seed ${seed}, one core, ${runs} rounds in turns (times: medians; ratios: medians of the rounds' ratios); capsight on Node ${process.version} with ${CLI_NODE_FLAGS.join(' ')} (its #! line)` +
       (otherNode ? `; "other Node": the same run on ${otherVersion}` : '') + (softflowd ? '' : '; softflowd not installed (Debian package softflowd)'),
@@ -52,7 +53,6 @@ export function profilesBench(outDir: string, profiles: readonly string[], bytes
     const stats = JSON.parse(spawnSync(process.execPath, [bin, 'stats', '--format', 'json', capture], { encoding: 'utf8' }).stdout) as { packets: number; flows: number };
     // softflowd sends NetFlow to the discard port on loopback.
     const softflowdCmd = ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'];
-    const pin = installed('taskset') ? ['taskset', '-c', '0'] : [];
     const [mine, peer, peerV9, other] = inTurns(
       [
         [...pin, process.execPath, ...CLI_NODE_FLAGS, bin, 'flows', capture],
