@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BIGINT, DOUBLE, DuckDBConnection, DuckDBInstance, UINTEGER, type DuckDBAppender, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import type { BucketBatch } from '../../model/flow';
 import type { CheckedQuery } from '../../query/model';
 import type { CaptureInfo, FlowStore, IngestSink, JobRecord, ResultColumns, StoredFlow, WatchRecord } from '../flow-store';
-import { appendColumns } from './columns';
 import { ConnectionPool } from './pool';
 import { latestActivityMs, runQuery } from './queries';
+import { BucketFile } from './bucket-file';
 import { FlowFile } from './flow-file';
 import { IngestThreads } from './ingest-threads';
 import { EXPORT_PAGE_FLOWS, EXPORT_PAGES_AHEAD, exportCaptures, exportPageSql, matchingFlowIds } from './exports';
 import { Params, sqlText } from './sql';
-import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, PUBLISH_FLOWS, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
+import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, PUBLISH_FLOWS, readBucketFile, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
 
 /** Read connections: queries take at most all but one (query/admission.ts), API reads the rest. */
 export const READ_CONNECTIONS = 4;
@@ -21,8 +21,10 @@ export const DEFAULT_STORE_MEMORY = 256 * 1024 * 1024;
 
 /** Flows written before a file of them is loaded during the ingest (DuckDbIngest.loadEarly). */
 const EARLY_LOAD_FLOWS = 16_384;
-
-const BUCKET_TYPES: DuckDBType[] = [UINTEGER, BIGINT, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE];
+/** Bucket rows written before they are loaded (a few long flows write many rows and end few flows). */
+const EARLY_LOAD_BUCKETS = 65_536;
+/** Staged files that may wait behind the load under way before the ingest waits for DuckDB. */
+const WAITING_LIMIT = 2;
 
 /** Embedded store: one DuckDB file in the data directory. */
 export class DuckDbStore implements FlowStore {
@@ -41,7 +43,7 @@ export class DuckDbStore implements FlowStore {
 
   private constructor(
     private readonly instance: DuckDBInstance,
-    /** Where ingests stage their flow files. */
+    /** Where ingests stage their flow and bucket files. */
     private readonly stagingDir: string,
     /** Serialised writes (captures, jobs, watches): one connection, FIFO. */
     private readonly writes: ConnectionPool,
@@ -132,17 +134,19 @@ export class DuckDbStore implements FlowStore {
     const threads = this.ingestThreads.enter();
     const releaseThreads = (): void => void threads.then((release) => release());
     let conn: DuckDBConnection | null = null;
-    let bucketAppender: DuckDBAppender;
     try {
       conn = await this.instance.connect();
       for (const sql of STAGE_DDL) await conn.run(sql);
-      bucketAppender = await conn.createAppender('stage_buckets', 'main', 'temp');
     } catch (err) {
       conn?.closeSync();
       releaseThreads();
       throw err;
     }
-    const ingest = new DuckDbIngest(conn, captureId, () => new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)), bucketAppender, (published) => {
+    const staged = (): Staged => ({
+      flows: new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)),
+      buckets: new BucketFile(path.join(this.stagingDir, `${randomUUID()}.buckets.tsv`)),
+    });
+    const ingest = new DuckDbIngest(conn, captureId, staged, (published) => {
       // Not awaited: the setting is restored behind the commit (close() waits for it).
       releaseThreads();
       this.ingests.delete(ingest);
@@ -326,51 +330,70 @@ export class DuckDbStore implements FlowStore {
   }
 }
 
+/** An ingest's flows and bucket rows written since the last load, loaded together. */
+interface Staged {
+  flows: FlowFile;
+  buckets: BucketFile;
+}
+
 class DuckDbIngest implements IngestSink {
   private closed = false;
   private committing: Promise<unknown> | null = null;
 
-  /** Flows being written; full files are loaded while the ingest goes on. */
-  private flowFile: FlowFile;
+  /** Flows and bucket rows being written; full files are loaded while the ingest goes on. */
+  private staged: Staged;
   /** Full files not loaded yet: the next load takes all of them. */
-  private waiting: FlowFile[] = [];
+  private waiting: Staged[] = [];
   /** The transaction the early loads run in (begun with the first one; the publish commits it). */
   private begun = false;
   /** Early loads, one after another on the ingest's connection. */
   private loading: Promise<void> = Promise.resolve();
   /** Whether loadWaiting() runs (it takes the files that fill meanwhile). */
   private loadRunning = false;
+  /** addFlows/addBuckets callers waiting for the loads to catch up (room()). */
+  private roomWaiters: (() => void)[] = [];
   private loadFailed: Error | null = null;
   private aborting = false;
 
   constructor(
     private readonly conn: DuckDBConnection,
     private readonly captureId: string,
-    private readonly newFlowFile: () => FlowFile,
-    private readonly bucketAppender: DuckDBAppender,
+    private readonly newStaged: () => Staged,
     /** Called once, with the capture when it was published. */
     private readonly onClosed: (published: CaptureInfo | null) => void,
   ) {
-    this.flowFile = newFlowFile();
+    this.staged = newStaged();
   }
 
   private published: CaptureInfo | null = null;
 
   async addFlows(flows: readonly StoredFlow[]): Promise<void> {
-    this.flowFile.write(flows);
-    if (this.flowFile.rows >= EARLY_LOAD_FLOWS) this.loadEarly();
+    this.staged.flows.write(flows);
+    if (this.staged.flows.rows >= EARLY_LOAD_FLOWS) this.loadEarly();
+    return this.room();
   }
 
   /**
-   * Loads the full flow file into the flows table now, inside the ingest's transaction (invisible
-   * until the publish commits it), so the publish at the end has only the last flows to load: where
-   * the ingest waits for its input (a download) or has a core to spare, that work no longer follows
-   * the last byte. A file that fills while a load runs waits for that load to end.
+   * Back-pressure: resolves once DuckDB has caught up enough (at most WAITING_LIMIT files waiting
+   * behind the load under way). The pipeline reads its next chunk only then, so a capture that
+   * makes flows faster than DuckDB loads them waits instead of filling the disk with staged files.
+   */
+  private room(): Promise<void> {
+    if (this.waiting.length <= WAITING_LIMIT || !this.loadRunning) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /**
+   * Loads the full flow file into the flows table now, and the bucket rows written with it into the
+   * staging table, inside the ingest's transaction (invisible until the publish commits it), so the
+   * publish at the end has only the last rows to load: where the ingest waits for its input (a
+   * download) or has a core to spare, that work no longer follows the last byte. Files that fill
+   * while a load runs wait for that load to end.
    */
   private loadEarly(): void {
-    this.flowFile.close();
-    this.waiting.push(this.flowFile);
-    this.flowFile = this.newFlowFile();
+    closeStaged(this.staged);
+    this.waiting.push(this.staged);
+    this.staged = this.newStaged();
     if (!this.loadRunning) this.loading = this.loadWaiting();
   }
 
@@ -389,15 +412,17 @@ class DuckDbIngest implements IngestSink {
           if (this.loadFailed || this.closed || this.aborting) continue;
           const begin = !this.begun;
           this.begun = true;
-          await this.insertFlows(files, begin);
+          await this.insertStaged(files, begin);
         } catch (err) {
           this.loadFailed = err as Error;
         } finally {
-          files.forEach((f) => f.remove());
+          files.forEach(removeStaged);
+          for (const resolve of this.roomWaiters.splice(0)) resolve();
         }
       }
     } finally {
       this.loadRunning = false;
+      for (const resolve of this.roomWaiters.splice(0)) resolve();
     }
   }
 
@@ -409,39 +434,27 @@ class DuckDbIngest implements IngestSink {
   }
 
   /**
-   * Loads flow files, in order, in one call (which begins the ingest's transaction first when asked):
+   * Loads staged flow and bucket files, in order, in one call (which begins the ingest's transaction
+   * first when asked):
    * a call with parameters costs three trips through this thread (extract, prepare, run), and while
    * the engine parses, each trip waits for the chunk being parsed (a 16 k-flow load took ~400 ms
    * during a DNS-heavy parse, ~50 ms after it). The capture id is generated (hex), so it is written
    * into the statement.
    */
-  private async insertFlows(files: readonly FlowFile[], begin = false): Promise<void> {
+  private async insertStaged(files: readonly Staged[], begin = false): Promise<void> {
     const id = sqlText(this.captureId);
-    const inserts = files.map((f) => `INSERT INTO flows SELECT ${id}, * FROM ${readFlowFile(f.path)};`);
+    const inserts = files.flatMap((f) => [
+      ...(f.flows.rows > 0 ? [`INSERT INTO flows SELECT ${id}, * FROM ${readFlowFile(f.flows.path)};`] : []),
+      ...(f.buckets.rows > 0 ? [`INSERT INTO stage_buckets SELECT * FROM ${readBucketFile(f.buckets.path)};`] : []),
+    ]);
+    if (inserts.length === 0 && !begin) return;
     await this.conn.run((begin ? ['BEGIN TRANSACTION;', ...inserts] : inserts).join('\n'));
   }
 
   async addBuckets(b: BucketBatch): Promise<void> {
-    const n = b.length;
-    const flowId = new Array<DuckDBValue>(n);
-    const ts = new Array<DuckDBValue>(n);
-    const sp = new Array<DuckDBValue>(n);
-    const sb = new Array<DuckDBValue>(n);
-    const dp = new Array<DuckDBValue>(n);
-    const db = new Array<DuckDBValue>(n);
-    const sr = new Array<DuckDBValue>(n);
-    const dr = new Array<DuckDBValue>(n);
-    for (let i = 0; i < n; i++) {
-      flowId[i] = b.flowId[i];
-      ts[i] = BigInt(b.startSec[i] * 1000 + Math.floor(b.startNs[i] / 1e6));
-      sp[i] = b.srcPkts[i];
-      sb[i] = b.srcBytes[i];
-      dp[i] = b.dstPkts[i];
-      db[i] = b.dstBytes[i];
-      sr[i] = b.srcRetrans[i];
-      dr[i] = b.dstRetrans[i];
-    }
-    appendColumns(this.bucketAppender, BUCKET_TYPES, [flowId, ts, sp, sb, dp, db, sr, dr], n);
+    this.staged.buckets.write(b);
+    if (this.staged.buckets.rows >= EARLY_LOAD_BUCKETS) this.loadEarly();
+    return this.room();
   }
 
   commit(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {
@@ -451,13 +464,10 @@ class DuckDbIngest implements IngestSink {
   }
 
   private async publish(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {
-    this.flowFile.close();
+    closeStaged(this.staged);
     const c = this.conn;
     try {
-      // The appender's close writes its last rows on the connection: after the early loads, so it
-      // does not hold up this thread while one runs.
       await this.loading;
-      this.bucketAppender.closeSync();
       if (this.loadFailed) throw this.loadFailed;
       await this.begin();
       const known = await c.runAndReadAll(`SELECT 1 FROM captures WHERE sha256 = $1`, [capture.sha256]);
@@ -472,7 +482,7 @@ class DuckDbIngest implements IngestSink {
         capture.packets, capture.bytes, capture.flows, JSON.stringify(capture.linkTypes), JSON.stringify(capture.problems), capture.damage,
         capture.azure?.subscription ?? null, capture.azure?.resourceGroup ?? null, capture.azure?.vm ?? null, capture.ingestedAt,
       ]);
-      if (this.flowFile.rows > 0) await this.insertFlows([this.flowFile]);
+      await this.insertStaged([this.staged]);
       // Flow ids run from 0 to the number of flows (the engine's creation order; none: NULL, 0).
       const flows = Number((await c.runAndReadAll(`SELECT max(flow_id) + 1 FROM flows WHERE capture_id = $1`, [capture.id])).getRowsJS()[0][0] ?? 0);
       for (let from = 0; from < flows; from += PUBLISH_FLOWS) {
@@ -501,20 +511,25 @@ class DuckDbIngest implements IngestSink {
     await this.loading;
     if (this.closed) return;
     if (this.begun) await this.conn.run('ROLLBACK').catch(() => undefined);
-    try {
-      this.bucketAppender.closeSync();
-    } catch {
-      // already closed by a failed commit
-    }
     await this.dispose();
   }
 
   private async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.flowFile.remove();
+    removeStaged(this.staged);
     await this.conn.run('DROP TABLE IF EXISTS stage_buckets').catch(() => undefined);
     this.conn.closeSync();
     this.onClosed(this.published);
   }
+}
+
+function closeStaged(s: Staged): void {
+  s.flows.close();
+  s.buckets.close();
+}
+
+function removeStaged(s: Staged): void {
+  s.flows.remove();
+  s.buckets.remove();
 }

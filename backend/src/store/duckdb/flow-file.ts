@@ -154,21 +154,24 @@ class TsvWriter extends ByteWriter {
   }
 }
 
-export class FlowFile {
+/** A staging file being written: rows go into a reused buffer, full buffers to the file. */
+export class StagingFile<W extends ByteWriter> {
   private fd: number | null;
-  private readonly writer: TsvWriter;
+  protected readonly writer: W;
   rows = 0;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    writer: (sink: (bytes: Uint8Array) => void) => W,
+  ) {
     const fd = fs.openSync(path, 'w', 0o600);
     this.fd = fd;
-    this.writer = new TsvWriter((bytes) => writeAllSync(fd, bytes));
+    this.writer = writer((bytes) => writeAllSync(fd, bytes));
   }
 
-  write(flows: readonly StoredFlow[]): void {
-    if (this.fd === null) throw new Error('flow file already closed');
-    for (const f of flows) this.writer.line(f);
-    this.rows += flows.length;
+  protected open(): W {
+    if (this.fd === null) throw new Error(`staging file ${this.path} already closed`);
+    return this.writer;
   }
 
   /** Writes what is buffered and closes the file (DuckDB reads it next). */
@@ -183,5 +186,17 @@ export class FlowFile {
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
     fs.rmSync(this.path, { force: true });
+  }
+}
+
+export class FlowFile extends StagingFile<TsvWriter> {
+  constructor(path: string) {
+    super(path, (sink) => new TsvWriter(sink));
+  }
+
+  write(flows: readonly StoredFlow[]): void {
+    const w = this.open();
+    for (const f of flows) w.line(f);
+    this.rows += flows.length;
   }
 }

@@ -66,8 +66,14 @@ export const MIGRATE_1_TO_2 = [
   ...['buckets', 'buckets_1m'].flatMap((table) => BUCKET_TCP_COLUMNS.map(([n, t]) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${n} ${t}`)),
 ];
 
+/** Columns of a staged bucket row, in the order of the staging file (bucket-file.ts). */
+const STAGE_BUCKET_COLUMNS: [string, string][] = [
+  ['flow_id', 'UINTEGER'], ['ts_ms', 'BIGINT'], ['src_pkts', 'DOUBLE'], ['src_bytes', 'DOUBLE'], ['dst_pkts', 'DOUBLE'], ['dst_bytes', 'DOUBLE'],
+  ['src_retrans', 'DOUBLE'], ['dst_retrans', 'DOUBLE'],
+];
+
 /** Staging of one ingest: bucket rows in a connection-local temp table (a crash leaves nothing behind). */
-export const STAGE_DDL = [`CREATE OR REPLACE TEMP TABLE stage_buckets (flow_id UINTEGER, ts_ms BIGINT, src_pkts DOUBLE, src_bytes DOUBLE, dst_pkts DOUBLE, dst_bytes DOUBLE, src_retrans DOUBLE, dst_retrans DOUBLE)`];
+export const STAGE_DDL = [`CREATE OR REPLACE TEMP TABLE stage_buckets (${STAGE_BUCKET_COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`];
 
 const DIMS = DIMENSIONS.map(([n]) => `f.${n}`).join(', ');
 
@@ -80,6 +86,12 @@ const DIMS = DIMENSIONS.map(([n]) => `f.${n}`).join(', ');
 export function readFlowFile(path: string): string {
   const columns = FLOW_COLUMNS.map(([n, t]) => `'${n}': '${t}'`).join(', ');
   return `read_csv(${sqlText(path)}, delim = '\t', quote = '"', escape = '"', nullstr = '\\N', allow_quoted_nulls = false, header = false, auto_detect = false, parallel = false, columns = {${columns}})`;
+}
+
+/** Reads a staged bucket file (bucket-file.ts; a path the store generated), in file order. */
+export function readBucketFile(path: string): string {
+  const columns = STAGE_BUCKET_COLUMNS.map(([n, t]) => `'${n}': '${t}'`).join(', ');
+  return `read_csv(${sqlText(path)}, delim = '\t', quote = '"', escape = '"', header = false, auto_detect = false, parallel = false, columns = {${columns}})`;
 }
 
 /**

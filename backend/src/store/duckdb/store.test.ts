@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EndpointInfo } from '../../enrich/enricher';
-import type { FlowRecord } from '../../model/flow';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { BucketBatch, FlowRecord } from '../../model/flow';
 import { checkQuery } from '../../query/model';
 import type { CaptureInfo, StoredFlow } from '../flow-store';
 import { DuckDbStore } from './duckdb-store';
@@ -94,6 +95,54 @@ describe('DuckDB store', () => {
       expect(cols.reset_by).toEqual([null, 'dst']);
     } finally {
       await store.close();
+    }
+  });
+
+  it('publishes every bucket row exactly: a negative time, one within a second, counters past 2^32, more rows than an early load takes', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
+    const store = await DuckDbStore.open(dir);
+    const rows = 70_000; // one load of bucket rows alone during the ingest, the rest at commit
+    const expected: number[][] = [];
+    try {
+      const sink = await store.openIngest('b1');
+      await sink.addFlows([0, 1, 2].map((i) => ({ flow: flow(i), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) })));
+      // One batch object reused for every call, as the engine does: the sink must copy it.
+      const size = 8192;
+      const batch: BucketBatch = {
+        length: 0, flowId: new Float64Array(size), startSec: new Float64Array(size), startNs: new Uint32Array(size), srcPkts: new Float64Array(size),
+        srcBytes: new Float64Array(size), dstPkts: new Float64Array(size), dstBytes: new Float64Array(size), srcRetrans: new Float64Array(size), dstRetrans: new Float64Array(size),
+      };
+      for (let i = 0; i < rows; i++) {
+        const k = batch.length++;
+        const sec = i === 0 ? -86_401 : 1_767_225_600 + i;
+        const ns = i === 1 ? 250_999_999 : 0;
+        const row = [i % 3, sec * 1000 + Math.floor(ns / 1e6), i + 1, i === 2 ? 2 ** 40 + 7 : 60 * i, i % 5, 2 ** 33 + i, i % 7, i % 2];
+        [batch.flowId[k], batch.startSec[k], batch.startNs[k]] = [row[0], sec, ns];
+        [batch.srcPkts[k], batch.srcBytes[k], batch.dstPkts[k], batch.dstBytes[k], batch.srcRetrans[k], batch.dstRetrans[k]] = row.slice(2);
+        expected.push(row);
+        if (batch.length === size || i === rows - 1) {
+          await sink.addBuckets(batch);
+          batch.length = 0;
+        }
+      }
+      expect(await sink.commit(capture('b1'))).toBe('ingested');
+      expect(fs.readdirSync(path.join(dir, 'staging'))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    const db = await (await DuckDBInstance.create(path.join(dir, 'capsight.duckdb'))).connect();
+    try {
+      const read = async (sql: string): Promise<number[][]> => (await db.runAndReadAll(sql)).getRowsJS().map((r) => r.map(Number));
+      const stored = await read(`SELECT flow_id, ts_ms, src_pkts, src_bytes, dst_pkts, dst_bytes, src_retrans, dst_retrans FROM buckets WHERE capture_id = 'b1' ORDER BY src_pkts`);
+      expect(stored).toEqual(expected);
+      const byMinute = await read(`SELECT sum(src_pkts), sum(src_bytes), sum(dst_bytes), sum(src_retrans), sum(dst_retrans), count(DISTINCT flow_id) FROM buckets_1m WHERE capture_id = 'b1'`);
+      const total = (c: number): number => expected.reduce((a, r) => a + r[c], 0);
+      expect(byMinute).toEqual([[total(2), total(3), total(5), total(6), total(7), 3]]);
+      // The sub-second bucket (row 1, flow 1) lands in its minute.
+      expect(await read(`SELECT min(ts_ms) FROM buckets_1m WHERE capture_id = 'b1' AND flow_id = 1`)).toEqual([[1_767_225_600_000]]);
+    } finally {
+      db.closeSync();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
