@@ -84,6 +84,12 @@ export class ByteWriter {
     } while (m > 0);
   }
 
+  /** Any number as String() spells it; non-negative safe integers (most fields) without a string. */
+  protected decimal(n: number): void {
+    if (n >= 0 && Number.isSafeInteger(n)) this.uint(n);
+    else this.ascii(String(n));
+  }
+
   /** A string known to be ASCII with nothing to escape, as is. */
   protected ascii(s: string): void {
     const b = this.buf;

@@ -26,20 +26,15 @@ class BucketTsvWriter extends ByteWriter {
     }
   }
 
+  /** Counters and ids are non-negative integers; a time before 1970 is negative. */
   private field(n: number): void {
-    this.number(n);
+    this.decimal(n);
     this.byte(0x09);
   }
 
   private last(n: number): void {
-    this.number(n);
+    this.decimal(n);
     this.byte(0x0a);
-  }
-
-  /** Counters and ids are non-negative integers; a time before 1970 is negative. */
-  private number(n: number): void {
-    if (n >= 0 && Number.isSafeInteger(n)) this.uint(n);
-    else this.ascii(String(n));
   }
 }
 

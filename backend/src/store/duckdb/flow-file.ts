@@ -132,8 +132,7 @@ class TsvWriter extends ByteWriter {
   /** A number field and its tab; NULL is \N. */
   private num(n: number | null): void {
     if (n === null) this.ascii('\\N');
-    else if (Number.isSafeInteger(n) && n >= 0) this.uint(n);
-    else this.ascii(String(n));
+    else this.decimal(n);
     this.byte(TAB);
   }
 
