@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateCapture } from '../backend/src/synth/generator';
 import { PROFILES, profileOptions, type Profile } from '../backend/src/synth/profiles';
-import { CLI_NODE_FLAGS } from '../backend/src/server/node-flags';
+import { CLI_NODE_FLAGS, MALLOC_ENV_ASSIGNMENT } from '../backend/src/server/node-flags';
 import { HAVE_TIME, inTurns, installed, median, pairedRatio } from './measure';
 
 
@@ -41,7 +41,7 @@ export function profilesBench(outDir: string, profiles: readonly string[], bytes
   const softflowd = installed('softflowd');
   const pin = installed('taskset') ? ['taskset', '-c', '0'] : [];
   const lines = [
-    `${(bytes / 1e6).toFixed(0)} MB per profile, seed ${seed}, one core, ${runs} rounds in turns (times: medians; ratios: medians of the rounds' ratios); capsight on Node ${process.version} with ${CLI_NODE_FLAGS.join(' ')} (its #! line)` +
+    `${(bytes / 1e6).toFixed(0)} MB per profile, seed ${seed}, one core, ${runs} rounds in turns (times: medians; ratios: medians of the rounds' ratios); capsight on Node ${process.version} with ${MALLOC_ENV_ASSIGNMENT} and ${CLI_NODE_FLAGS.join(' ')} (its #! line)` +
       (otherNode ? `; "other Node": the same run on ${otherVersion}` : '') + (softflowd ? '' : '; softflowd not installed (Debian package softflowd)'),
     '',
     `| profile | packets | flows | capsight s | softflowd s | capsight speed ÷ softflowd | softflowd -v 9 s (IPv6 tracked) | capsight speed ÷ softflowd -v 9 | capsight peak RSS MiB |${otherNode ? ' other Node s (its time ÷ capsight\'s) |' : ''}`,
@@ -55,10 +55,10 @@ export function profilesBench(outDir: string, profiles: readonly string[], bytes
     const softflowdCmd = ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'];
     const [mine, peer, peerV9, other] = inTurns(
       [
-        [...pin, process.execPath, ...CLI_NODE_FLAGS, bin, 'flows', capture],
+        [...pin, 'env', MALLOC_ENV_ASSIGNMENT, process.execPath, ...CLI_NODE_FLAGS, bin, 'flows', capture],
         softflowd ? [...pin, ...softflowdCmd] : null,
         softflowd ? [...pin, ...softflowdCmd, '-v', '9'] : null,
-        otherNode ? [...pin, otherNode, ...CLI_NODE_FLAGS, bin, 'flows', capture] : null,
+        otherNode ? [...pin, 'env', MALLOC_ENV_ASSIGNMENT, otherNode, ...CLI_NODE_FLAGS, bin, 'flows', capture] : null,
       ],
       runs,
     );

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=512 --max-semi-space-size=8
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --max-old-space-size=512 --max-semi-space-size=8
 'use strict';
 // One-shot commands load the CLI bundled into one file (build:backend): resolving and reading
 // thirty modules cost ~5 ms of every run. The sidecar loads its modules as they are.

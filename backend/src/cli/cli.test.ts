@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateCaptureBuffer } from '../synth/generator';
 import { pcapFile, ipv4Frame } from '../testing/capture-writer';
+import { CLI_NODE_FLAGS, MALLOC_ENV_ASSIGNMENT } from '../server/node-flags';
 
 /** The real `capsight` binary (built by `npm run build`, which `npm ci` runs), as a user runs it. */
 const BIN = path.resolve(__dirname, '../../bin/capsight.js');
@@ -54,6 +55,21 @@ describe('capsight CLI', () => {
     expect(csv[0].startsWith('proto,src,sport,dst,dport,first,last,src_pkts,src_bytes,dst_pkts,dst_bytes')).toBe(true);
     expect(csv[1].startsWith('6,10.0.0.1,51000,93.184.216.34,80,')).toBe(true);
     expect(capsight(['flows', '--format', 'table', capture]).out).toMatch(/10\.0\.0\.1:51000 +93\.184\.216\.34:80 .*http +example\.com/);
+  });
+
+  it('runs as an executable, with the environment and Node flags its #! line sets', async () => {
+    const child = spawn(BIN, ['flows', '-'], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, GLIBC_TUNABLES: '' } });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // env(1) replaces itself with node (same process): wait for that, stdin held open meanwhile.
+    const argv = (): string[] => fs.readFileSync(`/proc/${child.pid}/cmdline`, 'latin1').split('\0');
+    while (!/(^|\/)node$/.test(argv()[0])) await new Promise((r) => setTimeout(r, 5));
+    expect(argv().slice(1, 1 + CLI_NODE_FLAGS.length)).toEqual([...CLI_NODE_FLAGS]);
+    expect(fs.readFileSync(`/proc/${child.pid}/environ`, 'latin1').split('\0')).toContain(MALLOC_ENV_ASSIGNMENT);
+    child.stdin.end(fs.readFileSync(capture));
+    expect(await exited).toBe(0);
+    expect(Buffer.concat(out).toString().trim().split('\n')).toHaveLength(1);
   });
 
   it('reads stdin with "-"', () => {

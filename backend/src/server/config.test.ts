@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfig } from './config';
-import { CLI_NODE_FLAGS, SERVE_NODE_FLAGS } from './node-flags';
+import { CLI_NODE_FLAGS, MALLOC_ENV_ASSIGNMENT, SERVE_NODE_FLAGS } from './node-flags';
 
 describe('sidecar configuration', () => {
   it('takes flags over environment over file over defaults', () => {
@@ -23,19 +23,20 @@ describe('sidecar configuration', () => {
   });
 });
 
-describe('the sidecar\'s node flags', () => {
+describe('the sidecar\'s node flags and environment', () => {
   it('are the same in npm start, the Dockerfile and the tests\' spawned sidecar', () => {
     const root = path.resolve(__dirname, '../../..');
     const start = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
     const docker = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
-    expect(start).toContain(`node ${SERVE_NODE_FLAGS.join(' ')} backend/bin/capsight.js serve`);
+    expect(start).toContain(`${MALLOC_ENV_ASSIGNMENT} node ${SERVE_NODE_FLAGS.join(' ')} backend/bin/capsight.js serve`);
     expect(docker).toContain(`ENTRYPOINT ["node", ${SERVE_NODE_FLAGS.map((f) => `"${f}"`).join(', ')}, "backend/bin/capsight.js"]`);
+    expect(docker).toMatch(new RegExp(`^ENV [^]*\\s${MALLOC_ENV_ASSIGNMENT}\\n`, 'm'));
   });
 });
 
 describe('the capsight command\'s node flags', () => {
   it('are on its #! line', () => {
     const bin = fs.readFileSync(path.resolve(__dirname, '../../bin/capsight.js'), 'utf8');
-    expect(bin.split('\n')[0]).toBe(`#!/usr/bin/env -S node ${CLI_NODE_FLAGS.join(' ')}`);
+    expect(bin.split('\n')[0]).toBe(`#!/usr/bin/env -S ${MALLOC_ENV_ASSIGNMENT} node ${CLI_NODE_FLAGS.join(' ')}`);
   });
 });

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { SERVE_NODE_FLAGS } from '../server/node-flags';
+import { MALLOC_ENV, SERVE_NODE_FLAGS } from '../server/node-flags';
 
 const BIN = path.resolve(__dirname, '../../bin/capsight.js');
 
@@ -17,7 +17,10 @@ export interface SidecarProcess {
 /** The built sidecar (`capsight serve`) as its own process, on a random port of 127.0.0.1. */
 export async function spawnSidecar(args: string[]): Promise<SidecarProcess> {
   if (!fs.existsSync(path.resolve(BIN, '../../dist/cli/main.js'))) throw new Error('build first: npm run build');
-  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, BIN, 'serve', '--port', '0', '--demo', 'false', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, BIN, 'serve', '--port', '0', '--demo', 'false', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...MALLOC_ENV },
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {
