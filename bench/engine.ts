@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CLI_NODE_FLAGS, MALLOC_ENV_ASSIGNMENT } from '../backend/src/server/node-flags';
+import { cliLaunch } from '../backend/src/server/node-flags';
 import { HAVE_TIME, inTurns, installed, median, pairedRatio, runOnce } from './measure';
 
 export interface EngineResult {
@@ -40,8 +40,8 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-bench-'));
   const tools: Tool[] = [
     // With the environment and Node flags of its #! line, as users run it.
-    { name: 'capsight flows', cmd: ['env', MALLOC_ENV_ASSIGNMENT, process.execPath, ...CLI_NODE_FLAGS, capsight, 'flows', capture] },
-    { name: 'capsight flows --no-apps', cmd: ['env', MALLOC_ENV_ASSIGNMENT, process.execPath, ...CLI_NODE_FLAGS, capsight, 'flows', '--no-apps', capture] },
+    { name: 'capsight flows', cmd: [...cliLaunch(process.execPath), capsight, 'flows', capture] },
+    { name: 'capsight flows --no-apps', cmd: [...cliLaunch(process.execPath), capsight, 'flows', '--no-apps', capture] },
   ];
   if (opts.peers) {
     // softflowd sends NetFlow to a discard port on loopback; nfpcapd writes nfcapd files to a scratch dir.

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateCapture } from '../backend/src/synth/generator';
 import { PROFILES, profileOptions, type Profile } from '../backend/src/synth/profiles';
-import { CLI_NODE_FLAGS, MALLOC_ENV_ASSIGNMENT } from '../backend/src/server/node-flags';
+import { CLI_NODE_FLAGS, cliLaunch, MALLOC_ENV_ASSIGNMENT } from '../backend/src/server/node-flags';
 import { HAVE_TIME, inTurns, installed, median, pairedRatio } from './measure';
 
 
@@ -55,10 +55,10 @@ export function profilesBench(outDir: string, profiles: readonly string[], bytes
     const softflowdCmd = ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'];
     const [mine, peer, peerV9, other] = inTurns(
       [
-        [...pin, 'env', MALLOC_ENV_ASSIGNMENT, process.execPath, ...CLI_NODE_FLAGS, bin, 'flows', capture],
+        [...pin, ...cliLaunch(process.execPath), bin, 'flows', capture],
         softflowd ? [...pin, ...softflowdCmd] : null,
         softflowd ? [...pin, ...softflowdCmd, '-v', '9'] : null,
-        otherNode ? [...pin, 'env', MALLOC_ENV_ASSIGNMENT, otherNode, ...CLI_NODE_FLAGS, bin, 'flows', capture] : null,
+        otherNode ? [...pin, ...cliLaunch(otherNode), bin, 'flows', capture] : null,
       ],
       runs,
     );

@@ -40,3 +40,8 @@ export function heapLimited(): boolean {
  * concurrent flows can be run with more: node --max-old-space-size=4096 backend/bin/capsight.js.
  */
 export const CLI_NODE_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=8'] as const;
+
+/** The command the #! line runs, with this Node binary: what the benchmarks time as `capsight`. */
+export function cliLaunch(node: string): string[] {
+  return ['env', MALLOC_ENV_ASSIGNMENT, node, ...CLI_NODE_FLAGS];
+}

@@ -156,7 +156,7 @@ class TsvWriter extends ByteWriter {
 /** A staging file being written: rows go into a reused buffer, full buffers to the file. */
 export class StagingFile<W extends ByteWriter> {
   private fd: number | null;
-  protected readonly writer: W;
+  private readonly writer: W;
   rows = 0;
 
   constructor(
