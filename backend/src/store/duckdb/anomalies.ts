@@ -20,7 +20,7 @@ const ns = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;
 const inList = (values: readonly string[], p: Params): string => values.map((v) => p.add(v)).join(', ');
 
 /** Columns name, i, value: volume per group per window (bucket rows; flows counted by their start). */
-export function volumeByWindow(q: CheckedQuery, p: Params): string {
+export function volumeByWindow(q: CheckedQuery, p: Params, unrolled: readonly string[]): string {
   const { end, w, start } = windows(q);
   const g = q.groupBy.length > 0 ? groupColumn(q.groupBy[0]) : `''`;
   if (q.metric === 'flows') {
@@ -30,7 +30,7 @@ export function volumeByWindow(q: CheckedQuery, p: Params): string {
   }
   // Whole-minute windows on minute boundaries may read the one-minute rollup for long spans.
   const aligned = end % MINUTE === 0 && w % MINUTE === 0;
-  const rows = bucketRows({ ...q, from: start, to: end }, p, aligned ? w : 1000);
+  const rows = bucketRows({ ...q, from: start, to: end }, p, aligned ? w : 1000, unrolled);
   return `SELECT ${g} AS name, ((${p.add(end)} - 1 - ts_ms) // ${p.add(w)}) AS i, sum(${bucketMetric(q, p)})::DOUBLE AS value FROM ${rows} GROUP BY ALL`;
 }
 
@@ -51,7 +51,7 @@ export function failuresByWindow(q: CheckedQuery, p: Params): string {
  * that no flow overlapping the baseline had; plus one row with value NULL carrying the number of
  * flows in the baseline (none means the baseline was not observed).
  */
-export function newValues(q: CheckedQuery, p: Params): string {
+export function newValues(q: CheckedQuery, p: Params, unrolled: readonly string[]): string {
   const { end, start, windowStart } = windows(q);
   const dim = dimension(q.key as string);
   if (!dim) throw new Error(`unknown key ${String(q.key)}`);
@@ -64,7 +64,7 @@ export function newValues(q: CheckedQuery, p: Params): string {
     HAVING count(*) FILTER (WHERE in_base) = 0 AND count(*) FILTER (WHERE in_win) > 0`;
   let bytes = `SELECT NULL::VARCHAR AS value, 0::DOUBLE AS bytes WHERE false`;
   if (q.measure === 'bytes') {
-    const win = bucketRows({ ...q, from: windowStart, to: end }, p, 1000);
+    const win = bucketRows({ ...q, from: windowStart, to: end }, p, 1000, unrolled);
     bytes = `SELECT value, sum(b)::DOUBLE AS bytes FROM (${cols.map((c) => `SELECT CAST(${c} AS VARCHAR) AS value, src_bytes + dst_bytes AS b FROM ${win}`).join(' UNION ALL ')}) GROUP BY value`;
   }
   const baseline = `SELECT count(*)::DOUBLE AS n FROM flows WHERE ${where} AND first_ns < ${ws}`;

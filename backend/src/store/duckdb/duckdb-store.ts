@@ -12,7 +12,8 @@ import { FlowFile } from './flow-file';
 import { IngestThreads } from './ingest-threads';
 import { EXPORT_PAGE_FLOWS, EXPORT_PAGES_AHEAD, exportCaptures, exportPageSql, matchingFlowIds } from './exports';
 import { Params, sqlText } from './sql';
-import { DDL, MIGRATE_1_TO_2, PUBLISH_BUCKETS, PUBLISH_FLOWS, readBucketFile, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
+import { MinuteRollups, type RollupState } from './rollups';
+import { DDL, MIGRATE_1_TO_2, MIGRATE_2_TO_3, PUBLISH_BUCKETS, PUBLISH_FLOWS, readBucketFile, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
 
 /** Read connections: queries take at most all but one (query/admission.ts), API reads the rest. */
 export const READ_CONNECTIONS = 4;
@@ -52,6 +53,8 @@ export class DuckDbStore implements FlowStore {
     /** Quick checks (a filter's regular expression) that must not wait behind queries. */
     private readonly checks: ConnectionPool,
     private readonly ingestThreads: IngestThreads,
+    /** The minute rollups, built after each ingest's commit. */
+    private readonly rollups: MinuteRollups,
     totals: { captures: number; flows: number },
   ) {
     this.totals = totals;
@@ -82,28 +85,34 @@ export class DuckDbStore implements FlowStore {
       const v = await db.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`);
       const found = v.getRowsJS()[0]?.[0];
       if (found === undefined) await db.run(`INSERT INTO meta VALUES ('schema_version', $1)`, [String(SCHEMA_VERSION)]);
-      else if (Number(found) === 1) {
-        // Schema 1 -> 2 in one transaction: the stored flows stay, without TCP health (NULL).
+      else if (Number(found) === 1 || Number(found) === 2) {
+        // Schema 1 -> 2 -> 3 in one transaction: the stored flows stay (without TCP health from 1: NULL).
         await db.run('BEGIN TRANSACTION');
-        for (const sql of MIGRATE_1_TO_2) await db.run(sql);
+        for (const sql of [...(Number(found) === 1 ? MIGRATE_1_TO_2 : []), ...MIGRATE_2_TO_3]) await db.run(sql);
         await db.run(`UPDATE meta SET value = $1 WHERE key = 'schema_version'`, [String(SCHEMA_VERSION)]);
         await db.run('COMMIT');
       } else if (Number(found) !== SCHEMA_VERSION) throw new Error(`${file}: schema version ${String(found)}, this Capsight expects ${SCHEMA_VERSION}`);
       const [captures, flows] = (await db.runAndReadAll(`SELECT count(*), coalesce(sum(flows), 0) FROM captures`)).getRowsJS()[0].map(Number);
-      return { captures, flows };
+      const unrolled = (await db.runAndReadAll(`SELECT id, rollup FROM captures WHERE rollup <> 'built'`)).getRowsJS().map(([id, state]): [string, RollupState] => [String(id), state as RollupState]);
+      return { captures, flows, unrolled };
     });
     // Flow files of ingests a killed process left behind belong to no capture.
     const stagingDir = path.join(dataDir, 'staging');
     fs.rmSync(stagingDir, { recursive: true, force: true });
     fs.mkdirSync(stagingDir, { recursive: true });
-    return new DuckDbStore(instance, stagingDir, writes, await ConnectionPool.create(instance, READ_CONNECTIONS), await ConnectionPool.create(instance, 1), await IngestThreads.open(await instance.connect()), totals);
+    // A rollup that fails leaves the capture read from its bucket rows (exact, only slower over long ranges).
+    const rollups = await MinuteRollups.open(instance, totals.unrolled, (id, err) => process.emitWarning(`capture ${id}: minute rollup not built: ${err.message}`));
+    return new DuckDbStore(
+      instance, stagingDir, writes, await ConnectionPool.create(instance, READ_CONNECTIONS), await ConnectionPool.create(instance, 1),
+      await IngestThreads.open(await instance.connect()), rollups, { captures: totals.captures, flows: totals.flows },
+    );
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.openings]);
       await Promise.all([...this.ingests].map((i) => i.abort()));
-      await Promise.all([this.writes.close(), this.reads.close(), this.checks.close()]);
+      await Promise.all([this.rollups.close(), this.writes.close(), this.reads.close(), this.checks.close()]);
       await this.ingestThreads.close();
       this.instance.closeSync();
     })();
@@ -146,7 +155,7 @@ export class DuckDbStore implements FlowStore {
       flows: new FlowFile(path.join(this.stagingDir, `${randomUUID()}.tsv`)),
       buckets: new BucketFile(path.join(this.stagingDir, `${randomUUID()}.buckets.tsv`)),
     });
-    const ingest = new DuckDbIngest(conn, captureId, staged, (published) => {
+    const ingest = new DuckDbIngest(conn, captureId, staged, this.rollups, (published) => {
       // Not awaited: the setting is restored behind the commit (close() waits for it).
       releaseThreads();
       this.ingests.delete(ingest);
@@ -154,6 +163,7 @@ export class DuckDbStore implements FlowStore {
       if (published) {
         this.totals.captures++;
         this.totals.flows += published.flows;
+        this.rollups.schedule(published.id);
       }
     });
     this.ingests.add(ingest);
@@ -202,7 +212,8 @@ export class DuckDbStore implements FlowStore {
     }));
   }
 
-  deleteCapture(id: string): Promise<boolean> {
+  async deleteCapture(id: string): Promise<boolean> {
+    await this.rollups.forget(id);
     return this.write(async (db) => {
       await db.run('BEGIN TRANSACTION');
       try {
@@ -220,6 +231,11 @@ export class DuckDbStore implements FlowStore {
         throw err;
       }
     });
+  }
+
+  /** Resolves once no minute rollup is waiting or being built (tests, benchmarks). */
+  rollupsSettled(): Promise<void> {
+    return this.rollups.settled();
   }
 
   summary(): { captures: number; flows: number } {
@@ -285,7 +301,7 @@ export class DuckDbStore implements FlowStore {
   }
 
   run(query: CheckedQuery, signal?: AbortSignal): Promise<ResultColumns> {
-    return this.read((db) => runQuery(db, query), signal);
+    return this.read((db) => runQuery(db, query, this.rollups.unrolled()), signal);
   }
 
   latestActivityMs(query: CheckedQuery, signal?: AbortSignal): Promise<number | null> {
@@ -359,6 +375,7 @@ class DuckDbIngest implements IngestSink {
     private readonly conn: DuckDBConnection,
     private readonly captureId: string,
     private readonly newStaged: () => Staged,
+    private readonly rollups: MinuteRollups,
     /** Called once, with the capture when it was published. */
     private readonly onClosed: (published: CaptureInfo | null) => void,
   ) {
@@ -476,7 +493,8 @@ class DuckDbIngest implements IngestSink {
         return 'duplicate';
       }
       if (capture.id !== this.captureId) throw new Error(`capture ${capture.id} committed through the ingest of ${this.captureId}`);
-      await c.run(`INSERT INTO captures VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`, [
+      // Its minute rollup is built after the commit (rollups.ts): 'pending' until then.
+      await c.run(`INSERT INTO captures VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 'pending')`, [
         capture.id, capture.sha256, capture.name, capture.source, capture.sourceKind, capture.etag, capture.size, capture.format, capture.compressed,
         capture.firstNs, capture.lastNs,
         capture.packets, capture.bytes, capture.flows, JSON.stringify(capture.linkTypes), JSON.stringify(capture.problems), capture.damage,
@@ -485,13 +503,13 @@ class DuckDbIngest implements IngestSink {
       await this.insertStaged([this.staged]);
       // Flow ids run from 0 to the number of flows (the engine's creation order; none: NULL, 0).
       const flows = Number((await c.runAndReadAll(`SELECT max(flow_id) + 1 FROM flows WHERE capture_id = $1`, [capture.id])).getRowsJS()[0][0] ?? 0);
-      for (let from = 0; from < flows; from += PUBLISH_FLOWS) {
-        for (const sql of PUBLISH_BUCKETS) await c.run(sql, [capture.id, from, from + PUBLISH_FLOWS]);
-      }
+      for (let from = 0; from < flows; from += PUBLISH_FLOWS) await c.run(PUBLISH_BUCKETS, [capture.id, from, from + PUBLISH_FLOWS]);
+      this.rollups.publishing(capture.id);
       await c.run('COMMIT');
       this.published = capture;
       return 'ingested';
     } catch (err) {
+      this.rollups.notPublished(capture.id);
       if (this.begun) await c.run('ROLLBACK').catch(() => undefined);
       // Two imports of the same bytes racing: the loser sees the unique sha256 and reports a duplicate.
       if (/unique|primary key|duplicate key/i.test((err as Error).message)) return 'duplicate';

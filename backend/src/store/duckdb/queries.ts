@@ -11,9 +11,9 @@ import { failuresByWindow, latestActivity, newValues, scanSuspects, volumeByWind
  * SQL for each query kind (DuckDB dialect). Result columns per kind are documented in
  * query/results.ts; the frames module turns them into Grafana data frames.
  */
-export async function runQuery(db: DuckDBConnection, q: CheckedQuery): Promise<ResultColumns> {
+export async function runQuery(db: DuckDBConnection, q: CheckedQuery, unrolled: readonly string[]): Promise<ResultColumns> {
   const p = new Params();
-  const sql = build(q, p);
+  const sql = build(q, p, unrolled);
   // Chunk by chunk (2,048 rows each, fetched off the main thread): a 10,000-row page is converted
   // in slices between which other requests (and /health) get their turn.
   const result = await db.stream(sql, p.values);
@@ -31,22 +31,23 @@ export async function runQuery(db: DuckDBConnection, q: CheckedQuery): Promise<R
   return out;
 }
 
-function build(q: CheckedQuery, p: Params): string {
+/** `unrolled`: captures whose whole minutes are read from `buckets` (sql.ts bucketRows). */
+function build(q: CheckedQuery, p: Params, unrolled: readonly string[]): string {
   switch (q.kind) {
     case 'timeseries':
-      return FLOW_METRICS.includes(q.metric) ? flowSeries(q, p) : bucketSeries(q, p);
+      return FLOW_METRICS.includes(q.metric) ? flowSeries(q, p) : bucketSeries(q, p, unrolled);
     case 'flows':
       return flowTable(q, p);
     case 'endpoints':
-      return endpoints(q, p);
+      return endpoints(q, p, unrolled);
     case 'peers':
-      return peers(q, p);
+      return peers(q, p, unrolled);
     case 'protocols':
-      return shares(q, p, q.groupBy[0] ?? 'app');
+      return shares(q, p, q.groupBy[0] ?? 'app', unrolled);
     case 'countries':
-      return countries(q, p);
+      return countries(q, p, unrolled);
     case 'conversations':
-      return conversations(q, p);
+      return conversations(q, p, unrolled);
     case 'histogram':
       return histogram(q, p);
     case 'values':
@@ -54,11 +55,11 @@ function build(q: CheckedQuery, p: Params): string {
     case 'captures':
       return captures(q, p);
     case 'volume_change':
-      return volumeByWindow(q, p);
+      return volumeByWindow(q, p, unrolled);
     case 'failure_surge':
       return failuresByWindow(q, p);
     case 'new_values':
-      return newValues(q, p);
+      return newValues(q, p, unrolled);
     case 'scan_suspects':
       return scanSuspects(q, p);
     case 'keys':
@@ -81,9 +82,9 @@ function orderBy(q: CheckedQuery, allowed: readonly string[], fallback: string, 
   return `"${stored[by] ?? by}" ${q.sort?.desc === false ? 'ASC' : 'DESC'} NULLS LAST`;
 }
 
-function bucketSeries(q: CheckedQuery, p: Params): string {
+function bucketSeries(q: CheckedQuery, p: Params, unrolled: readonly string[]): string {
   const step = q.intervalMs;
-  const rows = bucketRows(q, p, step);
+  const rows = bucketRows(q, p, step, unrolled);
   const m = bucketMetric(q, p);
   const agg = bucketAggregate(q, 'm');
   const stepParam = p.add(step);
@@ -158,8 +159,8 @@ function selectedEnd(q: CheckedQuery, p: Params, end: 'src' | 'dst'): string {
   return ip.length === 0 ? 'true' : ip.map((f) => filterCondition({ ...f, key: end }, p)).join(' AND ');
 }
 
-function endpoints(q: CheckedQuery, p: Params): string {
-  const rows = bucketRows(q, p, null);
+function endpoints(q: CheckedQuery, p: Params, unrolled: readonly string[]): string {
+  const rows = bucketRows(q, p, null, unrolled);
   const fw = flowWhere(q, p);
   const [bs, bd, fs, fd] = [selectedEnd(q, p, 'src'), selectedEnd(q, p, 'dst'), selectedEnd(q, p, 'src'), selectedEnd(q, p, 'dst')];
   return `WITH r AS (SELECT src, dst, src_num, dst_num, src_country, dst_country, src_asn, dst_asn, src_as_org, dst_as_org, src_local, dst_local, src_bytes, dst_bytes, src_pkts, dst_pkts FROM ${rows}),
@@ -187,8 +188,8 @@ export const PEER_COLUMNS = ['peer', 'peer_country', 'peer_asn', 'peer_as_org', 
  * and received from it, the peer's country and AS, the services (server ports) of their
  * conversations and the names seen. A conversation between two selected addresses appears for both.
  */
-function peers(q: CheckedQuery, p: Params): string {
-  const rows = bucketRows(q, p, null);
+function peers(q: CheckedQuery, p: Params, unrolled: readonly string[]): string {
+  const rows = bucketRows(q, p, null, unrolled);
   const fw = flowWhere(q, p);
   const [bs, bd, fs, fd] = [selectedEnd(q, p, 'src'), selectedEnd(q, p, 'dst'), selectedEnd(q, p, 'src'), selectedEnd(q, p, 'dst')];
   return `WITH r AS (SELECT * FROM ${rows}),
@@ -218,9 +219,9 @@ export const SHARE_ORDER = ['bytes', 'packets', 'flows'] as const;
  * (dns_rcode, tunnel, ...) groups bucket rows through their flow. Grouped by an ASN, the
  * organisation comes along (as_org).
  */
-function shares(q: CheckedQuery, p: Params, key: string): string {
+function shares(q: CheckedQuery, p: Params, key: string, unrolled: readonly string[]): string {
   const g = groupColumn(key);
-  const rows = bucketRows(q, p, null);
+  const rows = bucketRows(q, p, null, unrolled);
   const fw = flowWhere(q, p);
   const dim = dimension(key);
   const org = /^(src_|dst_)?asn$/.test(key) ? `${key.replace(/asn$/, 'as_org')}` : null;
@@ -241,9 +242,9 @@ function shares(q: CheckedQuery, p: Params, key: string): string {
  * Per country of the chosen end: bytes that end sent and received, packets, flows.
  * side "remote": the end outside the local networks (the responder when both or neither are local).
  */
-function countries(q: CheckedQuery, p: Params): string {
+function countries(q: CheckedQuery, p: Params, unrolled: readonly string[]): string {
   const side = q.side ?? 'both';
-  const rows = bucketRows(q, p, null);
+  const rows = bucketRows(q, p, null, unrolled);
   const fw = flowWhere(q, p);
   const srcIsRemote = `(dst_local AND NOT src_local)`;
   const ends = {
@@ -266,8 +267,8 @@ function countries(q: CheckedQuery, p: Params): string {
 
 export const CONVERSATION_COLUMNS = ['src', 'dst', 'src_country', 'dst_country', 'bytes', 'src_bytes', 'dst_bytes', 'src_pkts', 'dst_pkts', 'flows', 'first', 'last', 'apps'] as const;
 
-function conversations(q: CheckedQuery, p: Params): string {
-  const rows = bucketRows(q, p, null);
+function conversations(q: CheckedQuery, p: Params, unrolled: readonly string[]): string {
+  const rows = bucketRows(q, p, null, unrolled);
   const fw = flowWhere(q, p);
   return `WITH b AS (SELECT src, dst, any_value(src_country) AS src_country, any_value(dst_country) AS dst_country, sum(src_bytes)::DOUBLE AS src_bytes,
         sum(dst_bytes)::DOUBLE AS dst_bytes, sum(src_pkts)::DOUBLE AS src_pkts, sum(dst_pkts)::DOUBLE AS dst_pkts FROM ${rows} GROUP BY src, dst),

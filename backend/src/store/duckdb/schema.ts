@@ -3,12 +3,13 @@
  * conversions, and compressed well by DuckDB's ALP encoding. Addresses are text (dictionary-compressed) for grouping and display, plus a
  * 128-bit number (IPv4 as ::ffff:a.b.c.d) for CIDR ranges; no `inet` (an extension DuckDB would
  * download). Bucket rows carry the flow's dimensions so dashboard queries never join; `buckets_1m`
- * is the one-minute rollup used for long ranges.
+ * is the one-minute rollup used for long ranges, built after an ingest commits (rollups.ts) for the
+ * captures where it at least halves the rows a long range reads (`captures.rollup`).
  */
 import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
 import { sqlText } from './sql';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Dimension columns shared by flows and bucket rows, in table order, with their types. */
 const DIMENSIONS: [string, string][] = [
@@ -51,7 +52,7 @@ export const DDL = [
     id VARCHAR PRIMARY KEY, sha256 VARCHAR NOT NULL UNIQUE, name VARCHAR, source VARCHAR, source_kind VARCHAR, etag VARCHAR,
     size BIGINT, format VARCHAR, compressed BOOLEAN, first_ns BIGINT, last_ns BIGINT, packets BIGINT, bytes BIGINT, flows BIGINT,
     link_types VARCHAR, problems VARCHAR, damage VARCHAR, azure_subscription VARCHAR, azure_resource_group VARCHAR, azure_vm VARCHAR,
-    ingested_at VARCHAR)`,
+    ingested_at VARCHAR, rollup VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS flows (capture_id VARCHAR, ${FLOW_COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})`,
   `CREATE TABLE IF NOT EXISTS buckets (${BUCKET_COLUMNS})`,
   `CREATE TABLE IF NOT EXISTS buckets_1m (${BUCKET_COLUMNS})`,
@@ -65,6 +66,13 @@ export const MIGRATE_1_TO_2 = [
   ...TCP_HEALTH_COLUMNS().map(([n, t]) => `ALTER TABLE flows ADD COLUMN IF NOT EXISTS ${n} ${t}`),
   ...['buckets', 'buckets_1m'].flatMap((table) => BUCKET_TCP_COLUMNS.map(([n, t]) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${n} ${t}`)),
 ];
+
+/**
+ * Brings a store of schema 2 to schema 3: `captures.rollup` says where a capture's whole minutes are
+ * read ('pending' or 'none': from `buckets`; 'built': from `buckets_1m`). Schema 2 built every
+ * capture's rollup in its ingest.
+ */
+export const MIGRATE_2_TO_3 = [`ALTER TABLE captures ADD COLUMN IF NOT EXISTS rollup VARCHAR DEFAULT 'built'`];
 
 /** Columns of a staged bucket row, in the order of the staging file (bucket-file.ts). */
 const STAGE_BUCKET_COLUMNS: [string, string][] = [
@@ -105,17 +113,27 @@ function readStagingFile(path: string, columns: [string, string][], options: str
  * found by their zone maps: they are stored in id order). Flow ids follow the flows' starts, so
  * the bucket rows stay close to time order. Runs inside the commit transaction, after the flows.
  */
-export const PUBLISH_BUCKETS = [
-  `INSERT INTO buckets SELECT $1, b.flow_id, b.ts_ms, b.src_pkts, b.src_bytes, b.dst_pkts, b.dst_bytes, ${DIMS}, b.src_retrans, b.dst_retrans
+export const PUBLISH_BUCKETS = `INSERT INTO buckets SELECT $1, b.flow_id, b.ts_ms, b.src_pkts, b.src_bytes, b.dst_pkts, b.dst_bytes, ${DIMS}, b.src_retrans, b.dst_retrans
      FROM stage_buckets b JOIN flows f ON f.capture_id = $1 AND f.flow_id = b.flow_id AND f.flow_id >= $2::UINTEGER AND f.flow_id < $3::UINTEGER
-     WHERE b.flow_id >= $2::UINTEGER AND b.flow_id < $3::UINTEGER ORDER BY b.ts_ms`,
-  // Grouped on (flow, minute) first: cheaper than grouping by every dimension column.
-  `INSERT INTO buckets_1m SELECT $1, m.flow_id, m.minute, m.src_pkts, m.src_bytes, m.dst_pkts, m.dst_bytes, ${DIMS}, m.src_retrans, m.dst_retrans
-     FROM (SELECT flow_id, ts_ms // 60000 * 60000 AS minute, sum(src_pkts) AS src_pkts, sum(src_bytes) AS src_bytes, sum(dst_pkts) AS dst_pkts,
-             sum(dst_bytes) AS dst_bytes, sum(src_retrans) AS src_retrans, sum(dst_retrans) AS dst_retrans FROM stage_buckets
-             WHERE flow_id >= $2::UINTEGER AND flow_id < $3::UINTEGER GROUP BY flow_id, minute) m
-     JOIN flows f ON f.capture_id = $1 AND f.flow_id = m.flow_id AND f.flow_id >= $2::UINTEGER AND f.flow_id < $3::UINTEGER`,
-];
+     WHERE b.flow_id >= $2::UINTEGER AND b.flow_id < $3::UINTEGER ORDER BY b.ts_ms`;
 
 /** Flows whose bucket rows are published at a time. */
 export const PUBLISH_FLOWS = 200_000;
+
+/** The minute of a bucket row (floored: a time before 1970 belongs to the minute that starts before it). */
+const MINUTE_OF_ROW = `floor(ts_ms / 60000)::BIGINT * 60000`;
+
+/**
+ * What a capture's rollup would hold ($1 = capture id): its bucket rows, their (flow, minute) pairs
+ * (estimated: the rollup is built when it halves the rows, so a few percent do not matter) and the
+ * span of their times.
+ */
+export const ROLLUP_SIZE = `SELECT count(*), approx_count_distinct(hash(flow_id, ${MINUTE_OF_ROW})), min(ts_ms), max(ts_ms) FROM buckets WHERE capture_id = $1`;
+
+/**
+ * The one-minute rows of a capture's bucket rows with times in [$2, $3) ($1 = capture id; the range
+ * on minute boundaries), from the published rows: a flow's dimensions are the same in each of its rows.
+ */
+export const ROLLUP_MINUTES = `INSERT INTO buckets_1m SELECT capture_id, flow_id, ${MINUTE_OF_ROW} AS minute, sum(src_pkts), sum(src_bytes), sum(dst_pkts), sum(dst_bytes),
+    ${DIMENSIONS.map(([n]) => `any_value(${n})`).join(', ')}, sum(src_retrans), sum(dst_retrans)
+  FROM buckets WHERE capture_id = $1 AND ts_ms >= $2::BIGINT AND ts_ms < $3::BIGINT GROUP BY capture_id, flow_id, minute ORDER BY minute`;

@@ -118,9 +118,10 @@ const ROLLUP_FROM_MS = 2 * 3600_000;
 /**
  * Bucket rows of [from, to) as a FROM item. Long ranges read their whole minutes from `buckets_1m`
  * and only the partial minutes at either edge from `buckets`, so totals stay exact. Time series
- * with a step below one minute always read `buckets`.
+ * with a step below one minute always read `buckets`. `unrolled`: captures without a built rollup
+ * (rollups.ts), whose whole minutes are read from `buckets` too, and never from `buckets_1m`.
  */
-export function bucketRows(q: CheckedQuery, p: Params, stepMs: number | null): string {
+export function bucketRows(q: CheckedQuery, p: Params, stepMs: number | null, unrolled: readonly string[]): string {
   const from = Math.floor(q.from);
   const to = Math.ceil(q.to);
   const useRollup = to - from > ROLLUP_FROM_MS && (stepMs === null || stepMs % MINUTE === 0);
@@ -128,8 +129,14 @@ export function bucketRows(q: CheckedQuery, p: Params, stepMs: number | null): s
   if (!useRollup) return `(SELECT * FROM buckets WHERE ts_ms >= ${p.add(from)} AND ts_ms < ${p.add(to)} AND ${where})`;
   const firstWhole = Math.ceil(from / MINUTE) * MINUTE;
   const endWhole = Math.floor(to / MINUTE) * MINUTE;
-  return `(SELECT * FROM buckets_1m WHERE ts_ms >= ${p.add(firstWhole)} AND ts_ms < ${p.add(endWhole)} AND ${where}
-    UNION ALL SELECT * FROM buckets WHERE ((ts_ms >= ${p.add(from)} AND ts_ms < ${p.add(firstWhole)}) OR (ts_ms >= ${p.add(endWhole)} AND ts_ms < ${p.add(to)})) AND ${where})`;
+  const wholeMinutes = `ts_ms >= ${p.add(firstWhole)} AND ts_ms < ${p.add(endWhole)}`;
+  const edges = `SELECT * FROM buckets WHERE ((ts_ms >= ${p.add(from)} AND ts_ms < ${p.add(firstWhole)}) OR (ts_ms >= ${p.add(endWhole)} AND ts_ms < ${p.add(to)})) AND ${where}`;
+  if (unrolled.length === 0) return `(SELECT * FROM buckets_1m WHERE ${wholeMinutes} AND ${where}
+    UNION ALL ${edges})`;
+  const ids = unrolled.map((id) => p.add(id)).join(', ');
+  return `(SELECT * FROM buckets_1m WHERE ${wholeMinutes} AND capture_id NOT IN (${ids}) AND ${where}
+    UNION ALL ${edges}
+    UNION ALL SELECT * FROM buckets WHERE ${wholeMinutes} AND capture_id IN (${ids}) AND ${where})`;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { BucketBatch, FlowRecord } from '../../model/flow';
 import { checkQuery } from '../../query/model';
 import type { CaptureInfo, StoredFlow } from '../flow-store';
 import { DuckDbStore } from './duckdb-store';
+import { runQuery } from './queries';
 
 const end = (country: string, num: bigint): EndpointInfo => ({ country, asn: 64500, asOrg: 'Example, "Org"\tLtd', local: country === 'private', num: String(num) });
 
@@ -61,7 +62,7 @@ describe('DuckDB store', () => {
     }
   });
 
-  it('brings a schema 1 store to schema 2 in place: its flows stay, without TCP health, and new ones have it', async () => {
+  it('brings a schema 1 store to schema 3 in place: its flows stay, without TCP health, and new ones have it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
     let store = await DuckDbStore.open(dir);
     try {
@@ -78,6 +79,7 @@ describe('DuckDB store', () => {
     const c = await db.connect();
     for (const col of [...TCP_COUNT_FIELDS, ...TCP_TIME_FIELDS, 'reset_by', 'reset_after_data']) await c.run(`ALTER TABLE flows DROP COLUMN ${col}`);
     for (const t of ['buckets', 'buckets_1m']) for (const col of ['src_retrans', 'dst_retrans']) await c.run(`ALTER TABLE ${t} DROP COLUMN ${col}`);
+    await c.run(`ALTER TABLE captures DROP COLUMN rollup`);
     await c.run(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
     c.closeSync();
     db.closeSync();
@@ -93,9 +95,17 @@ describe('DuckDB store', () => {
       expect(cols.dst_retrans).toEqual([null, 4]);
       expect(cols.handshake_rtt_us).toEqual([null, 1200]);
       expect(cols.reset_by).toEqual([null, 'dst']);
+      await store.rollupsSettled();
     } finally {
       await store.close();
     }
+    // Schema 1 and 2 built every capture's rollup in its ingest: the old capture's is 'built'.
+    const after = await DuckDBInstance.create(path.join(dir, 'capsight.duckdb'));
+    const a = await after.connect();
+    expect((await a.runAndReadAll(`SELECT id, rollup FROM captures ORDER BY id DESC`)).getRowsJS()).toEqual([['old', 'built'], ['new', 'built']]);
+    expect((await a.runAndReadAll(`SELECT value FROM meta WHERE key = 'schema_version'`)).getRowsJS()).toEqual([['3']]);
+    a.closeSync();
+    after.closeSync();
   });
 
   it('publishes every bucket row exactly: a negative time, one within a second, counters past 2^32, more rows than an early load takes', async () => {
@@ -127,6 +137,7 @@ describe('DuckDB store', () => {
       }
       expect(await sink.commit(capture('b1'))).toBe('ingested');
       expect(fs.readdirSync(path.join(dir, 'staging'))).toEqual([]);
+      await store.rollupsSettled();
     } finally {
       await store.close();
     }
@@ -140,6 +151,9 @@ describe('DuckDB store', () => {
       expect(byMinute).toEqual([[total(2), total(3), total(5), total(6), total(7), 3]]);
       // The sub-second bucket (row 1, flow 1) lands in its minute.
       expect(await read(`SELECT min(ts_ms) FROM buckets_1m WHERE capture_id = 'b1' AND flow_id = 1`)).toEqual([[1_767_225_600_000]]);
+      // The time before 1970 (row 0, flow 0: -86,401 s) lands in the minute that starts before it.
+      expect(await read(`SELECT min(ts_ms) FROM buckets_1m WHERE capture_id = 'b1' AND flow_id = 0`)).toEqual([[-86_460_000]]);
+      expect((await db.runAndReadAll(`SELECT rollup FROM captures`)).getRowsJS()).toEqual([['built']]);
     } finally {
       db.closeSync();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -203,4 +217,102 @@ describe('DuckDB store', () => {
     store = await DuckDbStore.open(dir);
     await store.close();
   });
+
+  it("builds a capture's minute rollup after its commit where it halves the rows; queries read each capture's whole minutes from one table", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
+    const t0 = 1_767_225_600; // a whole minute
+    // 'long': 3 flows with a row every 10 s for 3 hours and 30 s (6 rows per flow and minute): rolled up.
+    const long: number[][] = [];
+    for (let t = 0; t < 3 * 3600 + 30; t += 10) for (let f = 0; f < 3; f++) long.push([f, t0 + t, 1000 + t + f]);
+    // 'short': 600 one-row flows, one a second: a rollup would not halve the rows ('none').
+    const short = Array.from({ length: 600 }, (_, i) => [i, t0 + 7 * i, 5 + i]);
+    const q = checkQuery({ kind: 'timeseries', metric: 'bytes', from: t0 * 1000, to: (t0 + 3 * 3600 + 25) * 1000, intervalMs: 60_000 });
+    const expected = new Map<number, number>();
+    for (const [, sec, bytes] of [...long, ...short]) {
+      if (sec >= t0 + 3 * 3600 + 25) continue;
+      const minute = Math.floor(sec / 60) * 60_000;
+      expected.set(minute, (expected.get(minute) ?? 0) + bytes + 100); // dst_bytes 100 per row
+    }
+    const series = (cols: Record<string, unknown[]>): Map<number, number> => new Map(cols.time.map((t, i) => [Number(t), Number(cols.value[i])]));
+    let store = await DuckDbStore.open(dir);
+    try {
+      await ingestRows(store, 'long', 3, long);
+      await ingestRows(store, 'short', 600, short);
+      // Whatever the rollups' progress, the sums are the same.
+      expect(series(await store.run(q))).toEqual(expected);
+      await store.rollupsSettled();
+      expect(series(await store.run(q))).toEqual(expected);
+    } finally {
+      await store.close();
+    }
+    const rows = async (sql: string): Promise<unknown[][]> => {
+      const db = await DuckDBInstance.create(path.join(dir, 'capsight.duckdb'));
+      const c = await db.connect();
+      try {
+        return (await c.runAndReadAll(sql)).getRowsJS().map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v)));
+      } finally {
+        c.closeSync();
+        db.closeSync();
+      }
+    };
+    expect(await rows(`SELECT c.id, c.rollup, count(m.flow_id) FROM captures c LEFT JOIN buckets_1m m ON m.capture_id = c.id GROUP BY ALL ORDER BY c.id`)).toEqual([
+      ['long', 'built', 3 * 181],
+      ['short', 'none', 0],
+    ]);
+    // Read as while both are pending: the same sums; with 'short' left out, its whole minutes are missing.
+    const db = await DuckDBInstance.create(path.join(dir, 'capsight.duckdb'));
+    const c = await db.connect();
+    try {
+      expect(series(await runQuery(c, q, ['long', 'short']))).toEqual(expected);
+      expect(series(await runQuery(c, q, ['short']))).toEqual(expected);
+      const missing = series(await runQuery(c, q, []));
+      expect([...missing.values()].reduce((a, b) => a + b, 0)).toBe([...expected.values()].reduce((a, b) => a + b, 0) - short.reduce((a, r) => a + r[2] + 100, 0));
+    } finally {
+      c.closeSync();
+      db.closeSync();
+    }
+
+    // A rollup the process did not finish is built at the next start; a deleted capture leaves no minute rows.
+    const edit = await DuckDBInstance.create(path.join(dir, 'capsight.duckdb'));
+    const e = await edit.connect();
+    await e.run(`DELETE FROM buckets_1m WHERE capture_id = 'long'`);
+    await e.run(`UPDATE captures SET rollup = 'pending' WHERE id = 'long'`);
+    e.closeSync();
+    edit.closeSync();
+    store = await DuckDbStore.open(dir);
+    try {
+      expect(series(await store.run(q))).toEqual(expected);
+      await store.rollupsSettled();
+      expect(series(await store.run(q))).toEqual(expected);
+      await ingestRows(store, 'gone', 3, long);
+      expect(await store.deleteCapture('gone')).toBe(true); // its rollup waiting or under way
+      await store.rollupsSettled();
+    } finally {
+      await store.close();
+    }
+    expect(await rows(`SELECT c.id, c.rollup, count(m.flow_id) FROM captures c LEFT JOIN buckets_1m m ON m.capture_id = c.id GROUP BY ALL ORDER BY c.id`)).toEqual([
+      ['long', 'built', 3 * 181],
+      ['short', 'none', 0],
+    ]);
+    expect(await rows(`SELECT count(*) FROM buckets_1m WHERE capture_id = 'gone'`)).toEqual([[0]]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });
+
+/** Ingests `flows` flows and the bucket rows [flow id, second, src bytes] (1 packet and 100 bytes back each). */
+async function ingestRows(store: DuckDbStore, id: string, flows: number, rows: number[][]): Promise<void> {
+  const sink = await store.openIngest(id);
+  await sink.addFlows(Array.from({ length: flows }, (_, i) => ({ flow: flow(i), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) })));
+  const n = rows.length;
+  const batch: BucketBatch = {
+    length: n, flowId: new Float64Array(n), startSec: new Float64Array(n), startNs: new Uint32Array(n), srcPkts: new Float64Array(n).fill(1),
+    srcBytes: new Float64Array(n), dstPkts: new Float64Array(n).fill(1), dstBytes: new Float64Array(n).fill(100), srcRetrans: new Float64Array(n), dstRetrans: new Float64Array(n),
+  };
+  rows.forEach(([f, sec, bytes], i) => {
+    batch.flowId[i] = f;
+    batch.startSec[i] = sec;
+    batch.srcBytes[i] = bytes;
+  });
+  await sink.addBuckets(batch);
+  expect(await sink.commit(capture(id))).toBe('ingested');
+}
