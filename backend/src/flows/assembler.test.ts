@@ -159,6 +159,31 @@ describe('FlowAssembler', () => {
     expect(mine.reduce((s, b) => s + b.bytes, 0)).toBe(flows[0].src_bytes + flows[0].dst_bytes);
   });
 
+  it('hands out no row for a flow with one bucket: its start goes with the flow (bucket_ms), whose counters are the row', () => {
+    const { a, flows, buckets, send } = harness({ bucketNs: 100e6 });
+    // One bucket: a handshake, data and a retransmission of it, all within [1000.2, 1000.3).
+    send(1000.21, c2s(SYN));
+    send(1000.22, s2c(SYN | ACK));
+    send(1000.23, c2s(ACK | PSH, Buffer.alloc(100)));
+    send(1000.24, c2s(ACK | PSH, Buffer.alloc(100)));
+    // Two buckets: its rows go out as before, and bucket_ms stays null.
+    send(1000.25, c2s(SYN, undefined, 40001));
+    send(1000.35, s2c(SYN | ACK, undefined, 40001));
+    a.finish();
+    const [one, two] = flows;
+    expect(one.tcp?.counts[0]).toBe(1); // src_retrans: the retransmission is inside the flow's only bucket
+    expect(one.bucket_ms).toBe(1_000_200);
+    expect(buckets.filter((b) => b.flow === one.id)).toEqual([]);
+    expect(two.bucket_ms).toBeNull();
+    expect(buckets.filter((b) => b.flow === two.id).map((b) => b.pkts)).toEqual([1, 1]);
+    // Without a bucket sink the field stays null (the CLI).
+    const bare = new FlowAssembler({ onFlow: (f) => expect(f.bucket_ms).toBeNull() });
+    const time = Float64Array.of(1000, 0);
+    const frame = c2s(SYN);
+    bare.packet(frame, 0, frame.length, frame.length, 1, time);
+    bare.finish();
+  });
+
   it('emits idle flows as packet time moves on, keeping the table small on endless input', () => {
     const { a, flows, send } = harness({ idleTimeoutNs: 5e9 });
     for (let i = 0; i < 20000; i++) send(i * 0.01, c2s(SYN, undefined, 1024 + (i % 60000)));

@@ -11,7 +11,7 @@ import { BucketWriter, bucketClock, type BucketClock } from './buckets';
 import { grown, sortByIds } from './columns';
 import { FlowTable, KEY_WORDS } from './flow-table';
 import { ACK, connectionState, FIN, RST, SYN } from './tcp-state';
-import { F, TcpHealth } from './tcp-health';
+import { F, TCP_COUNT_FIELDS, TcpHealth } from './tcp-health';
 import { TrafficStats } from './stats';
 
 export interface AssemblerOptions {
@@ -42,6 +42,9 @@ function small(x: number): number {
 const CN = 8;
 /** Running bucket per slot: [pkts, wire bytes, retransmissions] for initiator, then responder. */
 const BK = 6;
+/** Where a TCP health record's counts hold the retransmitted packets (what bucket rows count). */
+const SRC_RETRANS = TCP_COUNT_FIELDS.indexOf('src_retrans');
+const DST_RETRANS = TCP_COUNT_FIELDS.indexOf('dst_retrans');
 /**
  * Room for 32k live flows from the start (~8 MB, mostly untouched zero pages until used): each
  * doubling copies every column, and a busy capture went through four of them (-10 ms on 1 GB).
@@ -78,6 +81,8 @@ export class FlowAssembler implements PacketHandler {
   private cnt = new Float64Array(0);
   private bkt = new Float64Array(0);
   private curBucket = new Float64Array(0);
+  /** Whether the slot's flow has handed out a bucket row yet (1) or not (0). */
+  private rowsOut = new Uint8Array(0);
   private firstSec = new Float64Array(0);
   private lastSec = new Float64Array(0);
   private firstNs = new Uint32Array(0);
@@ -114,6 +119,7 @@ export class FlowAssembler implements PacketHandler {
     if (this.keepsBuckets) {
       this.bkt = grown(this.bkt, cap * BK);
       this.curBucket = grown(this.curBucket, cap);
+      this.rowsOut = grown(this.rowsOut, cap);
     }
     this.firstSec = grown(this.firstSec, cap);
     this.lastSec = grown(this.lastSec, cap);
@@ -310,6 +316,7 @@ export class FlowAssembler implements PacketHandler {
       const bkt = this.bkt;
       for (let i = slot * BK; i < slot * BK + BK; i++) bkt[i] = 0;
       this.curBucket[slot] = NaN;
+      this.rowsOut[slot] = 0;
     }
     this.frags[slot] = 0;
     this.flagsInit[slot] = 0;
@@ -326,7 +333,30 @@ export class FlowAssembler implements PacketHandler {
     const bkt = this.bkt;
     if (bkt[k] + bkt[k + 3] === 0) return;
     this.buckets.add(this.ids[slot], this.curBucket[slot], bkt[k], bkt[k + 1], bkt[k + 3], bkt[k + 4], bkt[k + 2], bkt[k + 5]);
+    this.rowsOut[slot] = 1;
     for (let i = k; i < k + BK; i++) bkt[i] = 0;
+  }
+
+  /**
+   * The flow's last bucket row at its end. A flow with one bucket, whose row holds exactly the
+   * flow's own counters (most flows of DNS, scans, short connections), hands out no row: its
+   * bucket's start (epoch ms) goes with the flow, and the store reads the row from the flow. That
+   * spares the store a third of its work per such flow. Otherwise the row goes out; null.
+   */
+  private lastBucket(slot: number, f: FlowRecord): number | null {
+    const k = slot * BK;
+    const bkt = this.bkt;
+    const retrans = f.tcp === null ? null : f.tcp.counts;
+    if (
+      this.rowsOut[slot] === 0 &&
+      bkt[k] === f.src_pkts && bkt[k + 1] === f.src_bytes && bkt[k + 3] === f.dst_pkts && bkt[k + 4] === f.dst_bytes &&
+      bkt[k + 2] === (retrans === null ? 0 : retrans[SRC_RETRANS]) && bkt[k + 5] === (retrans === null ? 0 : retrans[DST_RETRANS])
+    ) {
+      for (let i = k; i < k + BK; i++) bkt[i] = 0;
+      return this.buckets.startMs(this.curBucket[slot]);
+    }
+    this.flushBucket(slot);
+    return null;
   }
 
   /** Emits and drops flows idle for longer than the timeout at packet time (sec, ns). */
@@ -385,7 +415,6 @@ export class FlowAssembler implements PacketHandler {
   }
 
   private emit(slot: number): void {
-    if (this.keepsBuckets) this.flushBucket(slot);
     const keys = this.table.keys;
     const o = slot * KEY_WORDS;
     const initA = this.initIsA[slot] === 1;
@@ -453,7 +482,9 @@ export class FlowAssembler implements PacketHandler {
       tunnel_ip_version: this.tunnel[slot] !== 0 ? (this.tunnelVer[slot] as 4 | 6) : null,
       fragments: small(this.frags[slot]),
       tcp: proto === 6 ? this.tcp.read(slot) : null,
+      bucket_ms: null,
     };
+    if (this.keepsBuckets) record.bucket_ms = this.lastBucket(slot, record);
     apps.reset(slot);
     this.stats.flow(record);
     this.onFlow(record);

@@ -43,6 +43,14 @@ export class BucketWriter {
     };
   }
 
+  /** The start of a bucket in epoch ms, as the store writes a row's (floored to the millisecond). */
+  startMs(bucket: number): number {
+    const c = this.clock;
+    if (c.wholeSec !== 0) return bucket * c.wholeSec * 1000;
+    const sec = Math.floor(bucket / c.perSec);
+    return sec * 1000 + Math.floor(((bucket - sec * c.perSec) * c.widthNs) / 1e6);
+  }
+
   add(flowId: number, bucket: number, srcPkts: number, srcBytes: number, dstPkts: number, dstBytes: number, srcRetrans: number, dstRetrans: number): void {
     if (this.sink === null) return;
     const b = this.batch;

@@ -80,6 +80,12 @@ export interface FlowRecord {
   fragments: number;
   /** TCP health (retransmissions, handshake RTT, resets, ...; see flows/tcp-health.ts); null for other protocols. */
   tcp: TcpHealthRecord | null;
+  /**
+   * Not a public field. When the engine hands out bucket rows: the start (epoch ms) of the flow's
+   * only time bucket, whose row equals the flow's own counters and so was not handed out (the
+   * store reads it from the flow); null (or absent) when the flow's rows are in the bucket batches.
+   */
+  bucket_ms?: number | null;
 }
 
 /** Per-flow, per-time-bucket counters (wire bytes), emitted in columnar batches. */

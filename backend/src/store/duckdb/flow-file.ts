@@ -109,6 +109,10 @@ class TsvWriter extends ByteWriter {
       this.byte(TAB);
       this.ascii(t.resetAfterData === null ? '\\N' : t.resetAfterData ? 'true' : 'false');
     }
+    this.byte(TAB);
+    const bucket = f.bucket_ms ?? null;
+    if (bucket === null) this.ascii('\\N');
+    else this.decimal(bucket);
     this.byte(NEWLINE);
   }
 

@@ -28,6 +28,8 @@ export const FLOW_COLUMNS: [string, string][] = [
   ['src_payload_bytes', 'DOUBLE'], ['dst_payload_bytes', 'DOUBLE'], ['alpn', 'VARCHAR'], ['http_method', 'VARCHAR'], ['dns_rcode', 'VARCHAR'], ['ssh_banner', 'VARCHAR'],
   ['src_tcp_flags', 'UTINYINT'], ['dst_tcp_flags', 'UTINYINT'], ['inner_vlan', 'USMALLINT'], ['tunnel', 'VARCHAR'], ['fragments', 'UINTEGER'],
   ...TCP_HEALTH_COLUMNS(),
+  // Schema 3: a flow with one time bucket is its own bucket row (FLOW_BUCKET_ROWS); NULL: its rows are in `buckets`.
+  ['bucket_ms', 'BIGINT'],
 ];
 
 /** TCP health columns of a flow (schema 2; NULL for other protocols and for flows stored by schema 1). */
@@ -69,10 +71,21 @@ export const MIGRATE_1_TO_2 = [
 
 /**
  * Brings a store of schema 2 to schema 3: `captures.rollup` says where a capture's whole minutes are
- * read ('pending' or 'none': from `buckets`; 'built': from `buckets_1m`). Schema 2 built every
- * capture's rollup in its ingest.
+ * read ('pending' or 'none': from `buckets`; 'built': from `buckets_1m`; schema 2 built every
+ * capture's rollup in its ingest), and `flows.bucket_ms` where a flow's bucket rows are (NULL, as
+ * for every flow schema 2 stored: in `buckets`).
  */
-export const MIGRATE_2_TO_3 = [`ALTER TABLE captures ADD COLUMN IF NOT EXISTS rollup VARCHAR DEFAULT 'built'`];
+export const MIGRATE_2_TO_3 = [`ALTER TABLE captures ADD COLUMN IF NOT EXISTS rollup VARCHAR DEFAULT 'built'`, `ALTER TABLE flows ADD COLUMN IF NOT EXISTS bucket_ms BIGINT`];
+
+/**
+ * The bucket rows kept in the flows table, with the columns of `buckets`: a flow whose only bucket
+ * row would repeat its own counters is stored without it (the engine sets bucket_ms), so DNS
+ * lookups, scans' probes and other one-bucket flows cost the store one row, not two. Its
+ * retransmissions are the flow's (NULL, for other protocols, is 0 as in `buckets`). Callers add the
+ * WHERE clause (a range on bucket_ms, then any bucket filter: the names are the same).
+ */
+export const FLOW_BUCKET_ROWS = `SELECT capture_id, flow_id, bucket_ms AS ts_ms, src_pkts, src_bytes, dst_pkts, dst_bytes, ${DIMENSIONS.map(([n]) => n).join(', ')},
+    coalesce(src_retrans, 0) AS src_retrans, coalesce(dst_retrans, 0) AS dst_retrans FROM flows`;
 
 /** Columns of a staged bucket row, in the order of the staging file (bucket-file.ts). */
 const STAGE_BUCKET_COLUMNS: [string, string][] = [
@@ -128,7 +141,8 @@ const MINUTE_OF_ROW = `floor(ts_ms / 60000)::BIGINT * 60000`;
  * (estimated: the rollup is built when it halves the rows, so a few percent do not matter) and the
  * span of their times.
  */
-export const ROLLUP_SIZE = `SELECT count(*), approx_count_distinct(hash(flow_id, ${MINUTE_OF_ROW})), min(ts_ms), max(ts_ms) FROM buckets WHERE capture_id = $1`;
+export const ROLLUP_SIZE = `SELECT count(*), approx_count_distinct(hash(flow_id, ${MINUTE_OF_ROW})), min(ts_ms), max(ts_ms)
+  FROM (SELECT flow_id, ts_ms FROM buckets WHERE capture_id = $1 UNION ALL SELECT flow_id, bucket_ms FROM flows WHERE capture_id = $1 AND bucket_ms IS NOT NULL)`;
 
 /**
  * The one-minute rows of a capture's bucket rows with times in [$2, $3) ($1 = capture id; the range
@@ -136,4 +150,6 @@ export const ROLLUP_SIZE = `SELECT count(*), approx_count_distinct(hash(flow_id,
  */
 export const ROLLUP_MINUTES = `INSERT INTO buckets_1m SELECT capture_id, flow_id, ${MINUTE_OF_ROW} AS minute, sum(src_pkts), sum(src_bytes), sum(dst_pkts), sum(dst_bytes),
     ${DIMENSIONS.map(([n]) => `any_value(${n})`).join(', ')}, sum(src_retrans), sum(dst_retrans)
-  FROM buckets WHERE capture_id = $1 AND ts_ms >= $2::BIGINT AND ts_ms < $3::BIGINT GROUP BY capture_id, flow_id, minute ORDER BY minute`;
+  FROM (SELECT * FROM buckets WHERE capture_id = $1 AND ts_ms >= $2::BIGINT AND ts_ms < $3::BIGINT
+    UNION ALL ${FLOW_BUCKET_ROWS} WHERE capture_id = $1 AND bucket_ms >= $2::BIGINT AND bucket_ms < $3::BIGINT)
+  GROUP BY capture_id, flow_id, minute ORDER BY minute`;

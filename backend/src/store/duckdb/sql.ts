@@ -3,6 +3,7 @@ import { cidrRange, parseAddress } from '../../enrich/address-class';
 import { protocolNumber } from '../../model/names';
 import { dimension, type Dimension } from '../../query/dimensions';
 import { QueryError, type CheckedQuery, type Filter } from '../../query/model';
+import { FLOW_BUCKET_ROWS } from './schema';
 
 /**
  * A string literal for text the store makes itself (file paths, generated ids), where a statement
@@ -126,17 +127,23 @@ export function bucketRows(q: CheckedQuery, p: Params, stepMs: number | null, un
   const to = Math.ceil(q.to);
   const useRollup = to - from > ROLLUP_FROM_MS && (stepMs === null || stepMs % MINUTE === 0);
   const where = bucketFilters(q, p);
-  if (!useRollup) return `(SELECT * FROM buckets WHERE ts_ms >= ${p.add(from)} AND ts_ms < ${p.add(to)} AND ${where})`;
+  /** Bucket rows (`buckets` and those kept with their flows) with times in [lo, hi), and more conditions. */
+  const rows = (ranges: [number, number][], and: string): string => {
+    const inRanges = (column: string): string => `(${ranges.map(([lo, hi]) => `(${column} >= ${p.add(lo)} AND ${column} < ${p.add(hi)})`).join(' OR ')})`;
+    return `SELECT * FROM buckets WHERE ${inRanges('ts_ms')}${and} AND ${where}
+    UNION ALL ${FLOW_BUCKET_ROWS} WHERE ${inRanges('bucket_ms')}${and} AND ${where}`;
+  };
+  if (!useRollup) return `(${rows([[from, to]], '')})`;
   const firstWhole = Math.ceil(from / MINUTE) * MINUTE;
   const endWhole = Math.floor(to / MINUTE) * MINUTE;
+  const edges = rows([[from, firstWhole], [endWhole, to]], '');
   const wholeMinutes = `ts_ms >= ${p.add(firstWhole)} AND ts_ms < ${p.add(endWhole)}`;
-  const edges = `SELECT * FROM buckets WHERE ((ts_ms >= ${p.add(from)} AND ts_ms < ${p.add(firstWhole)}) OR (ts_ms >= ${p.add(endWhole)} AND ts_ms < ${p.add(to)})) AND ${where}`;
   if (unrolled.length === 0) return `(SELECT * FROM buckets_1m WHERE ${wholeMinutes} AND ${where}
     UNION ALL ${edges})`;
   const ids = unrolled.map((id) => p.add(id)).join(', ');
   return `(SELECT * FROM buckets_1m WHERE ${wholeMinutes} AND capture_id NOT IN (${ids}) AND ${where}
     UNION ALL ${edges}
-    UNION ALL SELECT * FROM buckets WHERE ${wholeMinutes} AND capture_id IN (${ids}) AND ${where})`;
+    UNION ALL ${rows([[firstWhole, endWhole]], ` AND capture_id IN (${ids})`)})`;
 }
 
 /**

@@ -77,7 +77,7 @@ describe('DuckDB store', () => {
     const { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } = await import('../../flows/tcp-health');
     const db = await DuckDBInstance.create(path.join(dir, 'capsight.duckdb'));
     const c = await db.connect();
-    for (const col of [...TCP_COUNT_FIELDS, ...TCP_TIME_FIELDS, 'reset_by', 'reset_after_data']) await c.run(`ALTER TABLE flows DROP COLUMN ${col}`);
+    for (const col of [...TCP_COUNT_FIELDS, ...TCP_TIME_FIELDS, 'reset_by', 'reset_after_data', 'bucket_ms']) await c.run(`ALTER TABLE flows DROP COLUMN ${col}`);
     for (const t of ['buckets', 'buckets_1m']) for (const col of ['src_retrans', 'dst_retrans']) await c.run(`ALTER TABLE ${t} DROP COLUMN ${col}`);
     await c.run(`ALTER TABLE captures DROP COLUMN rollup`);
     await c.run(`UPDATE meta SET value = '1' WHERE key = 'schema_version'`);
@@ -221,23 +221,27 @@ describe('DuckDB store', () => {
   it("builds a capture's minute rollup after its commit where it halves the rows; queries read each capture's whole minutes from one table", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
     const t0 = 1_767_225_600; // a whole minute
-    // 'long': 3 flows with a row every 10 s for 3 hours and 30 s (6 rows per flow and minute): rolled up.
+    // 'long': 3 flows with a row every 10 s for 3 hours and 30 s (6 rows per flow and minute), and 3
+    // one-bucket flows whose row is kept with the flow (bucket_ms, as the engine hands them over): rolled up.
     const long: number[][] = [];
     for (let t = 0; t < 3 * 3600 + 30; t += 10) for (let f = 0; f < 3; f++) long.push([f, t0 + t, 1000 + t + f]);
-    // 'short': 600 one-row flows, one a second: a rollup would not halve the rows ('none').
-    const short = Array.from({ length: 600 }, (_, i) => [i, t0 + 7 * i, 5 + i]);
+    const longKept = [3, 4, 5].map((f) => [f, t0 + 3600 * (f - 3) + 59]);
+    // 'short': 600 one-bucket flows, one every 7 s, kept with their flows: a rollup would not halve the rows ('none').
+    const shortKept = Array.from({ length: 600 }, (_, i) => [i, t0 + 7 * i]);
     const q = checkQuery({ kind: 'timeseries', metric: 'bytes', from: t0 * 1000, to: (t0 + 3 * 3600 + 25) * 1000, intervalMs: 60_000 });
     const expected = new Map<number, number>();
-    for (const [, sec, bytes] of [...long, ...short]) {
-      if (sec >= t0 + 3 * 3600 + 25) continue;
+    const add = (sec: number, bytes: number): void => {
+      if (sec >= t0 + 3 * 3600 + 25) return;
       const minute = Math.floor(sec / 60) * 60_000;
-      expected.set(minute, (expected.get(minute) ?? 0) + bytes + 100); // dst_bytes 100 per row
-    }
+      expected.set(minute, (expected.get(minute) ?? 0) + bytes);
+    };
+    for (const [, sec, bytes] of long) add(sec, bytes + 100); // dst_bytes 100 per row
+    for (const [f, sec] of [...longKept, ...shortKept]) add(sec, 2 ** 40 + f + 100); // the flow's own counters
     const series = (cols: Record<string, unknown[]>): Map<number, number> => new Map(cols.time.map((t, i) => [Number(t), Number(cols.value[i])]));
     let store = await DuckDbStore.open(dir);
     try {
-      await ingestRows(store, 'long', 3, long);
-      await ingestRows(store, 'short', 600, short);
+      await ingestRows(store, 'long', long, longKept);
+      await ingestRows(store, 'short', [], shortKept);
       // Whatever the rollups' progress, the sums are the same.
       expect(series(await store.run(q))).toEqual(expected);
       await store.rollupsSettled();
@@ -256,7 +260,7 @@ describe('DuckDB store', () => {
       }
     };
     expect(await rows(`SELECT c.id, c.rollup, count(m.flow_id) FROM captures c LEFT JOIN buckets_1m m ON m.capture_id = c.id GROUP BY ALL ORDER BY c.id`)).toEqual([
-      ['long', 'built', 3 * 181],
+      ['long', 'built', 3 * 181 + 3],
       ['short', 'none', 0],
     ]);
     // Read as while both are pending: the same sums; with 'short' left out, its whole minutes are missing.
@@ -266,7 +270,7 @@ describe('DuckDB store', () => {
       expect(series(await runQuery(c, q, ['long', 'short']))).toEqual(expected);
       expect(series(await runQuery(c, q, ['short']))).toEqual(expected);
       const missing = series(await runQuery(c, q, []));
-      expect([...missing.values()].reduce((a, b) => a + b, 0)).toBe([...expected.values()].reduce((a, b) => a + b, 0) - short.reduce((a, r) => a + r[2] + 100, 0));
+      expect([...missing.values()].reduce((a, b) => a + b, 0)).toBe([...expected.values()].reduce((a, b) => a + b, 0) - shortKept.reduce((a, [f]) => a + 2 ** 40 + f + 100, 0));
     } finally {
       c.closeSync();
       db.closeSync();
@@ -284,14 +288,14 @@ describe('DuckDB store', () => {
       expect(series(await store.run(q))).toEqual(expected);
       await store.rollupsSettled();
       expect(series(await store.run(q))).toEqual(expected);
-      await ingestRows(store, 'gone', 3, long);
+      await ingestRows(store, 'gone', long, longKept);
       expect(await store.deleteCapture('gone')).toBe(true); // its rollup waiting or under way
       await store.rollupsSettled();
     } finally {
       await store.close();
     }
     expect(await rows(`SELECT c.id, c.rollup, count(m.flow_id) FROM captures c LEFT JOIN buckets_1m m ON m.capture_id = c.id GROUP BY ALL ORDER BY c.id`)).toEqual([
-      ['long', 'built', 3 * 181],
+      ['long', 'built', 3 * 181 + 3],
       ['short', 'none', 0],
     ]);
     expect(await rows(`SELECT count(*) FROM buckets_1m WHERE capture_id = 'gone'`)).toEqual([[0]]);
@@ -299,10 +303,16 @@ describe('DuckDB store', () => {
   });
 });
 
-/** Ingests `flows` flows and the bucket rows [flow id, second, src bytes] (1 packet and 100 bytes back each). */
-async function ingestRows(store: DuckDbStore, id: string, flows: number, rows: number[][]): Promise<void> {
+/**
+ * Ingests bucket rows [flow id, second, src bytes] (1 packet and 100 bytes back each; their flows
+ * are 0..the highest id) and one-bucket flows [flow id, second] whose row is kept with the flow.
+ */
+async function ingestRows(store: DuckDbStore, id: string, rows: number[][], kept: number[][]): Promise<void> {
   const sink = await store.openIngest(id);
-  await sink.addFlows(Array.from({ length: flows }, (_, i) => ({ flow: flow(i), src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) })));
+  const withRows = rows.length === 0 ? 0 : Math.max(...rows.map((r) => r[0])) + 1;
+  const flows = Array.from({ length: withRows }, (_, i) => flow(i));
+  for (const [f, sec] of kept) flows.push(flow(f, { bucket_ms: sec * 1000 }));
+  await sink.addFlows(flows.map((f) => ({ flow: f, src: end('private', 0xffff0a000001n), dst: end('US', 0xffffc0000209n) })));
   const n = rows.length;
   const batch: BucketBatch = {
     length: n, flowId: new Float64Array(n), startSec: new Float64Array(n), startNs: new Uint32Array(n), srcPkts: new Float64Array(n).fill(1),
@@ -313,6 +323,6 @@ async function ingestRows(store: DuckDbStore, id: string, flows: number, rows: n
     batch.startSec[i] = sec;
     batch.srcBytes[i] = bytes;
   });
-  await sink.addBuckets(batch);
+  if (n > 0) await sink.addBuckets(batch);
   expect(await sink.commit(capture(id))).toBe('ingested');
 }
