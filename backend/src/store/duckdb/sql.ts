@@ -120,7 +120,7 @@ const ROLLUP_FROM_MS = 2 * 3600_000;
  * Bucket rows of [from, to) as a FROM item. Long ranges read their whole minutes from `buckets_1m`
  * and only the partial minutes at either edge from `buckets`, so totals stay exact. Time series
  * with a step below one minute always read `buckets`. `unrolled`: captures without a built rollup
- * (rollups.ts), whose whole minutes are read from `buckets` too, and never from `buckets_1m`.
+ * (rollups.ts), whose whole range is read from the bucket rows, and nothing from `buckets_1m`.
  */
 export function bucketRows(q: CheckedQuery, p: Params, stepMs: number | null, unrolled: readonly string[]): string {
   const from = Math.floor(q.from);
@@ -136,14 +136,15 @@ export function bucketRows(q: CheckedQuery, p: Params, stepMs: number | null, un
   if (!useRollup) return `(${rows([[from, to]], '')})`;
   const firstWhole = Math.ceil(from / MINUTE) * MINUTE;
   const endWhole = Math.floor(to / MINUTE) * MINUTE;
-  const edges = rows([[from, firstWhole], [endWhole, to]], '');
+  const edges: [number, number][] = [[from, firstWhole], [endWhole, to]];
   const wholeMinutes = `ts_ms >= ${p.add(firstWhole)} AND ts_ms < ${p.add(endWhole)}`;
   if (unrolled.length === 0) return `(SELECT * FROM buckets_1m WHERE ${wholeMinutes} AND ${where}
-    UNION ALL ${edges})`;
+    UNION ALL ${rows(edges, '')})`;
+  // Captures without a built rollup: their whole range from the bucket rows (one scan of each table, not two).
   const ids = unrolled.map((id) => p.add(id)).join(', ');
   return `(SELECT * FROM buckets_1m WHERE ${wholeMinutes} AND capture_id NOT IN (${ids}) AND ${where}
-    UNION ALL ${edges}
-    UNION ALL ${rows([[firstWhole, endWhole]], ` AND capture_id IN (${ids})`)})`;
+    UNION ALL ${rows(edges, ` AND capture_id NOT IN (${ids})`)}
+    UNION ALL ${rows([[from, to]], ` AND capture_id IN (${ids})`)})`;
 }
 
 /**
