@@ -141,7 +141,7 @@ function flowTable(q: CheckedQuery, p: Params): string {
   return `WITH page AS (
       SELECT capture_id, flow_id, ${FLOW_SORT_KEYS[by] ?? `"${by}"`} AS sort_key FROM flows WHERE ${where}
       ORDER BY sort_key ${direction}, capture_id, flow_id LIMIT ${p.add(q.limit)} OFFSET ${p.add(q.offset)})
-    SELECT f.* EXCLUDE (first_ns, last_ns, src_num, dst_num, inner_vlan), (f.first_ns // 1000)::DOUBLE / 1000 AS first, (f.last_ns // 1000)::DOUBLE / 1000 AS last,
+    SELECT f.* EXCLUDE (first_ns, last_ns, src_num, dst_num, inner_vlan, bucket_ms), (f.first_ns // 1000)::DOUBLE / 1000 AS first, (f.last_ns // 1000)::DOUBLE / 1000 AS last,
       f.src_bytes + f.dst_bytes AS bytes, f.src_retrans + f.dst_retrans AS retrans, (f.first_ns // 1000000)::DOUBLE AS from_ms, (f.last_ns // 1000000 + 1)::DOUBLE AS to_ms,
       (SELECT count(*) FROM flows WHERE ${where}) AS total
     FROM page JOIN flows f USING (capture_id, flow_id) ORDER BY page.sort_key ${direction}, capture_id, flow_id`;
