@@ -220,6 +220,7 @@ export class DuckDbStore implements FlowStore {
         for (const t of ['flows', 'buckets', 'buckets_1m']) await db.run(`DELETE FROM ${t} WHERE capture_id = $1`, [id]);
         const deleted = (await db.runAndReadAll(`DELETE FROM captures WHERE id = $1 RETURNING flows`, [id])).getRowsJS();
         await db.run('COMMIT');
+        this.rollups.deleted(id);
         this.generation++;
         for (const [flows] of deleted) {
           this.totals.captures--;

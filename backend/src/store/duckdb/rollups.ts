@@ -65,7 +65,11 @@ export class MinuteRollups {
     if (!this.running) void this.next();
   }
 
-  /** Before the capture is deleted: it is not built, and a build under way stops (its transaction rolls back). */
+  /**
+   * Before the capture is deleted: it is not built, and a build under way stops (its transaction
+   * rolls back). It stays read from its bucket rows until deleted() (a failed delete leaves it
+   * 'pending' in the store, built at the next start).
+   */
   async forget(id: string): Promise<void> {
     const i = this.waiting.indexOf(id);
     if (i >= 0) this.waiting.splice(i, 1);
@@ -74,6 +78,10 @@ export class MinuteRollups {
       run.cancel.abort();
       await run.done;
     }
+  }
+
+  /** The capture's deletion committed. */
+  deleted(id: string): void {
     this.unrolledIds.delete(id);
   }
 
