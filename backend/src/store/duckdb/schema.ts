@@ -2,9 +2,10 @@
  * DuckDB schema. Counters are DOUBLE: exact for integers below 2^53, appended without BigInt
  * conversions, and compressed well by DuckDB's ALP encoding. Addresses are text (dictionary-compressed) for grouping and display, plus a
  * 128-bit number (IPv4 as ::ffff:a.b.c.d) for CIDR ranges; no `inet` (an extension DuckDB would
- * download). Bucket rows carry the flow's dimensions so dashboard queries never join; `buckets_1m`
- * is the one-minute rollup used for long ranges, built after an ingest commits (rollups.ts) for the
- * captures where it at least halves the rows a long range reads (`captures.rollup`).
+ * download). Bucket rows carry the flow's dimensions so dashboard queries never join; a flow with
+ * one bucket is its own bucket row (FLOW_BUCKET_ROWS). `buckets_1m` is the one-minute rollup used
+ * for long ranges, built after an ingest commits (rollups.ts) for the captures where it at least
+ * halves the rows a long range reads (`captures.rollup`).
  */
 import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
 import { sqlText } from './sql';
