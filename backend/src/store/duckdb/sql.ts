@@ -117,9 +117,10 @@ const MINUTE = 60_000;
 const ROLLUP_FROM_MS = 2 * 3600_000;
 
 /**
- * Bucket rows of [from, to) as a FROM item. Long ranges read their whole minutes from `buckets_1m`
- * and only the partial minutes at either edge from `buckets`, so totals stay exact. Time series
- * with a step below one minute always read `buckets`. `unrolled`: captures without a built rollup
+ * Bucket rows of [from, to) as a FROM item: `buckets` and the rows one-bucket flows keep in the
+ * flows table (FLOW_BUCKET_ROWS). Long ranges read their whole minutes from `buckets_1m` and only
+ * the partial minutes at either edge from the bucket rows, so totals stay exact. Time series with a
+ * step below one minute always read the bucket rows. `unrolled`: captures without a built rollup
  * (rollups.ts), whose whole range is read from the bucket rows, and nothing from `buckets_1m`.
  */
 export function bucketRows(q: CheckedQuery, p: Params, stepMs: number | null, unrolled: readonly string[]): string {
