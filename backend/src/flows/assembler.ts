@@ -352,8 +352,7 @@ export class FlowAssembler implements PacketHandler {
       bkt[k] === f.src_pkts && bkt[k + 1] === f.src_bytes && bkt[k + 3] === f.dst_pkts && bkt[k + 4] === f.dst_bytes &&
       bkt[k + 2] === (retrans === null ? 0 : retrans[SRC_RETRANS]) && bkt[k + 5] === (retrans === null ? 0 : retrans[DST_RETRANS])
     ) {
-      for (let i = k; i < k + BK; i++) bkt[i] = 0;
-      return this.buckets.startMs(this.curBucket[slot]);
+      return this.buckets.startMs(this.curBucket[slot]); // (its counters are zeroed when begin() reuses the slot)
     }
     this.flushBucket(slot);
     return null;
