@@ -26,8 +26,31 @@ const BLOCK = 4096;
 let stage = null;
 let fill = 0;
 let written = 0;
+// The copy is flushed to the device as it grows (fdatasync every SYNC_EVERY bytes, one at a time,
+// on libuv's threads): the store's commit ends with an fsync, and a device flush there waited for
+// the whole unflushed copy (1 GB by URL with packets kept: that commit took 0.34-0.62 s instead of
+// ~0.1 s). Flushed while the download runs, the commit finds at most SYNC_EVERY bytes pending.
+const SYNC_EVERY = 64 * 1024 * 1024;
+let unsynced = 0;
+let syncing = false;
+let afterSync = null;
+let ending = false;
+let flushes = 0;
+function flushed(fd, n) {
+  unsynced += n;
+  if (unsynced < SYNC_EVERY || syncing || ending) return;
+  unsynced = 0;
+  syncing = true;
+  fs.fdatasync(fd, (e) => {
+    syncing = false;
+    if (e && keepError === null) keepError = 'flushing the copy failed: ' + e.message;
+    else if (!e) flushes++;
+    if (afterSync) afterSync();
+  });
+}
 function writeAt(fd, buf, from, to, at) {
   for (let o = from; o < to; ) o += fs.writeSync(fd, buf, o, to - o, at + o - from);
+  flushed(fd, to - from);
 }
 function keepBytes(m) {
   if (direct < 0) {
@@ -62,6 +85,7 @@ function keepBytes(m) {
 }
 parentPort.on('message', (m) => {
   if (m === 'digest') {
+    ending = true;
     if (keep >= 0 && fill > 0) {
       try {
         writeAt(keep, stage, 0, fill, written);
@@ -69,7 +93,10 @@ parentPort.on('message', (m) => {
         keepError = 'writing the copy failed: ' + e.message;
       }
     }
-    parentPort.postMessage({ digest: hash.digest('hex'), keepError });
+    const reply = () => parentPort.postMessage({ digest: hash.digest('hex'), keepError, flushes });
+    // A flush under way ends first (the worker is terminated after the reply).
+    if (syncing) afterSync = reply;
+    else reply();
   } else if (typeof m === 'object' && m !== null && 'keep' in m) {
     keep = m.keep;
     direct = m.direct;
@@ -110,7 +137,7 @@ export class ParallelHash {
   private fill = 0;
   private outstanding = 0;
   private waiters: (() => void)[] = [];
-  private result: ((r: { digest: string; keepError: string | null } | { error: Error }) => void) | null = null;
+  private result: ((r: { digest: string; keepError: string | null; flushes: number } | { error: Error }) => void) | null = null;
   private failure: Error | null = null;
 
   /** The copy's descriptor that writes past the page cache (closed once the worker is gone), or -1. */
@@ -118,6 +145,8 @@ export class ParallelHash {
 
   /** Why the copy to keepFd stopped (a write failed), null when it is whole. Set by digest(). */
   keepError: string | null = null;
+  /** How often the copy was flushed to the device while it was written. Set by digest(). */
+  flushes = 0;
 
   constructor(
     private readonly pool: BufferPool,
@@ -126,12 +155,12 @@ export class ParallelHash {
     this.batch = pool.take();
     this.directFd = directDescriptor(keepFd);
     if (keepFd >= 0) this.worker.postMessage({ keep: keepFd, direct: this.directFd });
-    this.worker.on('message', (m: { done?: Uint8Array<ArrayBuffer>; digest?: string; keepError?: string | null }) => {
+    this.worker.on('message', (m: { done?: Uint8Array<ArrayBuffer>; digest?: string; keepError?: string | null; flushes?: number }) => {
       if (m.done !== undefined) {
         this.outstanding -= m.done.length;
         pool.give(m.done.buffer);
         if (this.outstanding <= LIMIT) for (const w of this.waiters.splice(0)) w();
-      } else if (m.digest !== undefined) this.result?.({ digest: m.digest, keepError: m.keepError ?? null });
+      } else if (m.digest !== undefined) this.result?.({ digest: m.digest, keepError: m.keepError ?? null, flushes: m.flushes ?? 0 });
     });
     this.worker.on('error', (e) => {
       this.failure = e;
@@ -176,11 +205,12 @@ export class ParallelHash {
   async digest(): Promise<string> {
     if (this.fill > 0) this.send();
     if (this.failure) throw this.failure;
-    const answer = new Promise<{ digest: string; keepError: string | null } | { error: Error }>((r) => (this.result = r));
+    const answer = new Promise<{ digest: string; keepError: string | null; flushes: number } | { error: Error }>((r) => (this.result = r));
     this.worker.postMessage('digest');
     const out = await answer;
     if ('error' in out) throw out.error;
     this.keepError = out.keepError;
+    this.flushes = out.flushes;
     await this.stop();
     return out.digest;
   }
