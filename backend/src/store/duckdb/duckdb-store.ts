@@ -11,7 +11,8 @@ import { BucketFile } from './bucket-file';
 import { FlowFile } from './flow-file';
 import { IngestThreads } from './ingest-threads';
 import { EXPORT_PAGE_FLOWS, EXPORT_PAGES_AHEAD, exportCaptures, exportPageSql, matchingFlowIds } from './exports';
-import { Params, sqlText } from './sql';
+import { Params } from './sql';
+import { sqlText } from './sql-text';
 import { MinuteRollups, type RollupState } from './rollups';
 import { DDL, MIGRATE_1_TO_2, MIGRATE_2_TO_3, PUBLISH_BUCKETS, PUBLISH_FLOWS, readBucketFile, readFlowFile, SCHEMA_VERSION, STAGE_DDL } from './schema';
 

@@ -1,7 +1,8 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CheckedQuery } from '../../query/model';
 import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
-import { flowWhere, Params, sqlText } from './sql';
+import { flowWhere, Params } from './sql';
+import { sqlText } from './sql-text';
 
 /**
  * What exports read from the flows table: the flows a query selects (by id, per capture, for pcap

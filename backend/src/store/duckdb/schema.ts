@@ -8,7 +8,7 @@
  * halves the rows a long range reads (`captures.rollup`).
  */
 import { TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
-import { sqlText } from './sql';
+import { sqlText } from './sql-text';
 
 export const SCHEMA_VERSION = 3;
 

@@ -5,14 +5,6 @@ import { dimension, type Dimension } from '../../query/dimensions';
 import { QueryError, type CheckedQuery, type Filter } from '../../query/model';
 import { FLOW_BUCKET_ROWS } from './schema';
 
-/**
- * A string literal for text the store makes itself (file paths, generated ids), where a statement
- * cannot take a bind parameter or one costs trips the statement must not make. Never user input.
- */
-export function sqlText(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
 /** Collects bind parameters while SQL text is assembled (values never enter the SQL text). */
 export class Params {
   readonly values: DuckDBValue[] = [];
