@@ -39,8 +39,9 @@ describe('ParallelHash', () => {
   });
 
   it('flushes a large copy to the device while writing it, and the copy stays whole', async () => {
-    // 160 MiB in the pool's buffers: past the flush interval (64 MiB) at least twice, so the store's
-    // commit later finds little of the copy unflushed. A small copy is not flushed at all.
+    // 160 MiB in the pool's buffers crosses the flush interval (64 MiB) twice; the first flush is
+    // counted whatever the disk's speed (the digest waits for one under way). A small copy is not
+    // flushed at all.
     const pool = new BufferPool(4 << 20);
     const file = path.join(dir, 'large.bin');
     const fd = fs.openSync(file, 'w', 0o600);
