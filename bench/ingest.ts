@@ -5,9 +5,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BufferPool } from '../backend/src/ingest/buffer-pool';
 import { DEFAULT_SEGMENT, openDownload } from '../backend/src/ingest/http-download';
+import { cliLaunch } from '../backend/src/server/node-flags';
 import { UrlPolicy } from '../backend/src/security/url-policy';
 import { startAzurite } from '../backend/src/testing/azurite';
 import { spawnSidecar, timedImport } from '../backend/src/testing/sidecar-process';
+import { median, pairedRatio, runOnce } from './measure';
 
 /**
  * End-to-end ingest: the capture imported by URL through the sidecar's API until the job is done
@@ -16,16 +18,14 @@ import { spawnSidecar, timedImport } from '../backend/src/testing/sidecar-proces
  * (plain static file server with ranges) when it is installed: Azurite's own CPU use on two cores
  * distorts the figure, so it serves the second set of rows only (and the tests, for correctness).
  * nginx also serves it at a cloud download's bandwidth, where the network sets the pace.
- * Each step runs `runs` times (a fresh store each time); the median is printed.
+ * Each step runs `runs` times (a fresh store each time); the median is printed. The steps a ratio
+ * compares run in turns, a round at a time, each round starting one step further on (this VM's
+ * speed drifts by tens of percent within minutes): a URL's downloads and ingests, and the path
+ * imports with CLI parses of the same file. Those ratios are medians of the rounds' ratios.
  */
 export async function ingestBench(capture: string, parseSec: number, runs: number): Promise<string> {
   const size = fs.statSync(capture).size;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-bench-ingest-'));
-  const median = async (step: () => Promise<number>): Promise<number> => {
-    const xs: number[] = [];
-    for (let i = 0; i < runs; i++) xs.push(await step());
-    return xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  };
   const mbps = (sec: number): string => (size / 1e6 / sec).toFixed(0);
   const fresh = (): string => fs.mkdtempSync(path.join(dataDir, 'run-'));
 
@@ -46,16 +46,28 @@ export async function ingestBench(capture: string, parseSec: number, runs: numbe
       if (n !== size) throw new Error(`downloaded ${n} of ${size} bytes`);
       return Number(process.hrtime.bigint() - t0) / 1e9;
     };
-    const dl1 = oneConnection ? await median(() => download(1)) : Infinity;
-    const dl4 = await median(() => download(4));
-    const ingest = await median(() => timed({ url }, ['--import-allow', hostPort]));
-    const flowsOnly = await median(() => timed({ url }, ['--import-allow', hostPort, '--keep-packets', 'false']));
-    const best = Math.min(dl1, dl4);
+    const [dl1s, dl4s, ingests, flowsOnlys] = await inTurnsAsync(
+      [
+        oneConnection ? () => download(1) : null,
+        () => download(4),
+        () => timed({ url }, ['--import-allow', hostPort]),
+        () => timed({ url }, ['--import-allow', hostPort, '--keep-packets', 'false']),
+      ],
+      runs,
+    );
+    const dl1 = dl1s.length > 0 ? median(dl1s) : Infinity;
+    const dl4 = median(dl4s);
+    const ingest = median(ingests);
+    const flowsOnly = median(flowsOnlys);
+    // Each round's ingest against that round's best plain download.
+    const bestOfRound = dl4s.map((d, i) => Math.min(d, dl1s[i] ?? Infinity));
+    const ingestRatio = pairedRatio(ingests, bestOfRound);
+    const flowsOnlyRatio = pairedRatio(flowsOnlys, bestOfRound);
     return [
       ...(oneConnection ? [`| ${server}: download only, 1 connection | ${dl1.toFixed(2)} | ${mbps(dl1)} | ${(parseSec / dl1).toFixed(2)} | |`] : []),
       `| ${server}: download only, 4 ranged connections | ${dl4.toFixed(2)} | ${mbps(dl4)} | ${(parseSec / dl4).toFixed(2)} | |`,
-      `| ${server}: ingest by URL until queryable | ${ingest.toFixed(2)} | ${mbps(ingest)} | ${(parseSec / ingest).toFixed(2)} | ${(ingest / best).toFixed(2)} |`,
-      `| ${server}: the same with --keep-packets false (no copy of the bytes) | ${flowsOnly.toFixed(2)} | ${mbps(flowsOnly)} | ${(parseSec / flowsOnly).toFixed(2)} | ${(flowsOnly / best).toFixed(2)} |`,
+      `| ${server}: ingest by URL until queryable | ${ingest.toFixed(2)} | ${mbps(ingest)} | ${(parseSec / ingest).toFixed(2)} | ${ingestRatio.toFixed(2)} |`,
+      `| ${server}: the same with --keep-packets false (no copy of the bytes) | ${flowsOnly.toFixed(2)} | ${mbps(flowsOnly)} | ${(parseSec / flowsOnly).toFixed(2)} | ${flowsOnlyRatio.toFixed(2)} |`,
     ];
   }
 
@@ -110,10 +122,14 @@ export async function ingestBench(capture: string, parseSec: number, runs: numbe
       await az.stop();
     }
     keptSec = [];
-    const pathSec = await median(() => timed({ path: capture }, []));
-    const pathKept = [...keptSec].sort((x, y) => x - y)[Math.floor(keptSec.length / 2)];
-    out.push(`| ingest from a server path until queryable | ${pathSec.toFixed(2)} | ${mbps(pathSec)} | ${(parseSec / pathSec).toFixed(2)} | |`);
-    out.push(`| ... and until its packets are kept (the kernel's copy done) | ${pathKept.toFixed(2)} | ${mbps(pathKept)} | ${(parseSec / pathKept).toFixed(2)} | |`);
+    // The CLI's parse of the same file, in turns with the path imports: the path row's ratio is theirs.
+    const cli = [...cliLaunch(process.execPath), path.resolve(__dirname, '../backend/bin/capsight.js'), 'flows', capture];
+    const [cliSecs, pathSecs] = await inTurnsAsync([async () => runOnce(cli).wall, () => timed({ path: capture }, [])], runs);
+    const pathSec = median(pathSecs);
+    const pathKept = median(keptSec);
+    out.push(`| CLI parse again, in turns with the path imports below | ${median(cliSecs).toFixed(2)} | ${mbps(median(cliSecs))} | 1.00 | |`);
+    out.push(`| ingest from a server path until queryable | ${pathSec.toFixed(2)} | ${mbps(pathSec)} | ${pairedRatio(cliSecs, pathSecs).toFixed(2)} | |`);
+    out.push(`| ... and until its packets are kept (the kernel's copy done) | ${pathKept.toFixed(2)} | ${mbps(pathKept)} | ${pairedRatio(cliSecs, keptSec).toFixed(2)} | |`);
     return out.join('\n');
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -171,4 +187,20 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${dir};
   }
   child.kill('SIGKILL');
   throw new Error(`nginx did not start: ${spawnSync('cat', [`${dir}/error.log`], { encoding: 'utf8' }).stdout}`);
+}
+
+/**
+ * `runs` rounds of the steps (null: skipped), one at a time, each round starting one step further
+ * on; each step's seconds, in round order (inTurns in measure.ts, for steps that are promises).
+ */
+async function inTurnsAsync(steps: ((() => Promise<number>) | null)[], runs: number): Promise<number[][]> {
+  const out = steps.map((): number[] => []);
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < steps.length; k++) {
+      const i = (round + k) % steps.length;
+      const step = steps[i];
+      if (step) out[i].push(await step());
+    }
+  }
+  return out;
 }
