@@ -39,18 +39,30 @@ export function runOnce(cmd: string[]): { wall: number; rssKiB: number } {
  */
 export function inTurns(cmds: (string[] | null)[], runs: number): ({ walls: number[]; rssKiB: number[] } | null)[] {
   const out = cmds.map((c) => (c ? { walls: [] as number[], rssKiB: [] as number[] } : null));
-  for (let round = 0; round < runs; round++) {
-    for (let k = 0; k < cmds.length; k++) {
-      const i = (round + k) % cmds.length;
-      const cmd = cmds[i];
-      const o = out[i];
-      if (!cmd || !o) continue;
-      const r = runOnce(cmd);
-      o.walls.push(r.wall);
-      o.rssKiB.push(r.rssKiB);
-    }
+  for (const i of turns(cmds.length, runs)) {
+    const cmd = cmds[i];
+    const o = out[i];
+    if (!cmd || !o) continue;
+    const r = runOnce(cmd);
+    o.walls.push(r.wall);
+    o.rssKiB.push(r.rssKiB);
   }
   return out;
+}
+
+/** inTurns for steps that are promises (null: skipped): each step's seconds, in round order. */
+export async function inTurnsAsync(steps: ((() => Promise<number>) | null)[], runs: number): Promise<number[][]> {
+  const out = steps.map((): number[] => []);
+  for (const i of turns(steps.length, runs)) {
+    const step = steps[i];
+    if (step) out[i].push(await step());
+  }
+  return out;
+}
+
+/** The order of `runs` rounds of `count` steps, each round starting one step further on. */
+function* turns(count: number, runs: number): Generator<number> {
+  for (let round = 0; round < runs; round++) for (let k = 0; k < count; k++) yield (round + k) % count;
 }
 
 /** Median over rounds of a[i] / b[i]: a ratio of runs made side by side. */
