@@ -1,5 +1,5 @@
 import type { FlowRecord } from '../model/flow';
-import { ByteWriter, digits, isPlainAscii } from '../model/byte-writer';
+import { ByteWriter, digits, isPlainAscii, LITERAL_SLACK, Literal } from '../model/byte-writer';
 import { civilDate, isoNs } from '../model/time';
 import { noneCounted, noTimes, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../flows/tcp-health';
 
@@ -164,7 +164,7 @@ export class NdjsonEncoder extends ByteWriter {
   }
 
   /** A field that may be null: a null one is written together with its key, in one copy. */
-  private uintField(key: Uint8Array, keyNull: Uint8Array, n: number | null): void {
+  private uintField(key: Literal, keyNull: Literal, n: number | null): void {
     if (n === null) this.lit(keyNull);
     else {
       this.lit(key);
@@ -172,7 +172,7 @@ export class NdjsonEncoder extends ByteWriter {
     }
   }
 
-  private strField(key: Uint8Array, keyNull: Uint8Array, s: string | null): void {
+  private strField(key: Literal, keyNull: Literal, s: string | null): void {
     if (s === null) this.lit(keyNull);
     else {
       this.lit(key);
@@ -203,7 +203,7 @@ export class NdjsonEncoder extends ByteWriter {
       this.str(isoNs(sec, nsec)); // years outside 0..9999
       return;
     }
-    this.lit(second.bytes);
+    this.lit(second.text);
     const b = this.buf;
     let p = digits(b, this.pos, nsec, 9);
     b[p++] = 0x5a;
@@ -214,7 +214,7 @@ export class NdjsonEncoder extends ByteWriter {
   /** Writes `"YYYY-MM-DDTHH:MM:SS.` for sec into second after its key (the date part only when the day changed); false when the year is outside 0..9999. */
   private spell(second: SecondText, sec: number): boolean {
     const days = Math.floor(sec / 86400);
-    const b = second.bytes;
+    const b = second.text.bytes;
     const o = second.key.length;
     if (days !== second.day) {
       const ymd = this.ymd;
@@ -248,18 +248,18 @@ export class NdjsonEncoder extends ByteWriter {
  * instead of two keys and two quoted values (~60 ns). Only plain ASCII values, at most LIMIT pairs.
  */
 class PairLiterals {
-  private readonly byFirst = new Map<string | null, Map<string | null, Uint8Array>>();
+  private readonly byFirst = new Map<string | null, Map<string | null, Literal>>();
   private size = 0;
   private lastFirst: string | null = null;
   private lastSecond: string | null = null;
-  private last: Uint8Array | undefined = undefined;
+  private last: Literal | undefined = undefined;
 
   constructor(
-    private readonly firstKey: Uint8Array,
-    private readonly secondKey: Uint8Array,
+    private readonly firstKey: Literal,
+    private readonly secondKey: Literal,
   ) {}
 
-  get(first: string | null, second: string | null): Uint8Array | undefined {
+  get(first: string | null, second: string | null): Literal | undefined {
     // Neighbouring flows mostly ask for the pair asked for last (a resolver's "dns"/"payload" and
     // NOERROR): two compares instead of two map lookups.
     if (first === this.lastFirst && second === this.lastSecond && this.last !== undefined) return this.last;
@@ -270,13 +270,13 @@ class PairLiterals {
     return text;
   }
 
-  private find(first: string | null, second: string | null): Uint8Array | undefined {
+  private find(first: string | null, second: string | null): Literal | undefined {
     let bySecond = this.byFirst.get(first);
     const known = bySecond?.get(second);
     if (known !== undefined || this.size >= PairLiterals.LIMIT) return known;
     if ((first !== null && !isPlainAscii(first)) || (second !== null && !isPlainAscii(second))) return undefined;
     const text = (v: string | null): string => (v === null ? 'null' : `"${v}"`);
-    const made = Buffer.concat([this.firstKey, enc(text(first)), this.secondKey, enc(text(second))]);
+    const made = Literal.join([this.firstKey, enc(text(first)), this.secondKey, enc(text(second))]);
     if (bySecond === undefined) this.byFirst.set(first, (bySecond = new Map()));
     bySecond.set(second, made);
     this.size++;
@@ -290,17 +290,16 @@ class PairLiterals {
 class SecondText {
   sec = NaN;
   day = NaN;
-  readonly bytes: Buffer;
+  /** The key, then `"YYYY-MM-DDTHH:MM:SS.` written in place by spell(). */
+  readonly text: Literal;
 
-  constructor(readonly key: Uint8Array) {
-    this.bytes = Buffer.alloc(key.length + 21);
-    this.bytes.set(key);
+  constructor(readonly key: Literal) {
+    this.text = new Literal(key.text + ' '.repeat(21));
   }
 }
 
-/** A literal's bytes (Latin-1: keys are ASCII). */
-const enc = (s: string): Uint8Array => Buffer.from(s, 'latin1');
-const key = (name: string, first = false): Uint8Array => enc(`${first ? '{' : ','}"${name}":`);
+const enc = (s: string): Literal => new Literal(s);
+const key = (name: string, first = false): Literal => enc(`${first ? '{' : ','}"${name}":`);
 /**
  * Each key's prefix: `{"proto":`, `,"src":`, ... Written out as one object literal: an object
  * filled key by key in a loop turns into a dictionary past a dozen keys, and every `K.x` below
@@ -337,7 +336,7 @@ const K = {
   end: enc('}\n'),
 };
 /** The same keys with a null value, for the fields that may be null. */
-const keyNull = (name: string): Uint8Array => enc(`,"${name}":null`);
+const keyNull = (name: string): Literal => enc(`,"${name}":null`);
 const KN = {
   app: keyNull('app'),
   app_source: keyNull('app_source'),
@@ -363,12 +362,12 @@ const TCP_NO_TIMES = enc(TCP_TIME_FIELDS.map((n) => `,"${n}":null`).join(''));
 const RESET_BY = [keyNull('reset_by'), enc(',"reset_by":"src"'), enc(',"reset_by":"dst"'), enc(',"reset_by":"both"')];
 const AFTER_DATA = [keyNull('reset_after_data'), enc(',"reset_after_data":true'), enc(',"reset_after_data":false')];
 /** The end of a TCP line without counts or times, by RESET_BY x AFTER_DATA. */
-const QUIET_TCP_END = RESET_BY.flatMap((by) => AFTER_DATA.map((after) => Buffer.concat([TCP_ZERO_COUNTS, TCP_NO_TIMES, by, after, K.end])));
+const QUIET_TCP_END = RESET_BY.flatMap((by) => AFTER_DATA.map((after) => Literal.join([TCP_ZERO_COUNTS, TCP_NO_TIMES, by, after, K.end])));
 const NO_APP = enc(',"app":null,"app_source":null,"server_name":null');
 /** The states the engine gives (flows/tcp-state.ts), most frequent first; `,"state":"S0"` and the like, alone and after NO_APP. */
 const STATES = ['S0', 'SF', 'REJ', 'S1', 'RSTO', 'RSTR', 'OTH', 'S2', 'S3', 'RSTOS0', 'SH', 'SHR', 'RSTRH'];
 const STATE = STATES.map((st) => enc(`,"state":"${st}"`));
-const NO_APP_STATE = STATE.map((st) => Buffer.concat([NO_APP, st]));
+const NO_APP_STATE = STATE.map((st) => Literal.join([NO_APP, st]));
 /** Index of a state in STATES, -1 for any other text. (Compares of the engine's interned strings: no hashing.) */
 function stateIndex(state: string | null): number {
   for (let i = 0; i < STATES.length; i++) if (state === STATES[i]) return i;
@@ -379,21 +378,21 @@ const NO_RCODE_BANNER = enc(',"dns_rcode":null,"ssh_banner":null');
 /** No VLAN or tunnel, by IP version 4 and 6; the same with no ALPN and HTTP method; and with no DNS rcode and SSH banner either. */
 const PLAIN = [enc(',"vlan":null,"ip_version":4,"inner_vlan":null,"tunnel":null,"tunnel_ip_version":null'), enc(',"vlan":null,"ip_version":6,"inner_vlan":null,"tunnel":null,"tunnel_ip_version":null')];
 const NO_ALPN_METHOD = enc(',"alpn":null,"http_method":null');
-const PLAIN_NO_ALPN = PLAIN.map((p) => Buffer.concat([p, NO_ALPN_METHOD]));
-const PLAIN_BARE = PLAIN_NO_ALPN.map((p) => Buffer.concat([p, NO_RCODE_BANNER]));
+const PLAIN_NO_ALPN = PLAIN.map((p) => Literal.join([p, NO_ALPN_METHOD]));
+const PLAIN_BARE = PLAIN_NO_ALPN.map((p) => Literal.join([p, NO_RCODE_BANNER]));
 const NO_FLAGS = enc(',"src_tcp_flags":0,"dst_tcp_flags":0,"fragments":0');
 const NO_FRAGMENTS = enc(',"fragments":0');
 /** The counters of a flow without packets back: the zeros with their keys, the sender's values between. */
 const NO_DST_THEN_SRC_IP = enc(',"dst_pkts":0,"dst_bytes":0,"src_ip_bytes":');
 const NO_DST_IP_THEN_SRC_PAYLOAD = enc(',"dst_ip_bytes":0,"src_payload_bytes":');
 const NO_DST_PAYLOAD = enc(',"dst_payload_bytes":0');
-const NO_DST_IP_NO_PAYLOAD = Buffer.concat([NO_DST_IP_THEN_SRC_PAYLOAD, enc('0'), NO_DST_PAYLOAD]);
+const NO_DST_IP_NO_PAYLOAD = Literal.join([NO_DST_IP_THEN_SRC_PAYLOAD, enc('0'), NO_DST_PAYLOAD]);
 /** An address's key with the opening quote, and the next key with the closing quote before it. */
 const SRC_OPEN = enc(',"src":"');
 const SPORT_AFTER_SRC = enc('","sport":');
 const DST_OPEN = enc(',"dst":"');
 const DPORT_AFTER_DST = enc('","dport":');
 
-/** Bytes for every key, number and fixed string of a line: generous, checked once per flow. */
-const FIXED_BOUND = 2048;
+/** Bytes for every key, number and fixed string of a line (and lit()'s slack): generous, checked once per flow. */
+const FIXED_BOUND = 2048 + LITERAL_SLACK;
 const strBound = (s: string | null): number => (s === null ? 4 : s.length * 6 + 2);

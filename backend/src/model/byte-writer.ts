@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
  */
 export class ByteWriter {
   protected buf: Buffer;
+  /** The same bytes as buf, for lit()'s eight-byte stores. */
+  private view: DataView;
   protected pos = 0;
 
   /**
@@ -18,6 +20,7 @@ export class ByteWriter {
     size = 256 * 1024,
   ) {
     this.buf = Buffer.allocUnsafe(size);
+    this.view = viewOf(this.buf);
   }
 
   /** Hands everything buffered to the sink. */
@@ -28,7 +31,10 @@ export class ByteWriter {
     if (kept === true) this.replaceBuffer(this.buf.length);
   }
 
-  /** Makes room for n more bytes (callers reserve a bound once per record, then write freely). */
+  /**
+   * Makes room for n more bytes (callers reserve a bound once per record, then write freely). The
+   * bound must count LITERAL_SLACK beyond the record's own bytes: lit() writes whole words.
+   */
   protected reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     this.flush();
@@ -37,6 +43,7 @@ export class ByteWriter {
 
   private replaceBuffer(size: number): void {
     this.buf = Buffer.allocUnsafe(size);
+    this.view = viewOf(this.buf);
   }
 
   /** Non-negative integers up to 2^53 (every counter, port and flag field). */
@@ -75,13 +82,20 @@ export class ByteWriter {
       n = q;
     }
     // int32 arithmetic for the common case: with m typed int32 (the `| 0`), the optimizing
-    // compiler turns the division by 10 into a multiply and shift instead of a float division.
+    // compiler turns the division into a multiply and shift instead of a float division. Two
+    // digits per division, from a table.
     let m = n | 0;
-    do {
-      const q = (m / 10) | 0;
-      b[--p] = 48 + m - q * 10;
+    while (m >= 100) {
+      const q = (m / 100) | 0;
+      const r = (m - q * 100) << 1;
+      b[--p] = PAIRS[r + 1];
+      b[--p] = PAIRS[r];
       m = q;
-    } while (m > 0);
+    }
+    if (m >= 10) {
+      b[--p] = PAIRS[(m << 1) + 1];
+      b[--p] = PAIRS[m << 1];
+    } else b[--p] = 48 + m;
   }
 
   /** Any number as String() spells it; non-negative safe integers (most fields) without a string. */
@@ -99,17 +113,66 @@ export class ByteWriter {
   }
 
   /**
-   * Copies fixed bytes (a key, a run of NULLs) with one TypedArray.set. The per-flow code runs in
-   * V8's mid tier (see tierUpOnlyThePerPacketPath in cli/main.ts), where a word loop of DataView
-   * stores was a builtin call per word: one set() per key is ~10% less encoding time there.
+   * Copies a literal (a key, a run of NULLs). A short one goes eight bytes at a time, its padding
+   * past its end too (overwritten by what follows; reserve() counts it): TypedArray.set() is a
+   * builtin call with its checks, ~8 ns a key, and a line of ndjson has twenty-odd keys, while
+   * these stores compile inline (hand-written: the per-flow hot path of flow-heavy captures).
    */
-  protected lit(l: Uint8Array): void {
-    this.buf.set(l, this.pos);
+  protected lit(l: Literal): void {
+    const w = l.words;
+    if (w.length > SHORT_WORDS) this.buf.set(l.bytes, this.pos);
+    else {
+      const v = this.view;
+      let p = this.pos;
+      for (let i = 0; i < w.length; i++, p += 8) v.setFloat64(p, w[i], true);
+    }
     this.pos += l.length;
   }
 
   protected byte(c: number): void {
     this.buf[this.pos++] = c;
+  }
+}
+
+/**
+ * Literals longer than this many words are copied with one set(): its fixed cost is paid back
+ * there, and the word loop is slower before the encoder reaches the optimizing compiler.
+ */
+const SHORT_WORDS = 6;
+/** What lit() may write past a literal's end: the padding of its last word. */
+export const LITERAL_SLACK = 8;
+
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.length);
+}
+
+/**
+ * Fixed ASCII text for lit(): its bytes and the same bytes as little-endian float64 words, zero
+ * padded. Copying bytes through float64 values is exact here: a NaN, the only value whose bits a
+ * copy may change, needs a byte of 0xf0 or more in its top two, and ASCII has none.
+ */
+export class Literal {
+  /** The text's bytes; writable (a literal whose tail changes in place: NdjsonEncoder's seconds). */
+  readonly bytes: Uint8Array;
+  readonly words: Float64Array;
+  readonly length: number;
+
+  constructor(text: string) {
+    if (/[\u0080-\uffff]/.test(text)) throw new Error(`literal text must be ASCII: ${JSON.stringify(text)}`);
+    this.length = text.length;
+    const space = new ArrayBuffer(Math.ceil(text.length / 8) * 8);
+    this.bytes = new Uint8Array(space, 0, text.length);
+    this.bytes.set(Buffer.from(text, 'latin1'));
+    this.words = new Float64Array(space);
+  }
+
+  /** The text again (for building longer literals out of shorter ones). */
+  get text(): string {
+    return String.fromCharCode(...this.bytes);
+  }
+
+  static join(parts: readonly Literal[]): Literal {
+    return new Literal(parts.map((p) => p.text).join(''));
   }
 }
 
@@ -142,15 +205,26 @@ export function writeAllSync(fd: number, bytes: Uint8Array, whenFull?: () => voi
 }
 
 /** Writes n (0 <= n < 2^31) zero-padded to width digits at p; returns the new position. */
-export function digits(b: Buffer, p: number, n: number, width: number): number {
+export function digits(b: Uint8Array, p: number, n: number, width: number): number {
   let q = p + width;
   let m = n | 0; // int32, as in uint()
-  for (let i = 0; i < width; i++) {
-    const d = (m / 10) | 0;
-    b[--q] = 48 + m - d * 10;
+  let left = width;
+  for (; left >= 2; left -= 2) {
+    const d = (m / 100) | 0;
+    const r = (m - d * 100) << 1;
+    b[--q] = PAIRS[r + 1];
+    b[--q] = PAIRS[r];
     m = d;
   }
+  if (left === 1) b[--q] = 48 + (m - ((m / 10) | 0) * 10);
   return p + width;
+}
+
+/** "00" to "99" as ASCII digits, two bytes each. */
+const PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  PAIRS[2 * i] = 48 + Math.floor(i / 10);
+  PAIRS[2 * i + 1] = 48 + (i % 10);
 }
 
 const POW10: number[] = [];
