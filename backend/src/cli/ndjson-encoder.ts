@@ -1,5 +1,5 @@
 import type { FlowRecord } from '../model/flow';
-import { ByteWriter, digits, isPlainAscii, LITERAL_SLACK, Literal } from '../model/byte-writer';
+import { ByteWriter, digits, isPlainAscii, Literal } from '../model/byte-writer';
 import { civilDate, isoNs } from '../model/time';
 import { noneCounted, noTimes, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../flows/tcp-health';
 
@@ -393,6 +393,6 @@ const SPORT_AFTER_SRC = enc('","sport":');
 const DST_OPEN = enc(',"dst":"');
 const DPORT_AFTER_DST = enc('","dport":');
 
-/** Bytes for every key, number and fixed string of a line (and lit()'s slack): generous, checked once per flow. */
-const FIXED_BOUND = 2048 + LITERAL_SLACK;
+/** Bytes for every key, number and fixed string of a line: generous, checked once per flow. */
+const FIXED_BOUND = 2048;
 const strBound = (s: string | null): number => (s === null ? 4 : s.length * 6 + 2);

@@ -9,7 +9,8 @@ class Probe extends ByteWriter {
   }
 
   put(l: Literal, n: number): void {
-    this.reserve(l.length + 24);
+    // Exactly the bytes written: reserve() itself must leave room for lit()'s padding.
+    this.reserve(l.length + String(n).length);
     this.lit(l);
     this.uint(n);
   }

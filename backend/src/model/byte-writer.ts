@@ -32,13 +32,14 @@ export class ByteWriter {
   }
 
   /**
-   * Makes room for n more bytes (callers reserve a bound once per record, then write freely). The
-   * bound must count LITERAL_SLACK beyond the record's own bytes: lit() writes whole words.
+   * Makes room for n more bytes (callers reserve a bound once per record, then write freely), and
+   * for the padding lit() may write past the last of them (it writes whole words).
    */
   protected reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
+    const room = n + LITERAL_SLACK;
+    if (this.pos + room <= this.buf.length) return;
     this.flush();
-    if (n > this.buf.length) this.replaceBuffer(n);
+    if (room > this.buf.length) this.replaceBuffer(room);
   }
 
   private replaceBuffer(size: number): void {
@@ -140,7 +141,7 @@ export class ByteWriter {
  */
 const SHORT_WORDS = 6;
 /** What lit() may write past a literal's end: the padding of its last word. */
-export const LITERAL_SLACK = 8;
+const LITERAL_SLACK = 8;
 
 function viewOf(b: Buffer): DataView {
   return new DataView(b.buffer, b.byteOffset, b.length);

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { ByteWriter, digits, isPlainAscii, LITERAL_SLACK, Literal, writeAllSync } from '../../model/byte-writer';
+import { ByteWriter, digits, isPlainAscii, Literal, writeAllSync } from '../../model/byte-writer';
 import { nsOf } from '../../model/time';
 import type { StoredFlow } from '../flow-store';
 import { noneCounted, noTimes, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
@@ -28,8 +28,8 @@ const TCP_ZERO_COUNTS = new Literal('\t0'.repeat(TCP_COUNT_FIELDS.length));
 /** The TCP times of a flow without handshake or RTT sample: all NULL, each after its tab. */
 const TCP_NO_TIMES = new Literal('\t\\N'.repeat(TCP_TIME_FIELDS.length));
 const NEWLINE = 0x0a;
-/** Bytes for every number and fixed word of a line (and lit()'s slack): generous, checked once per flow. */
-const FIXED_BOUND = 2048 + LITERAL_SLACK;
+/** Bytes for every number and fixed word of a line: generous, checked once per flow. */
+const FIXED_BOUND = 2048;
 const textBound = (s: string | null): number => (s === null ? 2 : s.length * 6 + 2);
 
 class TsvWriter extends ByteWriter {
