@@ -389,10 +389,8 @@ export class FlowAssembler implements PacketHandler {
    * the optimizing compiler meets without feedback costs a deoptimization and a recompile.
    */
   private emitAndDrop(slots: Int32Array, from: number, to: number): void {
-    for (let i = from; i < to; i++) {
-      this.emit(slots[i]);
-      this.table.remove(slots[i]);
-    }
+    for (let i = from; i < to; i++) this.emit(slots[i]);
+    this.table.removeMany(slots, from, to);
   }
 
   /** Emits every remaining flow (in creation order) and the last bucket rows. Call at end of input. */
