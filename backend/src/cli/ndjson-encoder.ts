@@ -180,16 +180,25 @@ export class NdjsonEncoder extends ByteWriter {
     }
   }
 
-  /** Strings known to be plain ASCII with nothing to escape (addresses), in quotes. */
-  private quotedAscii(s: string): void {
-    this.byte(0x22);
-    this.ascii(s);
-    this.byte(0x22);
-  }
-
+  /**
+   * A string in quotes. Plain ASCII (nearly every name) is copied as it is checked, in one pass;
+   * at the first byte that is not, the copy is dropped and JSON.stringify spells the whole string
+   * (escapes, non-ASCII).
+   */
   private str(s: string): void {
-    if (isPlainAscii(s)) this.quotedAscii(s);
-    else this.pos += this.buf.write(JSON.stringify(s), this.pos, 'utf8'); // escapes or non-ASCII: JSON.stringify decides
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x22;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        this.pos += b.write(JSON.stringify(s), this.pos, 'utf8');
+        return;
+      }
+      b[p++] = c;
+    }
+    b[p++] = 0x22;
+    this.pos = p;
   }
 
   /**
