@@ -180,25 +180,12 @@ export class NdjsonEncoder extends ByteWriter {
     }
   }
 
-  /**
-   * A string in quotes. Plain ASCII (nearly every name) is copied as it is checked, in one pass;
-   * at the first byte that is not, the copy is dropped and JSON.stringify spells the whole string
-   * (escapes, non-ASCII).
-   */
+  /** A string in quotes: plain ASCII (nearly every name) as it is, anything else spelled by JSON.stringify (escapes, non-ASCII). */
   private str(s: string): void {
-    const b = this.buf;
-    let p = this.pos;
-    b[p++] = 0x22;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
-        this.pos += b.write(JSON.stringify(s), this.pos, 'utf8');
-        return;
-      }
-      b[p++] = c;
-    }
-    b[p++] = 0x22;
-    this.pos = p;
+    const start = this.pos;
+    this.byte(0x22);
+    if (this.plain(s)) this.byte(0x22);
+    else this.pos = start + this.buf.write(JSON.stringify(s), start, 'utf8');
   }
 
   /**

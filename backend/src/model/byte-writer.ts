@@ -130,6 +130,23 @@ export class ByteWriter {
     this.pos += l.length;
   }
 
+  /**
+   * Writes s as it is when it is plain ASCII (see isPlainAscii), checked as it is copied, in one
+   * pass; returns false, with the position where it was, at the first character that is not (the
+   * caller then takes its escaping path).
+   */
+  protected plain(s: string): boolean {
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (!isPlainCode(c)) return false;
+      b[p++] = c;
+    }
+    this.pos = p;
+    return true;
+  }
+
   protected byte(c: number): void {
     this.buf[this.pos++] = c;
   }
@@ -182,11 +199,13 @@ export class Literal {
  * their escaping path: names from hostile payloads).
  */
 export function isPlainAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
-  }
+  for (let i = 0; i < s.length; i++) if (!isPlainCode(s.charCodeAt(i))) return false;
   return true;
+}
+
+/** One character of isPlainAscii's text. */
+function isPlainCode(c: number): boolean {
+  return c >= 0x20 && c <= 0x7e && c !== 0x22 && c !== 0x5c;
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { ByteWriter, digits, isPlainAscii, Literal, writeAllSync } from '../../model/byte-writer';
+import { ByteWriter, digits, Literal, writeAllSync } from '../../model/byte-writer';
 import { nsOf } from '../../model/time';
 import type { StoredFlow } from '../flow-store';
 import { noneCounted, noTimes, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../../flows/tcp-health';
@@ -122,8 +122,7 @@ class TsvWriter extends ByteWriter {
       this.ascii('\\N\t');
       return;
     }
-    if (isPlainAscii(s)) this.ascii(s);
-    else this.pos += this.buf.write(quotedText(s), this.pos, 'utf8');
+    if (!this.plain(s)) this.pos += this.buf.write(quotedText(s), this.pos, 'utf8');
     this.byte(TAB);
   }
 
