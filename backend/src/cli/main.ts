@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CapsightError } from '../errors';
-import { analyzeCapture, type AnalyzeResult } from '../flows';
+import { analyzeCapture, type AnalyzeResult, type FlowAddressWords } from '../flows';
 import type { FlowRecord } from '../model/flow';
 import { NdjsonEncoder } from './ndjson-encoder';
 import { parseDuration, parseSize } from './units';
@@ -91,11 +91,12 @@ async function flowsCommand(args: string[], out: OutputBuffer, err: (s: string) 
   const idleTimeoutNs = parseDuration(values['idle-timeout'], '--idle-timeout');
   if (bucketNs % 1_000_000_000 !== 0 && 1_000_000_000 % bucketNs !== 0) fail(`flows: --bucket ${values.bucket} must be whole seconds or divide one second evenly`);
 
-  let write: (f: FlowRecord) => void;
+  let write: (f: FlowRecord, addresses: FlowAddressWords) => void;
   let finishOutput = (): void => undefined;
   if (format === 'ndjson') {
     const encoder = new NdjsonEncoder((b) => out.bytes(b));
-    write = (f) => encoder.flow(f);
+    // The encoder spells addresses from the engine's words (addressText below): no strings made.
+    write = (f, addresses) => encoder.flow(f, addresses);
     finishOutput = () => encoder.flush();
   } else {
     const { csvRow, CSV_COLUMNS, TABLE_HEADER, tableCells, tableRow } = await import('./format');
@@ -114,6 +115,7 @@ async function flowsCommand(args: string[], out: OutputBuffer, err: (s: string) 
     attributeFragments: !values['no-fragments'],
     identifyApps: !values['no-apps'],
     onFlow: write,
+    addressText: format !== 'ndjson',
     pace: () => out.pace(),
   });
   finishOutput();

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { formatAddress } from './address';
+import { ADDRESS_TEXT_MAX, formatAddress, writeAddress } from './address';
 
 /** Node's URL parser serialises IPv6 hosts the RFC 5952 way (lower case, first longest run of 2+ zero groups as ::). */
 function urlForm(words: number[]): string {
@@ -59,5 +59,31 @@ describe('formatAddress', () => {
 
   it('keeps the dotted tail of IPv4-mapped addresses', () => {
     expect(formatAddress(6, 0, 0, 0xffff, 0xc0000201)).toBe('::ffff:192.0.2.1');
+  });
+});
+
+describe('writeAddress', () => {
+  it("writes formatAddress's text as bytes at any position, and returns the position after it", () => {
+    const buf = Buffer.alloc(64 + ADDRESS_TEXT_MAX);
+    const check = (version: number, a: number, b: number, c: number, d: number, at: number): void => {
+      buf.fill(0x7e);
+      const text = formatAddress(version, a, b, c, d);
+      expect(text.length).toBeLessThanOrEqual(ADDRESS_TEXT_MAX);
+      const end = writeAddress(buf, at, version, a, b, c, d);
+      expect(end - at).toBe(text.length);
+      expect(buf.toString('latin1', at, end)).toBe(text);
+      expect(buf[at - 1]).toBe(0x7e); // nothing written around it
+      expect(buf[end]).toBe(0x7e);
+    };
+    check(6, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 5); // the longest text
+    check(6, 0, 0, 0xffff, 0xffffffff, 9); // IPv4-mapped
+    check(4, 0, 0, 0, 0, 1);
+    fc.assert(
+      fc.property(fc.boolean(), fc.tuple(word, word, word, word), fc.integer({ min: 1, max: 63 }), (v6, [a, b, c, d], at) => {
+        if (v6) check(6, a, b, c, d, at);
+        else check(4, 0, 0, 0, d, at);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -40,8 +40,18 @@ const cacheWords = new Uint32Array(5 << (SET_BITS + 1));
 const cacheText = new Array<string | null>(1 << (SET_BITS + 1)).fill(null);
 
 function spell(version: number, w0: number, w1: number, w2: number, w3: number): string {
-  const b = scratch;
-  if (version === 4) return b.toString('latin1', 0, dottedQuad(b, 0, w3));
+  return scratch.toString('latin1', 0, writeAddress(scratch, 0, version, w0, w1, w2, w3));
+}
+
+/** The longest text writeAddress() writes (an IPv4-mapped address: `::ffff:255.255.255.255` is 22; full IPv6: 39). */
+export const ADDRESS_TEXT_MAX = 39;
+
+/**
+ * Writes the address's text (formatAddress's) as ASCII at b[p..]; returns the position after it.
+ * Callers that only copy the text into bytes (the ndjson writer) use this and skip the string.
+ */
+export function writeAddress(b: Uint8Array, p: number, version: number, w0: number, w1: number, w2: number, w3: number): number {
+  if (version === 4) return dottedQuad(b, p, w3);
   const g = groups;
   g[0] = w0 >>> 16;
   g[1] = w0 & 0xffff;
@@ -67,11 +77,10 @@ function spell(version: number, w0: number, w1: number, w2: number, w3: number):
     i = j;
   }
   if (bestLen < 2) bestStart = -1;
-  let p = 0;
   // IPv4-mapped addresses keep their dotted tail (::ffff:192.0.2.1).
   if (bestStart === 0 && bestLen === 5 && g[5] === 0xffff) {
-    p += b.write('::ffff:', p, 'latin1');
-    return b.toString('latin1', 0, dottedQuad(b, p, w3));
+    b.set(MAPPED_PREFIX, p);
+    return dottedQuad(b, p + MAPPED_PREFIX.length, w3);
   }
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) {
@@ -83,15 +92,16 @@ function spell(version: number, w0: number, w1: number, w2: number, w3: number):
     p = hexGroup(b, p, g[i]);
     if (i < 7) b[p++] = COLON;
   }
-  return b.toString('latin1', 0, p);
+  return p;
 }
 
 const scratch = Buffer.alloc(64);
 const groups = new Uint16Array(8);
 const COLON = 0x3a;
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
+const MAPPED_PREFIX = Buffer.from('::ffff:', 'latin1');
 
-function dottedQuad(b: Buffer, p: number, w: number): number {
+function dottedQuad(b: Uint8Array, p: number, w: number): number {
   for (let shift = 24; shift >= 0; shift -= 8) {
     let x = (w >>> shift) & 255;
     if (x >= 100) {
@@ -110,7 +120,7 @@ function dottedQuad(b: Buffer, p: number, w: number): number {
 }
 
 /** A 16-bit group in lower-case hex without leading zeros. */
-function hexGroup(b: Buffer, p: number, x: number): number {
+function hexGroup(b: Uint8Array, p: number, x: number): number {
   if (x >= 0x1000) b[p++] = HEX[x >>> 12];
   if (x >= 0x100) b[p++] = HEX[(x >>> 8) & 15];
   if (x >= 0x10) b[p++] = HEX[(x >>> 4) & 15];

@@ -23,11 +23,25 @@ export interface AssemblerOptions {
   attributeFragments?: boolean;
   /** Read payloads to name applications (default true); off, apps come from ports only. */
   identifyApps?: boolean;
-  /** Receives every finished flow. */
-  onFlow: (flow: FlowRecord) => void;
+  /** Receives every finished flow, and its addresses as words (see FlowAddressWords). */
+  onFlow: (flow: FlowRecord, addresses: FlowAddressWords) => void;
+  /**
+   * Whether records carry src and dst as text (default true). False leaves them '' and the words
+   * passed beside each record name them: for a consumer that only copies the text into bytes (the
+   * CLI's ndjson writer spells it from the words), making two strings per flow was its largest cost
+   * after the writer itself (README, "Benchmarks").
+   */
+  addressText?: boolean;
   /** Receives per-flow, per-bucket counters in batches (omit when not needed). */
   onBuckets?: (batch: BucketBatch) => void;
 }
+
+/**
+ * A flow's addresses as the flow table holds them: [IP version, source's four words, destination's
+ * four words] (an IPv4 address is the fourth word); formatAddress/writeAddress spell them. One array,
+ * rewritten for each flow: valid during the onFlow call only.
+ */
+export type FlowAddressWords = Uint32Array;
 
 /**
  * A counter read from a Float64Array, as an int32 when it is one: stored that way in the record
@@ -73,7 +87,9 @@ export class FlowAssembler implements PacketHandler {
   private atCaptureEnd = false;
   /** Flow id of the packet last handled, -1 when it belonged to no flow (ARP, undecodable, ...): the packet archive's index. */
   lastFlowId = -1;
-  private readonly onFlow: (flow: FlowRecord) => void;
+  private readonly onFlow: (flow: FlowRecord, addresses: FlowAddressWords) => void;
+  private readonly addressText: boolean;
+  private readonly addresses: FlowAddressWords = new Uint32Array(9);
   private readonly identifyApps: boolean;
   private readonly keepsBuckets: boolean;
 
@@ -104,6 +120,7 @@ export class FlowAssembler implements PacketHandler {
     this.buckets = new BucketWriter(this.clock, options.onBuckets ?? null);
     this.decoder = new PacketDecoder({ attributeFragments: options.attributeFragments });
     this.onFlow = options.onFlow;
+    this.addressText = options.addressText ?? true;
     this.identifyApps = options.identifyApps ?? true;
     this.keepsBuckets = options.onBuckets !== undefined;
     this.table = new FlowTable(INITIAL_CAPACITY, (cap) => this.grow(cap));
@@ -420,8 +437,15 @@ export class FlowAssembler implements PacketHandler {
     const vlans = keys[o + 10];
     const version = (meta >> 8) as 4 | 6;
     const proto = meta & 0xff;
-    const addrA = formatAddress(version, keys[o], keys[o + 1], keys[o + 2], keys[o + 3]);
-    const addrB = formatAddress(version, keys[o + 4], keys[o + 5], keys[o + 6], keys[o + 7]);
+    const words = this.addresses;
+    const src = initA ? o : o + 4;
+    const dst = initA ? o + 4 : o;
+    words[0] = version;
+    for (let i = 0; i < 4; i++) {
+      words[1 + i] = keys[src + i];
+      words[5 + i] = keys[dst + i];
+    }
+    const text = this.addressText;
     const portA = ports >>> 16;
     const portB = ports & 0xffff;
     const c = slot * CN;
@@ -447,9 +471,9 @@ export class FlowAssembler implements PacketHandler {
       id: small(this.ids[slot]),
       ip_version: version,
       proto,
-      src: initA ? addrA : addrB,
+      src: text ? formatAddress(version, words[1], words[2], words[3], words[4]) : '',
       sport,
-      dst: initA ? addrB : addrA,
+      dst: text ? formatAddress(version, words[5], words[6], words[7], words[8]) : '',
       dport,
       first_sec: this.firstSec[slot],
       first_nsec: this.firstNs[slot],
@@ -484,7 +508,7 @@ export class FlowAssembler implements PacketHandler {
     if (this.keepsBuckets) record.bucket_ms = this.lastBucket(slot, record);
     apps.reset(slot);
     this.stats.flow(record);
-    this.onFlow(record);
+    this.onFlow(record, words);
   }
 
   /** Problem counts by name (decoder problems; reader problems are reported by the reader). */

@@ -3,10 +3,10 @@ import { keepPace, readCapture, type CaptureInput, type ReadLimits, type ReadRes
 import type { PacketHandler } from '../capture/types';
 import type { CapsightError } from '../errors';
 import type { BucketBatch, FlowRecord } from '../model/flow';
-import { FlowAssembler } from './assembler';
+import { FlowAssembler, type FlowAddressWords } from './assembler';
 import type { TrafficStats } from './stats';
 
-export { FlowAssembler } from './assembler';
+export { FlowAssembler, type FlowAddressWords } from './assembler';
 export type { TrafficStats } from './stats';
 
 export interface AnalyzeOptions {
@@ -15,7 +15,10 @@ export interface AnalyzeOptions {
   bucketNs?: number;
   attributeFragments?: boolean;
   identifyApps?: boolean;
-  onFlow: (flow: FlowRecord) => void;
+  /** Every finished flow, and its addresses as words (valid during the call; see FlowAddressWords). */
+  onFlow: (flow: FlowRecord, addresses: FlowAddressWords) => void;
+  /** False: records' src and dst are '' and only the words name them (see AssemblerOptions.addressText). */
+  addressText?: boolean;
   onBuckets?: (batch: BucketBatch) => void;
   onProgress?: (inputBytes: number) => void;
   /**
