@@ -1,4 +1,4 @@
-import { aesEncryptBlock, aesGcmKeystreamXor, clientInitialKeys, type InitialKeys } from './initial-keys';
+import { aesEncryptBlock, aesGcmKeystreamXor, aesKeyExpansion, clientInitialKeys, type InitialKeys } from './initial-keys';
 
 /**
  * QUIC Initial packets (RFC 9000/9001 for v1, RFC 9369 for v2): the client's Initial is protected
@@ -83,6 +83,10 @@ const mask = new Uint8Array(16);
 /** The decrypted payload of the last Initial read (its fragments point into it until the next read). */
 let plain = new Uint8Array(2048);
 const nonce = new Uint8Array(12);
+/** The AES key schedules of the keys last used (see InitialKeys: expanded here, once per use of other keys). */
+const hpSchedule = new Int32Array(44);
+const keySchedule = new Int32Array(44);
+let scheduled: InitialKeys | null = null;
 
 /**
  * Removes header protection and decrypts the payload. The GCM tag is not checked (that would need
@@ -90,7 +94,12 @@ const nonce = new Uint8Array(12);
  * readClientInitial() tells by finding no CRYPTO frame, and the ClientHello parser is strict.
  */
 function decrypt(b: Uint8Array, start: number, pnOffset: number, packetEnd: number, keys: InitialKeys): Uint8Array | null {
-  aesEncryptBlock(keys.hp, b, pnOffset + 4, mask);
+  if (keys !== scheduled) {
+    aesKeyExpansion(keys.hp, hpSchedule);
+    aesKeyExpansion(keys.key, keySchedule);
+    scheduled = keys;
+  }
+  aesEncryptBlock(hpSchedule, b, pnOffset + 4, mask);
   const first = b[start] ^ (mask[0] & 0x0f);
   const pnLen = (first & 3) + 1;
   let pn = 0;
@@ -104,7 +113,7 @@ function decrypt(b: Uint8Array, start: number, pnOffset: number, packetEnd: numb
   const len = packetEnd - 16 - payloadStart;
   if (len < 1) return null;
   if (plain.length < len) plain = new Uint8Array(len);
-  aesGcmKeystreamXor(keys.key, nonce, b, payloadStart, packetEnd - 16, plain);
+  aesGcmKeystreamXor(keySchedule, nonce, b, payloadStart, packetEnd - 16, plain);
   return plain.subarray(0, len);
 }
 
