@@ -1,9 +1,10 @@
 /**
  * Text form of a flow address: dotted quad for IPv4, RFC 5952 (lower case, longest zero run as ::) for IPv6.
- * Runs twice per flow, and flows repeat their hosts: recent answers are kept in a two-way
- * set-associative cache (a hit is five compares, ten at most). A miss builds the text as bytes in
- * a scratch buffer and reads it back as one flat string (building it from pieces cost 5x more for
- * IPv6 and left cons strings for every reader to flatten).
+ * Runs twice per flow where records carry text (the store's ingest, CSV; the CLI's ndjson writer
+ * spells the same text from the words: writeAddress), and flows repeat their hosts: recent answers
+ * are kept in a two-way set-associative cache (a hit is five compares, ten at most). A miss builds
+ * the text as bytes in a scratch buffer and reads it back as one flat string (building it from
+ * pieces cost 5x more for IPv6 and left cons strings for every reader to flatten).
  */
 export function formatAddress(version: number, w0: number, w1: number, w2: number, w3: number): string {
   const set = Math.imul(w3 ^ Math.imul(w2, 0x9e3779b1) ^ Math.imul(w1, 0x85ebca6b) ^ Math.imul(w0, 0xc2b2ae35), 0x27d4eb2d) >>> SET_SHIFT;
