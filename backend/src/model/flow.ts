@@ -23,11 +23,11 @@ export interface FlowRecord {
   ip_version: 4 | 6;
   /** L4 protocol, IANA protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 132 SCTP, 47 GRE, ...). */
   proto: number;
-  /** Initiator address (text form; IPv6 in RFC 5952 form). */
+  /** Initiator address (text form; IPv6 in RFC 5952 form). '' from an engine run with addressText false (flows/assembler.ts). */
   src: string;
   /** Initiator port; 0 when the protocol has no ports. */
   sport: number;
-  /** Responder address. */
+  /** Responder address (as src). */
   dst: string;
   /** Responder port; 0 when the protocol has no ports. */
   dport: number;
