@@ -2,24 +2,15 @@ import type { CaptureParser } from '../capture/reader';
 import { keepPace, readCapture, type CaptureInput, type ReadLimits, type ReadResult } from '../capture/source';
 import type { PacketHandler } from '../capture/types';
 import type { CapsightError } from '../errors';
-import type { BucketBatch, FlowRecord } from '../model/flow';
-import { FlowAssembler, type FlowAddressWords } from './assembler';
+import { FlowAssembler, type AssemblerOptions } from './assembler';
 import type { TrafficStats } from './stats';
 
 export { FlowAssembler, type FlowAddressWords } from './assembler';
 export type { TrafficStats } from './stats';
 
-export interface AnalyzeOptions {
+/** The assembler's options (flows/assembler.ts: onFlow, addressText, buckets, timeouts), and the reading's. */
+export interface AnalyzeOptions extends AssemblerOptions {
   name?: string;
-  idleTimeoutNs?: number;
-  bucketNs?: number;
-  attributeFragments?: boolean;
-  identifyApps?: boolean;
-  /** Every finished flow, and its addresses as words (valid during the call; see FlowAddressWords). */
-  onFlow: (flow: FlowRecord, addresses: FlowAddressWords) => void;
-  /** False: records' src and dst are '' and only the words name them (see AssemblerOptions.addressText). */
-  addressText?: boolean;
-  onBuckets?: (batch: BucketBatch) => void;
   onProgress?: (inputBytes: number) => void;
   /**
    * Called between input chunks and between batches of the flows emitted at the end; a returned
