@@ -10,6 +10,7 @@ import { newCaptureId, type CaptureInfo, type FlowStore, type StoredFlow } from 
 import type { PacketArchive } from '../packets/archive';
 import { BufferPool } from './buffer-pool';
 import { fileChunks } from './file-chunks';
+import { FileHash } from './file-hash';
 import { ParallelHash } from './parallel-hash';
 
 export interface CaptureSource {
@@ -117,7 +118,9 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
   const keeping = opts.archive?.begin(src.expectedBytes ?? null) ?? null;
   const keep = keeping && 'dataFd' in keeping ? keeping : null;
   const kernelCopy = keep && 'handle' in src.stream ? kernelCopyOf(src.stream.handle, keep.dataPath) : null;
-  const hash = new ParallelHash(pool, keep && !kernelCopy ? keep.dataFd : -1);
+  // A file on this machine is hashed by a worker reading it again behind the parse; other input
+  // (and a file that worker cannot open again) chunk by chunk as it is read.
+  const hash = ('handle' in src.stream ? FileHash.start(src.stream.handle.fd, pool) : null) ?? new ParallelHash(pool, keep && !kernelCopy ? keep.dataFd : -1);
   let bytes = 0;
   let flows = 0;
   let batch: StoredFlow[] = [];
@@ -190,11 +193,13 @@ export async function ingestCapture(src: CaptureSource, opts: IngestOptions): Pr
       onBuckets: (b) => started(sink.addBuckets(b)),
     });
     flushFlows();
-    for (let r = await pull(); !r.done; r = await pull()); // after damage: hash the rest unparsed
+    for (let r = await pull(); !r.done; r = await pull()); // after damage: read (and hash) the rest unparsed
     await release();
     await pending;
     if (failure) throw failure;
     if (signal?.aborted) throw new IngestCancelled();
+    // The store publishes the rows while the hash worker finishes.
+    sink.inputEnded();
     const s = result.stats;
     const sha256 = await hash.digest();
     if (keep && result.read.format) keep.index.finish({ flows, format: result.read.format, compressed: result.read.compressed });

@@ -77,6 +77,11 @@ export interface IngestSink {
   addFlows(flows: readonly StoredFlow[]): Promise<void>;
   /** Copies the batch (the engine reuses it) before returning. */
   addBuckets(batch: BucketBatch): Promise<void>;
+  /**
+   * No more rows come: the store may start publishing them (invisible until commit) while the
+   * caller still works out the capture row (its SHA-256). Optional to call; commit() does it too.
+   */
+  inputEnded(): void;
   /** Stores the capture row and publishes everything at once; "duplicate" when the sha256 is known. */
   commit(capture: CaptureInfo): Promise<'ingested' | 'duplicate'>;
   abort(): Promise<void>;

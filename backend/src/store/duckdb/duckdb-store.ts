@@ -385,6 +385,8 @@ class DuckDbIngest implements IngestSink {
   }
 
   private published: CaptureInfo | null = null;
+  /** The rows' publish inside the transaction (inputEnded), ahead of the capture row's commit. */
+  private prepared: Promise<void> | null = null;
 
   async addFlows(flows: readonly StoredFlow[]): Promise<void> {
     this.staged.flows.write(flows);
@@ -476,6 +478,30 @@ class DuckDbIngest implements IngestSink {
     return this.room();
   }
 
+  inputEnded(): void {
+    if (this.prepared || this.closed) return;
+    this.prepared = this.prepare();
+    this.prepared.catch(() => undefined); // seen by commit() or abort()
+  }
+
+  /**
+   * Loads the last staged rows and publishes the bucket rows, inside the ingest's transaction: the
+   * work of the publish that does not need the capture row, so it runs while the caller waits for
+   * the capture's SHA-256 (a path import's hash worker runs behind the parse, at low priority).
+   */
+  private async prepare(): Promise<void> {
+    closeStaged(this.staged);
+    const c = this.conn;
+    await this.loading;
+    if (this.loadFailed) throw this.loadFailed;
+    await this.begin();
+    await this.insertStaged([this.staged]);
+    // Flow ids run from 0 to the number of flows (the engine's creation order; none: NULL, 0).
+    const id = this.captureId;
+    const flows = Number((await c.runAndReadAll(`SELECT max(flow_id) + 1 FROM flows WHERE capture_id = $1`, [id])).getRowsJS()[0][0] ?? 0);
+    for (let from = 0; from < flows && !this.aborting; from += PUBLISH_FLOWS) await c.run(PUBLISH_BUCKETS, [id, from, from + PUBLISH_FLOWS]);
+  }
+
   commit(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {
     const committing = this.publish(capture);
     this.committing = committing;
@@ -483,18 +509,18 @@ class DuckDbIngest implements IngestSink {
   }
 
   private async publish(capture: CaptureInfo): Promise<'ingested' | 'duplicate'> {
-    closeStaged(this.staged);
     const c = this.conn;
     try {
-      await this.loading;
-      if (this.loadFailed) throw this.loadFailed;
-      await this.begin();
+      if (capture.id !== this.captureId) throw new Error(`capture ${capture.id} committed through the ingest of ${this.captureId}`);
+      this.inputEnded();
+      await this.prepared;
+      // A known capture is found only now, after the rows' publish: a re-import does that work for
+      // nothing, every other import has it done before its SHA-256 is known.
       const known = await c.runAndReadAll(`SELECT 1 FROM captures WHERE sha256 = $1`, [capture.sha256]);
       if (known.currentRowCount > 0) {
         await c.run('ROLLBACK');
         return 'duplicate';
       }
-      if (capture.id !== this.captureId) throw new Error(`capture ${capture.id} committed through the ingest of ${this.captureId}`);
       // Its minute rollup is built after the commit (rollups.ts): 'pending' until then.
       await c.run(`INSERT INTO captures VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 'pending')`, [
         capture.id, capture.sha256, capture.name, capture.source, capture.sourceKind, capture.etag, capture.size, capture.format, capture.compressed,
@@ -502,10 +528,6 @@ class DuckDbIngest implements IngestSink {
         capture.packets, capture.bytes, capture.flows, JSON.stringify(capture.linkTypes), JSON.stringify(capture.problems), capture.damage,
         capture.azure?.subscription ?? null, capture.azure?.resourceGroup ?? null, capture.azure?.vm ?? null, capture.ingestedAt,
       ]);
-      await this.insertStaged([this.staged]);
-      // Flow ids run from 0 to the number of flows (the engine's creation order; none: NULL, 0).
-      const flows = Number((await c.runAndReadAll(`SELECT max(flow_id) + 1 FROM flows WHERE capture_id = $1`, [capture.id])).getRowsJS()[0][0] ?? 0);
-      for (let from = 0; from < flows; from += PUBLISH_FLOWS) await c.run(PUBLISH_BUCKETS, [capture.id, from, from + PUBLISH_FLOWS]);
       this.rollups.publishing(capture.id);
       await c.run('COMMIT');
       this.published = capture;
@@ -529,6 +551,7 @@ class DuckDbIngest implements IngestSink {
     // transaction); files still waiting are dropped unloaded.
     this.aborting = true;
     await this.loading;
+    await this.prepared?.catch(() => undefined);
     if (this.closed) return;
     if (this.begun) await this.conn.run('ROLLBACK').catch(() => undefined);
     await this.dispose();

@@ -179,7 +179,7 @@ describe('DuckDB store', () => {
     }
   });
 
-  it('loads a big ingest while it runs, under its capture id; a racing duplicate and an abort leave nothing behind', async () => {
+  it('loads a big ingest while it runs, under its capture id; duplicates and an abort leave nothing behind, also after their rows were published', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capsight-store-'));
     const many = 40_000; // more than two early loads' worth
     const feed = async (sink: Awaited<ReturnType<DuckDbStore['openIngest']>>): Promise<void> => {
@@ -189,7 +189,13 @@ describe('DuckDB store', () => {
     try {
       const [a, b, c] = [await store.openIngest('first'), await store.openIngest('second'), await store.openIngest('aborted')];
       await Promise.all([feed(a), feed(b), feed(c)]);
-      await c.abort();
+      // Ended inputs publish their rows in their transactions before the capture rows come (as a
+      // path import's do while its hash finishes); an abort then still leaves nothing.
+      // A small ingest (no early load began its transaction) too.
+      const small = await store.openIngest('small');
+      for (const batch of flowBatches(100)) await small.addFlows(batch);
+      for (const sink of [a, b, c, small]) sink.inputEnded();
+      await Promise.all([c.abort(), small.abort()]);
       // The same bytes imported twice at once: one publishes, the other is a duplicate.
       const results = await Promise.all([a.commit(capture('first', 'same bytes')), b.commit(capture('second', 'same bytes'))]);
       expect([...results].sort()).toEqual(['duplicate', 'ingested']);
@@ -197,6 +203,12 @@ describe('DuckDB store', () => {
       const ids = await store.run(checkQuery({ kind: 'flows', limit: 100_000, sort: { by: 'flow_id', desc: false } }));
       expect(ids.flow_id).toEqual(Array.from({ length: many }, (_, i) => i));
       expect(new Set(ids.capture_id)).toEqual(new Set([winner]));
+      expect((await store.listCaptures()).map((x) => x.id)).toEqual([winner]);
+      // The same bytes once more, after they are stored: a duplicate, known only after its rows' publish.
+      const again = await store.openIngest('again');
+      await feed(again);
+      again.inputEnded();
+      expect(await again.commit(capture('again', 'same bytes'))).toBe('duplicate');
       expect((await store.listCaptures()).map((x) => x.id)).toEqual([winner]);
       expect(fs.readdirSync(path.join(dir, 'staging'))).toEqual([]);
       // A commit must name the id its ingest stored the flows under.
