@@ -13,7 +13,9 @@ import type { BufferPool } from './buffer-pool';
  *
  * The worker reads through a descriptor of its own (the import's file opened again through
  * /proc/self/fd; start() gives null where there is none, and the caller uses ParallelHash), so
- * the reader closing its handle never leaves it reading another file. A file that changes while
+ * the reader closing its handle never leaves it reading another file. It reads only bytes the
+ * reader has read already (told through shared memory): those are in the page cache, so a file
+ * on a slow disk or a network mount is not read from it twice. A file that changes while
  * it is imported (its size, modification or change time, or fewer or more bytes hashed than the
  * reader read) fails the digest: the hash must be of the bytes the flows came from.
  */
@@ -29,9 +31,17 @@ try {
 try {
   const hash = require('node:crypto').createHash('sha256');
   const buf = Buffer.allocUnsafe(4 << 20);
+  // The reader's progress: bytes it has read, or -1 once it is done (then to the end of the file).
+  const read = new BigInt64Array(workerData.progress);
   let at = 0;
   for (;;) {
-    const n = fs.readSync(workerData.fd, buf, 0, buf.length, at);
+    const known = Atomics.load(read, 0);
+    if (known >= 0n && BigInt(at) >= known) {
+      Atomics.wait(read, 0, known);
+      continue;
+    }
+    const want = known < 0n ? buf.length : Math.min(buf.length, Number(known) - at);
+    const n = fs.readSync(workerData.fd, buf, 0, want, at);
     if (n === 0) break;
     hash.update(n === buf.length ? buf : buf.subarray(0, n));
     at += n;
@@ -50,6 +60,8 @@ export class FileHash {
   private readonly outcome: Promise<Outcome>;
   private readonly before: fs.Stats;
   private bytesRead = 0;
+  /** Shared with the worker: bytesRead, or -1 when the reader is done. */
+  private readonly progress = new BigInt64Array(new SharedArrayBuffer(8));
   private closed = false;
 
   private constructor(
@@ -57,7 +69,7 @@ export class FileHash {
     private readonly pool: BufferPool,
   ) {
     this.before = fs.fstatSync(fd);
-    this.worker = new Worker(WORKER, { eval: true, workerData: { fd } });
+    this.worker = new Worker(WORKER, { eval: true, workerData: { fd, progress: this.progress.buffer } });
     this.outcome = new Promise<Outcome>((resolve) => {
       this.worker.once('message', resolve);
       this.worker.once('error', (e) => resolve({ error: e.message }));
@@ -84,11 +96,14 @@ export class FileHash {
   /** A chunk the reader is done with: counted, and with `take` its buffer goes back to the pool. */
   update(chunk: Uint8Array, take = false): Promise<void> {
     this.bytesRead += chunk.length;
+    this.tell(BigInt(this.bytesRead));
     if (take) this.pool.give(chunk.buffer as ArrayBuffer);
     return Promise.resolve();
   }
 
+  /** Called once the reader is done: the hash goes on to the end of the file. */
   async digest(): Promise<string> {
+    this.tell(-1n);
     const outcome = await this.outcome;
     const after = fs.fstatSync(this.fd);
     await this.destroy();
@@ -103,7 +118,13 @@ export class FileHash {
   async destroy(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.tell(-1n); // a worker waiting for the reader wakes, and stops
     await this.worker.terminate();
     fs.closeSync(this.fd);
+  }
+
+  private tell(read: bigint): void {
+    Atomics.store(this.progress, 0, read);
+    Atomics.notify(this.progress, 0);
   }
 }
