@@ -533,6 +533,9 @@ class DuckDbIngest implements IngestSink {
       this.published = capture;
       return 'ingested';
     } catch (err) {
+      // The rows' publish under way (a commit refused before it ended) stops first.
+      this.aborting = true;
+      await this.prepared?.catch(() => undefined);
       this.rollups.notPublished(capture.id);
       if (this.begun) await c.run('ROLLBACK').catch(() => undefined);
       // Two imports of the same bytes racing: the loser sees the unique sha256 and reports a duplicate.
