@@ -28,14 +28,15 @@ try {
 } catch {
   // Not allowed: the hash runs at the priority of the rest.
 }
-try {
+function hashFile() {
   const hash = require('node:crypto').createHash('sha256');
   const buf = Buffer.allocUnsafe(4 << 20);
-  // The reader's progress: bytes it has read, or -1 once it is done (then to the end of the file).
+  // The reader's progress: bytes it has read, -1 once it is done (then to the end of the file), -2: stop.
   const read = new BigInt64Array(workerData.progress);
   let at = 0;
   for (;;) {
     const known = Atomics.load(read, 0);
+    if (known === -2n) return null;
     if (known >= 0n && BigInt(at) >= known) {
       Atomics.wait(read, 0, known);
       continue;
@@ -46,7 +47,11 @@ try {
     hash.update(n === buf.length ? buf : buf.subarray(0, n));
     at += n;
   }
-  parentPort.postMessage({ digest: hash.digest('hex'), bytes: at });
+  return { digest: hash.digest('hex'), bytes: at };
+}
+try {
+  const done = hashFile();
+  if (done) parentPort.postMessage(done);
 } catch (e) {
   parentPort.postMessage({ error: String(e && e.message) });
 }`;
@@ -60,7 +65,7 @@ export class FileHash {
   private readonly outcome: Promise<Outcome>;
   private readonly before: fs.Stats;
   private bytesRead = 0;
-  /** Shared with the worker: bytesRead, or -1 when the reader is done. */
+  /** Shared with the worker: bytesRead, -1 when the reader is done, -2 to stop. */
   private readonly progress = new BigInt64Array(new SharedArrayBuffer(8));
   private closed = false;
 
@@ -118,7 +123,7 @@ export class FileHash {
   async destroy(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.tell(-1n); // a worker waiting for the reader wakes, and stops
+    this.tell(-2n); // a worker waiting for the reader wakes, and stops
     await this.worker.terminate();
     fs.closeSync(this.fd);
   }
