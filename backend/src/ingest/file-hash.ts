@@ -56,6 +56,14 @@ try {
   parentPort.postMessage({ error: String(e && e.message) });
 }`;
 
+/** Why a file's bytes are not those an import read, when it changed meanwhile. */
+export const FILE_CHANGED = 'the file changed while it was imported';
+
+/** Whether a file changed between two stats of it: its size, modification or change time moved. */
+export function changedSince(before: fs.Stats, after: fs.Stats): boolean {
+  return after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs;
+}
+
 type Outcome = { digest: string; bytes: number } | { error: string };
 
 export class FileHash {
@@ -113,9 +121,8 @@ export class FileHash {
     const after = fs.fstatSync(this.fd);
     await this.destroy();
     if ('error' in outcome) throw new Error(`hashing the file failed: ${outcome.error}`);
-    const b = this.before;
-    if (after.size !== b.size || after.mtimeMs !== b.mtimeMs || after.ctimeMs !== b.ctimeMs || outcome.bytes !== this.bytesRead) {
-      throw new Error(`the file changed while it was imported (${this.bytesRead} bytes read, ${outcome.bytes} hashed)`);
+    if (changedSince(this.before, after) || outcome.bytes !== this.bytesRead) {
+      throw new Error(`${FILE_CHANGED} (${this.bytesRead} bytes read, ${outcome.bytes} hashed)`);
     }
     return outcome.digest;
   }

@@ -10,7 +10,7 @@ import { newCaptureId, type CaptureInfo, type FlowStore, type StoredFlow } from 
 import type { PacketArchive } from '../packets/archive';
 import { BufferPool } from './buffer-pool';
 import { fileChunks } from './file-chunks';
-import { FileHash } from './file-hash';
+import { changedSince, FILE_CHANGED, FileHash } from './file-hash';
 import { ParallelHash } from './parallel-hash';
 
 export interface CaptureSource {
@@ -85,10 +85,7 @@ function kernelCopyOf(handle: FileHandle, target: string): { start: () => Promis
     fs.promises
       .copyFile(`/proc/self/fd/${fd}`, target)
       .then(
-        () => {
-          const after = fs.fstatSync(fd);
-          return after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ctimeMs !== before.ctimeMs ? 'the file changed while it was imported' : null;
-        },
+        () => (changedSince(before, fs.fstatSync(fd)) ? FILE_CHANGED : null),
         (err: Error) => `copying the file failed: ${err.message}`,
       )
       .finally(close);
