@@ -7,7 +7,7 @@ import { Enricher, bundledEnrichment } from '../enrich/enricher';
 import { analyzeCapture } from '../flows';
 import { DuckDbStore } from '../store/duckdb/duckdb-store';
 import { generateCaptureBuffer } from '../synth/generator';
-import { fileChunks } from './file-chunks';
+import { fileChunks, SlowReads } from './file-chunks';
 import { ingestCapture } from './pipeline';
 
 describe('path import reads into recycled buffers', () => {
@@ -18,22 +18,39 @@ describe('path import reads into recycled buffers', () => {
   fs.writeFileSync(file, bytes);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  // Read on this thread, and (every read taken as slow) switched after the first to reads ahead.
+  // Read on this thread, and (every read taken as slow) switched to reads ahead after the first
+  // two reads into buffers filled before.
   it.each([
     ['read on the ingest thread', undefined],
-    ['read ahead after a slow read', -1],
+    ['read ahead after slow reads', -1],
   ])('yields the exact bytes when a buffer is lent again as soon as the consumer moves on: %s', async (_name, slowReadMs) => {
     const pool: Uint8Array[] = [];
     let held: Uint8Array | null = null;
     let created = 0;
     const parts: Buffer[] = [];
-    for await (const chunk of fileChunks(file, () => pool.pop() ?? (created++, new Uint8Array(1_000_003)), slowReadMs)) {
+    for await (const chunk of fileChunks(file, () => pool.pop() ?? (created++, new Uint8Array(1_000_003)), slowReadMs === undefined ? undefined : new SlowReads(slowReadMs))) {
       if (held) pool.push(held); // the previous chunk is free now
       parts.push(Buffer.from(chunk));
       held = new Uint8Array(chunk.buffer);
     }
     expect(Buffer.concat(parts).equals(bytes)).toBe(true);
     expect(created).toBeLessThanOrEqual(3);
+  });
+
+  it('leaves the ingest thread after two slow reads in a row or one stalled read, not after one slow read or a first touch', () => {
+    const reads = (times: [number, boolean][]): boolean[] => {
+      const policy = new SlowReads(10, 50);
+      return times.map(([ms, fresh]) => policy.tooSlow(ms, fresh));
+    };
+    // A pause of the machine in one read: the reads stay on the thread.
+    expect(reads([[1, false], [14, false], [1, false], [12, false], [1, false]])).toEqual([false, false, false, false, false]);
+    expect(reads([[1, false], [14, false], [12, false]])).toEqual([false, false, true]);
+    // The first touch of fresh buffers is not judged; a fresh read between two slow ones does not end the run.
+    expect(reads([[30, true], [30, true], [1, false]])).toEqual([false, false, false]);
+    expect(reads([[14, false], [30, true], [12, false]])).toEqual([false, false, true]);
+    // A read that held the thread this long switches at once, fresh or not.
+    expect(reads([[51, true]])).toEqual([true]);
+    expect(reads([[51, false]])).toEqual([true]);
   });
 
   // Plain, gzip-compressed (its chunks go through zlib, so they are copied to the hasher, never
