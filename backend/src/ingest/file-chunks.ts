@@ -56,9 +56,10 @@ export async function* fileChunks(file: string | fs.promises.FileHandle, nextBuf
 /**
  * When a file's reads leave the ingest's thread: after two slow reads in a row (over 10 ms for one
  * chunk; from the page cache 4 MiB take ~1 ms), or one that held the thread over 50 ms.
- * One slow read alone does not count: on this project's VMs one read in a few hundred from the page
- * cache took over 10 ms (the VM paused), and a read into a buffer the reader has not filled before
- * pays the first touch of its pages (~15 ms for 4 MiB here), so it is not judged unless it stalls.
+ * One slow read alone does not count: on this project's VMs a read from the page cache took over
+ * 10 ms now and then (in 2 of 16 imports of 240 reads each: the VM paused), and a read into a buffer
+ * the reader has not filled before pays the first touch of its pages (8-14 ms for 4 MiB here), so
+ * it is not judged unless it stalls.
  * Switched on one such read, half of the 1 GB path imports ran the whole file on reads ahead, 25 %
  * slower (2.85-3.01 s against 2.26-2.35 s).
  */
