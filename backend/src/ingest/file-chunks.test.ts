@@ -7,6 +7,7 @@ import { Enricher, bundledEnrichment } from '../enrich/enricher';
 import { analyzeCapture } from '../flows';
 import { DuckDbStore } from '../store/duckdb/duckdb-store';
 import { generateCaptureBuffer } from '../synth/generator';
+import { BufferPool } from './buffer-pool';
 import { fileChunks, SlowReads } from './file-chunks';
 import { ingestCapture } from './pipeline';
 
@@ -18,8 +19,7 @@ describe('path import reads into recycled buffers', () => {
   fs.writeFileSync(file, bytes);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  // Read on this thread, and (every read taken as slow) switched to reads ahead after the first
-  // two reads into buffers filled before.
+  // Read on this thread, and (every read taken as slow) switched to reads ahead after two reads.
   it.each([
     ['read on the ingest thread', undefined],
     ['read ahead after slow reads', -1],
@@ -37,20 +37,29 @@ describe('path import reads into recycled buffers', () => {
     expect(created).toBeLessThanOrEqual(3);
   });
 
-  it('leaves the ingest thread after two slow reads in a row or one stalled read, not after one slow read or a first touch', () => {
-    const reads = (times: [number, boolean][]): boolean[] => {
+  it('leaves the ingest thread after two slow reads in a row or one stalled read, not after one slow read', () => {
+    const reads = (times: number[]): boolean[] => {
       const policy = new SlowReads(10, 50);
-      return times.map(([ms, fresh]) => policy.tooSlow(ms, fresh));
+      return times.map((ms) => policy.tooSlow(ms));
     };
     // A pause of the machine in one read: the reads stay on the thread.
-    expect(reads([[1, false], [14, false], [1, false], [12, false], [1, false]])).toEqual([false, false, false, false, false]);
-    expect(reads([[1, false], [14, false], [12, false]])).toEqual([false, false, true]);
-    // The first touch of fresh buffers is not judged; a fresh read between two slow ones does not end the run.
-    expect(reads([[30, true], [30, true], [1, false]])).toEqual([false, false, false]);
-    expect(reads([[14, false], [30, true], [12, false]])).toEqual([false, false, true]);
-    // A read that held the thread this long switches at once, fresh or not.
-    expect(reads([[51, true]])).toEqual([true]);
-    expect(reads([[51, false]])).toEqual([true]);
+    expect(reads([1, 14, 1, 12, 1])).toEqual([false, false, false, false, false]);
+    expect(reads([1, 14, 12, 1])).toEqual([false, false, true, false]);
+    // A read that held the thread this long switches at once.
+    expect(reads([1, 51])).toEqual([false, true]);
+  });
+
+  it("lends buffers whose pages are touched already (a read's time is the read's own), and takes them back", () => {
+    const pool = new BufferPool(64 << 20);
+    const before = process.memoryUsage().rss;
+    const fresh = pool.take();
+    // Untouched, a fresh allocation this large would not be resident yet.
+    expect(process.memoryUsage().rss - before).toBeGreaterThan(48 << 20);
+    fresh[5] = 7;
+    pool.give(fresh.buffer);
+    const again = pool.take();
+    expect(again.buffer).toBe(fresh.buffer);
+    expect(again[5]).toBe(7);
   });
 
   // Plain, gzip-compressed (its chunks go through zlib, so they are copied to the hasher, never

@@ -19,17 +19,14 @@ export async function* fileChunks(file: string | fs.promises.FileHandle, nextBuf
   const fh = typeof file === 'string' ? await fs.promises.open(file, 'r') : file;
   let position = 0;
   let inFlight: Promise<Uint8Array> | null = null;
-  const filledBefore = new WeakSet<ArrayBufferLike>();
   try {
     for (;;) {
       const buf = nextBuffer();
-      const fresh = !filledBefore.has(buf.buffer);
-      filledBefore.add(buf.buffer);
       const started = performance.now();
       const n = fs.readSync(fh.fd, buf, 0, buf.length, position);
       if (n === 0) return;
       position += n;
-      const slow = slowReads.tooSlow(performance.now() - started, fresh);
+      const slow = slowReads.tooSlow(performance.now() - started);
       yield n === buf.length ? buf : buf.subarray(0, n);
       if (slow) break;
     }
@@ -57,11 +54,10 @@ export async function* fileChunks(file: string | fs.promises.FileHandle, nextBuf
  * When a file's reads leave the ingest's thread: after two slow reads in a row (over 10 ms for one
  * chunk; from the page cache 4 MiB take ~1 ms), or one that held the thread over 50 ms.
  * One slow read alone does not count: on this project's VMs a read from the page cache took over
- * 10 ms now and then (in 2 of 16 imports of 240 reads each: the VM paused), and a read into a buffer
- * the reader has not filled before pays the first touch of its pages (8-14 ms for 4 MiB here), so
- * it is not judged unless it stalls.
- * Switched on one such read, half of the 1 GB path imports ran the whole file on reads ahead, 25 %
- * slower (2.85-3.01 s against 2.26-2.35 s).
+ * 10 ms now and then (in 2 of 16 imports of 240 reads each: the VM paused). Switched on one such
+ * read (or on a read into a fresh buffer's untouched pages, before BufferPool touched them), half
+ * of the 1 GB path imports ran the whole file on reads ahead, 25 % slower (2.85-3.01 s against
+ * 2.26-2.35 s).
  */
 export class SlowReads {
   private inARow = 0;
@@ -71,10 +67,9 @@ export class SlowReads {
     private readonly stalledMs = 50,
   ) {}
 
-  /** A read took `ms` (`fresh`: into a buffer not filled before); true: read the rest ahead. */
-  tooSlow(ms: number, fresh: boolean): boolean {
+  /** A read took `ms`; true: read the rest ahead. */
+  tooSlow(ms: number): boolean {
     if (ms > this.stalledMs) return true;
-    if (fresh) return false;
     this.inARow = ms > this.slowMs ? this.inARow + 1 : 0;
     return this.inARow >= 2;
   }
