@@ -54,10 +54,10 @@ export async function* fileChunks(file: string | fs.promises.FileHandle, nextBuf
  * When a file's reads leave the ingest's thread: after two slow reads in a row (over 10 ms for one
  * chunk; from the page cache 4 MiB take ~1 ms), or one that held the thread over 50 ms.
  * One slow read alone does not count: on this project's VMs a read from the page cache took over
- * 10 ms now and then (in 2 of 16 imports of 240 reads each: the VM paused). Switched on one such
- * read (or on a read into a fresh buffer's untouched pages, before BufferPool touched them), half
- * of the 1 GB path imports ran the whole file on reads ahead, 25 % slower (2.85-3.01 s against
- * 2.26-2.35 s).
+ * 10 ms now and then (one such read in 4 of 22 imports of 240 reads each: the VM paused).
+ * Switched on one such read (or on a read into a fresh buffer's untouched pages, before BufferPool
+ * touched them), half of the 1 GB path imports ran the whole file on reads ahead, 25 % slower
+ * (2.85-3.01 s against 2.26-2.35 s).
  */
 export class SlowReads {
   private inARow = 0;
