@@ -42,6 +42,7 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
     // With the environment and Node flags of its #! line, as users run it.
     { name: 'capsight flows', cmd: [...cliLaunch(process.execPath), capsight, 'flows', capture] },
     { name: 'capsight flows --no-apps', cmd: [...cliLaunch(process.execPath), capsight, 'flows', '--no-apps', capture] },
+    { name: 'capsight flows --format csv', cmd: [...cliLaunch(process.execPath), capsight, 'flows', '--format', 'csv', capture] },
   ];
   if (opts.peers) {
     // softflowd sends NetFlow to a discard port on loopback; nfpcapd writes nfcapd files to a scratch dir.

@@ -57,7 +57,8 @@ export const CSV_COLUMNS = Object.keys(
   }),
 );
 
-function csvCell(v: string | number | boolean | null | undefined): string {
+/** One CSV cell as csvRow() writes it: quoted, with quotes doubled, only where it holds a quote, comma or line break. */
+export function csvCell(v: string | number | boolean | null | undefined): string {
   if (v === null || v === undefined) return ''; // undefined: TCP health columns of another protocol
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

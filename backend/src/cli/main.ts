@@ -98,15 +98,16 @@ async function flowsCommand(args: string[], out: OutputBuffer, err: (s: string) 
     // The encoder spells addresses from the engine's words (addressText below): no strings made.
     write = (f, addresses) => encoder.flow(f, addresses);
     finishOutput = () => encoder.flush();
+  } else if (format === 'csv') {
+    const { CsvEncoder } = await import('./csv-encoder');
+    const encoder = new CsvEncoder((b) => out.bytes(b));
+    encoder.header();
+    write = (f, addresses) => encoder.row(f, addresses);
+    finishOutput = () => encoder.flush();
   } else {
-    const { csvRow, CSV_COLUMNS, TABLE_HEADER, tableCells, tableRow } = await import('./format');
-    if (format === 'csv') {
-      out.line(CSV_COLUMNS.join(','));
-      write = (f) => out.line(csvRow(f));
-    } else {
-      out.line(tableRow(TABLE_HEADER));
-      write = (f) => out.line(tableRow(tableCells(f)));
-    }
+    const { TABLE_HEADER, tableCells, tableRow } = await import('./format');
+    out.line(tableRow(TABLE_HEADER));
+    write = (f) => out.line(tableRow(tableCells(f)));
   }
   const result = await analyzeCapture(input, {
     name: input === '-' ? 'stdin' : input,
@@ -115,7 +116,7 @@ async function flowsCommand(args: string[], out: OutputBuffer, err: (s: string) 
     attributeFragments: !values['no-fragments'],
     identifyApps: !values['no-apps'],
     onFlow: write,
-    addressText: format !== 'ndjson',
+    addressText: format === 'table', // ndjson and CSV spell addresses from the engine's words
     pace: () => out.pace(),
   });
   finishOutput();

@@ -1,6 +1,6 @@
 import type { FlowRecord } from '../model/flow';
-import { ByteWriter, digits, isPlainAscii, Literal } from '../model/byte-writer';
-import { civilDate, isoNs } from '../model/time';
+import { ByteWriter, isPlainAscii, Literal, SecondText } from '../model/byte-writer';
+import { isoNs } from '../model/time';
 import { noneCounted, noTimes, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../flows/tcp-health';
 import { ADDRESS_TEXT_MAX, writeAddress } from '../flows/address';
 import type { FlowAddressWords } from '../flows/assembler';
@@ -12,9 +12,8 @@ import type { FlowAddressWords } from '../flows/assembler';
  * flow); here a flow costs no allocation beyond its two address strings.
  */
 export class NdjsonEncoder extends ByteWriter {
-  private readonly ymd = new Float64Array(3);
-  private readonly firstSecond = new SecondText(K.first);
-  private readonly lastSecond = new SecondText(K.last);
+  private readonly firstSecond = new SecondText(K.first, true);
+  private readonly lastSecond = new SecondText(K.last, true);
   /** `,"app":"dns","app_source":"payload"` and the like, by app and source. */
   private readonly apps = new PairLiterals(K.app, K.app_source);
   /** `,"dns_rcode":"NOERROR","ssh_banner":null` and the like, by rcode. */
@@ -196,53 +195,11 @@ export class NdjsonEncoder extends ByteWriter {
     else this.pos = start + this.buf.write(JSON.stringify(s), start, 'utf8');
   }
 
-  /**
-   * "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" without building a string. The text up to the seconds is kept
-   * per field (first, last) and redone only when the second changes: flows come out in creation
-   * order, so neighbours mostly share it.
-   */
+  /** A time field: see ByteWriter.isoTime; years outside 0..9999 as a JSON string of isoNs(). */
   private time(sec: number, nsec: number, second: SecondText): void {
-    if (sec !== second.sec && !this.spell(second, sec)) {
-      this.lit(second.key);
-      this.str(isoNs(sec, nsec)); // years outside 0..9999
-      return;
-    }
-    this.lit(second.text);
-    const b = this.buf;
-    let p = digits(b, this.pos, nsec, 9);
-    b[p++] = 0x5a;
-    b[p++] = 0x22;
-    this.pos = p;
-  }
-
-  /** Writes `"YYYY-MM-DDTHH:MM:SS.` for sec into second after its key (the date part only when the day changed); false when the year is outside 0..9999. */
-  private spell(second: SecondText, sec: number): boolean {
-    const days = Math.floor(sec / 86400);
-    const b = second.text.bytes;
-    const o = second.key.length;
-    if (days !== second.day) {
-      const ymd = this.ymd;
-      civilDate(days, ymd);
-      const year = ymd[0];
-      if (year < 0 || year > 9999) return false;
-      b[o] = 0x22;
-      digits(b, o + 1, year, 4);
-      b[o + 5] = 0x2d;
-      digits(b, o + 6, ymd[1], 2);
-      b[o + 8] = 0x2d;
-      digits(b, o + 9, ymd[2], 2);
-      b[o + 11] = 0x54;
-      second.day = days;
-    }
-    const rem = sec - days * 86400;
-    digits(b, o + 12, Math.floor(rem / 3600), 2);
-    b[o + 14] = 0x3a;
-    digits(b, o + 15, Math.floor((rem % 3600) / 60), 2);
-    b[o + 17] = 0x3a;
-    digits(b, o + 18, rem % 60, 2);
-    b[o + 20] = 0x2e;
-    second.sec = sec;
-    return true;
+    if (this.isoTime(sec, nsec, second)) return;
+    this.lit(second.key);
+    this.str(isoNs(sec, nsec));
   }
 }
 
@@ -288,18 +245,6 @@ class PairLiterals {
   }
 
   private static readonly LIMIT = 1024;
-}
-
-/** A time field's key and the text of one second, `,"first":"YYYY-MM-DDTHH:MM:SS.`, kept per field (see NdjsonEncoder.time). */
-class SecondText {
-  sec = NaN;
-  day = NaN;
-  /** The key, then `"YYYY-MM-DDTHH:MM:SS.` written in place by spell(). */
-  readonly text: Literal;
-
-  constructor(readonly key: Literal) {
-    this.text = new Literal(key.text + ' '.repeat(21));
-  }
 }
 
 const enc = (s: string): Literal => new Literal(s);

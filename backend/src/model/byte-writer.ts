@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { civilDate } from './time';
 
 /**
  * Text written straight into a reused byte buffer, for the per-flow encoders (the CLI's ndjson,
@@ -150,6 +151,72 @@ export class ByteWriter {
   protected byte(c: number): void {
     this.buf[this.pos++] = c;
   }
+
+  /**
+   * second's key, then the time as "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" (in quotes when second is
+   * quoted) without building a string. The text up to the seconds is kept per field (first, last)
+   * and redone only when the second changes: flows come out in creation order, so neighbours
+   * mostly share it. False, with nothing written, for a year outside 0..9999 (the caller spells
+   * that one with isoNs()).
+   */
+  protected isoTime(sec: number, nsec: number, second: SecondText): boolean {
+    if (sec !== second.sec && !spell(second, sec)) return false;
+    this.lit(second.text);
+    const b = this.buf;
+    let p = digits(b, this.pos, nsec, 9);
+    b[p++] = 0x5a;
+    if (second.quoted) b[p++] = 0x22;
+    this.pos = p;
+    return true;
+  }
+}
+
+/** A time field's key and the text of one second (`,"first":"YYYY-MM-DDTHH:MM:SS.` and the like), kept per field (see ByteWriter.isoTime). */
+export class SecondText {
+  sec = NaN;
+  day = NaN;
+  /** The key, then the opening quote when quoted, then `YYYY-MM-DDTHH:MM:SS.`, written in place by spell(). */
+  readonly text: Literal;
+  /** Where the date starts in text. */
+  readonly dateAt: number;
+
+  constructor(
+    readonly key: Literal,
+    readonly quoted: boolean,
+  ) {
+    this.dateAt = key.length + (quoted ? 1 : 0);
+    this.text = new Literal(key.text + (quoted ? '"' : '') + ' '.repeat(20));
+  }
+}
+
+const ymd = new Float64Array(3);
+
+/** Writes `YYYY-MM-DDTHH:MM:SS.` for sec into second's text (the date part only when the day changed); false when the year is outside 0..9999. */
+function spell(second: SecondText, sec: number): boolean {
+  const days = Math.floor(sec / 86400);
+  const b = second.text.bytes;
+  const o = second.dateAt;
+  if (days !== second.day) {
+    civilDate(days, ymd);
+    const year = ymd[0];
+    if (year < 0 || year > 9999) return false;
+    digits(b, o, year, 4);
+    b[o + 4] = 0x2d;
+    digits(b, o + 5, ymd[1], 2);
+    b[o + 7] = 0x2d;
+    digits(b, o + 8, ymd[2], 2);
+    b[o + 10] = 0x54;
+    second.day = days;
+  }
+  const rem = sec - days * 86400;
+  digits(b, o + 11, Math.floor(rem / 3600), 2);
+  b[o + 13] = 0x3a;
+  digits(b, o + 14, Math.floor((rem % 3600) / 60), 2);
+  b[o + 16] = 0x3a;
+  digits(b, o + 17, rem % 60, 2);
+  b[o + 19] = 0x2e;
+  second.sec = sec;
+  return true;
 }
 
 /**
