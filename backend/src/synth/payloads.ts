@@ -76,19 +76,22 @@ function u16(n: number): Buffer {
 }
 
 /** A TLS ClientHello handshake message (type 1), without the record header. */
-export function clientHelloMessage(sni: string, alpn: string[], random: (n: number) => Buffer, keySharePadding = 0): Buffer {
+/** `keyShareFirst`: the key share before SNI and ALPN (browsers shuffle extensions), else after them. */
+export function clientHelloMessage(sni: string, alpn: string[], random: (n: number) => Buffer, keySharePadding = 0, keyShareFirst = false): Buffer {
   const host = Buffer.from(sni, 'ascii');
   const sniBody = Buffer.concat([u16(host.length + 3), Buffer.from([0]), u16(host.length), host]);
   const protos = Buffer.concat(alpn.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'ascii')])));
   const key = random(32 + keySharePadding);
   const keyShare = Buffer.concat([u16(key.length + 4), u16(0x001d), u16(key.length), key]);
+  const share = ext(51, keyShare);
   const extensions = Buffer.concat([
+    ...(keyShareFirst ? [share] : []),
     ext(0, sniBody),
     ext(10, Buffer.concat([u16(4), u16(0x001d), u16(0x0017)])), // supported groups
     ext(13, Buffer.concat([u16(4), u16(0x0403), u16(0x0804)])), // signature algorithms
     ext(16, Buffer.concat([u16(protos.length), protos])), // ALPN
     ext(43, Buffer.from([2, 0x03, 0x04])), // supported versions: TLS 1.3
-    ext(51, keyShare),
+    ...(keyShareFirst ? [] : [share]),
   ]);
   const suites = Buffer.concat([u16(6), u16(0x1301), u16(0x1302), u16(0x1303)]);
   const body = Buffer.concat([u16(0x0303), random(32), Buffer.from([32]), random(32), suites, Buffer.from([1, 0]), u16(extensions.length), extensions]);

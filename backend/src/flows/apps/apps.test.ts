@@ -1,6 +1,6 @@
 import { parseDns } from './dns';
 import { parseHttp } from './http';
-import { parseClientHello } from './tls';
+import { parseClientHello, parseClientHelloStart } from './tls';
 import { ascii, latin1 } from './text';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -81,6 +81,62 @@ describe('parseClientHello', () => {
   it('stops at a truncated hello', () => {
     const m = clientHello([sni('a.example')]);
     expect(parseClientHello(m, 0, m.length - 1)).toBeNull();
+  });
+
+  it('counts an extension that occurs twice the first time', () => {
+    expect(parse(clientHello([sni('first.example'), alpn([Buffer.from('h2')]), sni('second.example'), alpn([Buffer.from('h3')])]))).toEqual({ sni: 'first.example', alpn: 'h2' });
+    // A server_name without a host name does not count.
+    const noHost = extension(0, Buffer.from([0, 5, 1, 0, 2, 0x61, 0x62]));
+    expect(parse(clientHello([noHost, sni('b.example')]))?.sni).toBe('b.example');
+  });
+});
+
+describe('parseClientHelloStart', () => {
+  const keyShare = extension(51, Buffer.alloc(1200, 7));
+  const h2 = alpn([Buffer.from('h2')]);
+  const hellos = {
+    'SNI and ALPN first': clientHello([sni('early.example'), h2, keyShare]),
+    'SNI and ALPN after the key share': clientHello([keyShare, sni('late.example'), h2]),
+    'SNI only': clientHello([sni('sni-only.example'), keyShare]),
+    'neither': clientHello([keyShare]),
+    'no extensions': clientHello([]).subarray(0, 4 + 2 + 32 + 1 + 4 + 2),
+    'malformed extension': clientHello([sni('m.example'), extension(13, Buffer.alloc(4)).subarray(0, 6)]),
+  };
+
+  it.each(Object.entries(hellos))('%s: at every cut, undecided or what the whole hello gives', (_, m) => {
+    // (The no-extensions hello's length field is fixed up to its cut size.)
+    if (m.length < 100) m.writeUIntBE(m.length - 4, 1, 3);
+    const whole = parseClientHello(m, 0, m.length);
+    expect(whole).not.toBeNull();
+    expect(parseClientHelloStart(m, 0, m.length)).toEqual(whole);
+    let decided = false;
+    for (let avail = 0; avail <= m.length; avail++) {
+      const got = parseClientHelloStart(m, 0, avail);
+      if (got === undefined) {
+        expect(decided).toBe(false); // once decided, more bytes do not undo it
+        continue;
+      }
+      decided = true;
+      expect(got).toEqual(whole);
+    }
+  });
+
+  it('decides as soon as SNI and ALPN are read, not before', () => {
+    const m = hellos['SNI and ALPN first'];
+    const alpnEnd = m.indexOf(Buffer.from('h2')) + 2;
+    expect(parseClientHelloStart(m, 0, alpnEnd - 1)).toBeUndefined();
+    expect(parseClientHelloStart(m, 0, alpnEnd)).toEqual({ sni: 'early.example', alpn: 'h2' });
+    expect(parseClientHelloStart(hellos['SNI and ALPN after the key share'], 0, 1000)).toBeUndefined();
+    // Without ALPN, an extension header may still name one: decided once the last header is read
+    // (the key share's; its body is not needed).
+    const sniOnly = hellos['SNI only'];
+    const lastHeaderEnd = sniOnly.length - 1200;
+    expect(parseClientHelloStart(sniOnly, 0, lastHeaderEnd - 1)).toBeUndefined();
+    expect(parseClientHelloStart(sniOnly, 0, lastHeaderEnd)).toEqual({ sni: 'sni-only.example', alpn: null });
+  });
+
+  it('is not a ClientHello when the first byte says so', () => {
+    expect(parseClientHelloStart(Buffer.from([2, 0, 0, 40, 3, 3]), 0, 6)).toBeNull();
   });
 });
 

@@ -4,7 +4,7 @@ import { parseHttp } from './http';
 import { readClientInitial, isQuicInitial, type CryptoFragment } from './quic';
 import type { InitialKeys } from './initial-keys';
 import { parseSshBanner } from './ssh';
-import { isSsl2Hello, parseClientHello, tlsRecordLength, type HelloInfo } from './tls';
+import { isSsl2Hello, parseClientHello, parseClientHelloStart, tlsRecordLength, type HelloInfo } from './tls';
 import { grown as grownColumn } from '../columns';
 
 /**
@@ -186,7 +186,12 @@ export class AppIdentifier {
     asm.buf.set(b.subarray(p, p + take), asm.have);
     asm.have += take;
     asm.nextSeq = (asm.nextSeq + (end - p)) >>> 0;
-    if (asm.have < asm.buf.length) return;
+    if (asm.have < asm.buf.length) {
+      // SNI and ALPN may be in hand already (the rest: a post-quantum key share, say).
+      const early = parseClientHelloStart(asm.buf, 5, asm.have);
+      if (early) this.hello(slot, 'tls', early);
+      return;
+    }
     const info = parseClientHello(asm.buf, 5, asm.buf.length);
     if (info) this.hello(slot, 'tls', info);
     else this.finish(slot);
@@ -219,28 +224,32 @@ export class AppIdentifier {
   }
 
   private quicInitial(slot: number, b: Uint8Array, p: number, end: number): void {
-    let asm = this.quic.get(slot);
-    const initial = readClientInitial(b, p, end, asm ?? null);
-    if (!initial) return;
+    readClientInitial(b, p, end, this.quic.get(slot) ?? null, (dcid, keys, fragments) => this.quicCrypto(slot, dcid, keys, fragments));
+  }
+
+  /** Takes a client Initial's CRYPTO fragments; true once the ClientHello is read (or given up). */
+  private quicCrypto(slot: number, dcid: Buffer, keys: InitialKeys, fragments: CryptoFragment[]): boolean {
     this.app[slot] = 'quic';
+    let asm = this.quic.get(slot);
     if (!asm) {
-      asm = { dcid: initial.dcid, keys: initial.keys, buf: EMPTY_BUFFER, got: EMPTY };
+      asm = { dcid, keys, buf: EMPTY_BUFFER, got: EMPTY };
       this.quic.set(slot, asm);
     }
-    for (const frag of initial.fragments) place(asm, frag);
-    // The ClientHello is complete once its 4-byte header and body are all present.
+    for (const frag of fragments) place(asm, frag);
+    // The ClientHello is read once its SNI and ALPN are among the bytes received from its start,
+    // or once all of it is.
     const got = asm.got;
-    if (got.length < 4 || !got[0] || !got[1] || !got[2] || !got[3]) return;
-    const need = 4 + ((asm.buf[1] << 16) | (asm.buf[2] << 8) | asm.buf[3]);
-    if (need > MAX_REASSEMBLY) {
+    const gap = got.indexOf(0);
+    const have = gap < 0 ? got.length : gap;
+    if (have >= 4 && 4 + ((asm.buf[1] << 16) | (asm.buf[2] << 8) | asm.buf[3]) > MAX_REASSEMBLY) {
       this.finish(slot);
-      return;
+      return true;
     }
-    if (need > got.length) return;
-    for (let i = 0; i < need; i++) if (!got[i]) return;
-    const info = parseClientHello(asm.buf, 0, need);
+    const info = parseClientHelloStart(asm.buf, 0, have);
+    if (info === undefined) return false;
     if (info) this.hello(slot, 'quic', info);
     else this.finish(slot);
+    return true;
   }
 }
 

@@ -242,14 +242,16 @@ export function aesEncryptBlock(w: Int32Array, b: Uint8Array, o: number, out: Ui
 
 /**
  * GCM's encryption without its authentication: src[from..to) XOR the AES-CTR key stream of the
- * 12-byte nonce, counter from 2 (RFC 5116 / NIST SP 800-38D: counter 1 is the tag's), into out[0..).
+ * 12-byte nonce, counter from 2 (RFC 5116 / NIST SP 800-38D: counter 1 is the tag's), into
+ * out[at..). `at` (a multiple of 16) is where src[from] is in the payload: a payload can be read
+ * in parts, each continuing the key stream where the last stopped.
  */
-export function aesGcmKeystreamXor(w: Int32Array, nonce: Uint8Array, src: Uint8Array, from: number, to: number, out: Uint8Array): void {
+export function aesGcmKeystreamXor(w: Int32Array, nonce: Uint8Array, src: Uint8Array, from: number, to: number, out: Uint8Array, at = 0): void {
   const n0 = word(nonce, 0);
   const n1 = word(nonce, 4);
   const n2 = word(nonce, 8);
-  let counter = 2;
-  for (let p = from, q = 0; p < to; p += 16, q += 16, counter++) {
+  let counter = 2 + at / 16;
+  for (let p = from, q = at; p < to; p += 16, q += 16, counter++) {
     encryptWords(w, n0, n1, n2, counter);
     const n = Math.min(16, to - p);
     for (let i = 0; i < n; i++) out[q + i] = src[p + i] ^ ((OUT[i >> 2] >>> (24 - 8 * (i & 3))) & 255);

@@ -15,12 +15,11 @@ export interface CryptoFragment {
   data: Uint8Array;
 }
 
-export interface InitialInfo {
-  /** The Destination Connection ID the keys were derived from, and the keys (kept for the connection's next Initials). */
-  dcid: Buffer;
-  keys: InitialKeys;
-  fragments: CryptoFragment[];
-}
+/**
+ * Receives the CRYPTO fragments of a client Initial, with the Destination Connection ID and keys
+ * they were read with; answers true when it needs no more of this packet (the ClientHello is read).
+ */
+export type TakeCrypto = (dcid: Buffer, keys: InitialKeys, fragments: CryptoFragment[]) => boolean;
 
 /** True when the datagram starts with a long-header Initial of QUIC v1 or v2. */
 export function isQuicInitial(b: Uint8Array, p: number, end: number): boolean {
@@ -43,39 +42,63 @@ function varint(b: Uint8Array, p: number, end: number): [number, number] | null 
 }
 
 /**
- * Decrypts the client Initial at the start of a UDP payload. `fallbackDcid` is the flow's first
- * DCID: later Initials of the same flight may carry the server's chosen ID but keep the first keys.
+ * Decrypts the client Initial at the start of a UDP payload and hands its CRYPTO fragments to
+ * take(): first those in the payload's first HEAD bytes (where a ClientHello's SNI and ALPN
+ * usually are), then, unless take() answers true, those of the whole payload. `first` is the
+ * flow's first DCID and keys: later Initials of the same flight may carry the server's chosen ID
+ * but keep the first keys. Returns false when no CRYPTO frame was found.
  */
-export function readClientInitial(b: Uint8Array, p: number, end: number, first: { dcid: Buffer; keys: InitialKeys } | null): InitialInfo | null {
-  if (!isQuicInitial(b, p, end)) return null;
+export function readClientInitial(b: Uint8Array, p: number, end: number, first: { dcid: Buffer; keys: InitialKeys } | null, take: TakeCrypto): boolean {
+  if (!isQuicInitial(b, p, end)) return false;
   const version = ((b[p + 1] << 24) | (b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]) >>> 0;
   let q = p + 5;
   const dcidLen = b[q];
-  if (dcidLen > 20 || q + 1 + dcidLen >= end) return null;
+  if (dcidLen > 20 || q + 1 + dcidLen >= end) return false;
   const dcid = Buffer.from(b.subarray(q + 1, q + 1 + dcidLen));
   q += 1 + dcidLen;
   const scidLen = b[q];
-  if (scidLen > 20 || q + 1 + scidLen >= end) return null;
+  if (scidLen > 20 || q + 1 + scidLen >= end) return false;
   q += 1 + scidLen;
   const tokenLen = varint(b, q, end);
-  if (!tokenLen) return null;
+  if (!tokenLen) return false;
   q += tokenLen[1] + tokenLen[0];
   const length = varint(b, q, end);
-  if (!length) return null;
+  if (!length) return false;
   q += length[1];
   const pnOffset = q;
   const packetEnd = pnOffset + length[0];
-  if (packetEnd > end || pnOffset + 4 + 16 > end || length[0] < 20) return null;
+  if (packetEnd > end || pnOffset + 4 + 16 > end || length[0] < 20) return false;
   // The connection's first keys when this Initial carries the same ID (the usual case), else new ones.
   const same = first !== null && first.dcid.equals(dcid);
   const keys = same ? first.keys : clientInitialKeys(dcid, version === V2);
-  const frames = decrypt(b, p, pnOffset, packetEnd, keys);
-  const fragments = frames ? cryptoFrames(frames) : [];
-  if (fragments.length > 0) return { dcid, keys, fragments };
-  if (first === null || same) return null;
-  const again = decrypt(b, p, pnOffset, packetEnd, first.keys);
-  const others = again ? cryptoFrames(again) : [];
-  return others.length > 0 ? { dcid: first.dcid, keys: first.keys, fragments: others } : null;
+  if (readPayload(b, p, pnOffset, packetEnd, dcid, keys, take)) return true;
+  if (first === null || same) return false;
+  return readPayload(b, p, pnOffset, packetEnd, first.dcid, first.keys, take);
+}
+
+/**
+ * The bytes of a payload decrypted first: a ClientHello's fields before its extensions take ~110,
+ * and browsers put SNI and ALPN among the first extensions more often than not. A 1,200-byte
+ * Initial is ~75 AES blocks; this is 16.
+ */
+const HEAD = 256;
+
+/** Reads one Initial's payload with the given keys (see readClientInitial); false when it holds no CRYPTO frame. */
+function readPayload(b: Uint8Array, start: number, pnOffset: number, packetEnd: number, dcid: Buffer, keys: InitialKeys, take: TakeCrypto): boolean {
+  const payloadStart = unprotect(b, start, pnOffset, keys);
+  const len = packetEnd - 16 - payloadStart;
+  if (len < 1) return false;
+  if (plain.length < len) plain = new Uint8Array(len);
+  if (len > HEAD) {
+    aesGcmKeystreamXor(keySchedule, nonce, b, payloadStart, payloadStart + HEAD, plain);
+    const early = cryptoFrames(plain.subarray(0, HEAD), len);
+    if (early.length > 0 && take(dcid, keys, early)) return true;
+    aesGcmKeystreamXor(keySchedule, nonce, b, payloadStart + HEAD, payloadStart + len, plain, HEAD);
+  } else aesGcmKeystreamXor(keySchedule, nonce, b, payloadStart, payloadStart + len, plain);
+  const fragments = cryptoFrames(plain.subarray(0, len), len);
+  if (fragments.length === 0) return false;
+  take(dcid, keys, fragments);
+  return true;
 }
 
 const mask = new Uint8Array(16);
@@ -89,11 +112,12 @@ const keySchedule = new Int32Array(44);
 let scheduled: InitialKeys | null = null;
 
 /**
- * Removes header protection and decrypts the payload. The GCM tag is not checked (that would need
+ * Removes header protection: sets the nonce from the packet number (and the key schedules for
+ * these keys) and returns where the payload starts. The GCM tag is not checked (that would need
  * GHASH over the whole packet): a wrong key gives bytes that do not parse as Initial frames, which
- * readClientInitial() tells by finding no CRYPTO frame, and the ClientHello parser is strict.
+ * readPayload() tells by finding no CRYPTO frame, and the ClientHello parser is strict.
  */
-function decrypt(b: Uint8Array, start: number, pnOffset: number, packetEnd: number, keys: InitialKeys): Uint8Array | null {
+function unprotect(b: Uint8Array, start: number, pnOffset: number, keys: InitialKeys): number {
   if (keys !== scheduled) {
     aesKeyExpansion(keys.hp, hpSchedule);
     aesKeyExpansion(keys.key, keySchedule);
@@ -109,15 +133,15 @@ function decrypt(b: Uint8Array, start: number, pnOffset: number, packetEnd: numb
     nonce[11 - i] ^= pn & 0xff;
     pn = Math.floor(pn / 256);
   }
-  const payloadStart = pnOffset + pnLen;
-  const len = packetEnd - 16 - payloadStart;
-  if (len < 1) return null;
-  if (plain.length < len) plain = new Uint8Array(len);
-  aesGcmKeystreamXor(keySchedule, nonce, b, payloadStart, packetEnd - 16, plain);
-  return plain.subarray(0, len);
+  return pnOffset + pnLen;
 }
 
-function cryptoFrames(f: Uint8Array): CryptoFragment[] {
+/**
+ * The CRYPTO frames in f, the first bytes of a payload of `payloadLength` bytes: when f is only
+ * its start, the frame it cuts off is returned as far as it goes (its declared length still
+ * within the payload).
+ */
+function cryptoFrames(f: Uint8Array, payloadLength: number): CryptoFragment[] {
   const out: CryptoFragment[] = [];
   let p = 0;
   const end = f.length;
@@ -152,8 +176,8 @@ function cryptoFrames(f: Uint8Array): CryptoFragment[] {
       const len = varint(f, p + 1 + off[1], end);
       if (!len) return out;
       const d = p + 1 + off[1] + len[1];
-      if (d + len[0] > end) return out;
-      out.push({ offset: off[0], data: f.subarray(d, d + len[0]) });
+      if (d + len[0] > payloadLength) return out;
+      out.push({ offset: off[0], data: f.subarray(d, Math.min(end, d + len[0])) });
       p = d + len[0];
       continue;
     }
