@@ -41,6 +41,19 @@ async function encoderTestFlows(what: string): Promise<FlowRecord[]> {
   for (let i = 0; i < 1100; i++) flows.push({ ...flows[i % 40], app: `app${i}`, app_source: i % 3 === 0 ? null : i % 3 === 1 ? 'port' : 'payload', dns_rcode: `RCODE${i}`, ssh_banner: null });
   const unanswered = { ...flows[0], dst_pkts: 0, dst_bytes: 0, dst_ip_bytes: 0, dst_payload_bytes: 0 };
   flows.push({ ...unanswered, src_payload_bytes: 7 }, { ...unanswered, src_payload_bytes: 0 }, { ...unanswered, dst_ip_bytes: 3 });
+  // TCP flows with and without anything to report, with each reset pair, flags and fragments or none.
+  const quietTcp = flows.find((f) => f.tcp !== null && f.tcp.counts.every((n) => n === 0) && f.tcp.times.every((x) => Number.isNaN(x)));
+  const busyTcp = flows.find((f) => f.tcp !== null && f.tcp.counts.some((n) => n > 0));
+  expect(quietTcp && busyTcp).toBeTruthy();
+  for (const base of [quietTcp!, busyTcp!]) {
+    for (const resetBy of [null, 'src', 'dst', 'both'] as const) {
+      for (const resetAfterData of [null, true, false]) {
+        for (const [flagsA, flagsB, fragments] of [[0, 0, 0], [2, 0, 0], [0, 0, 4], [2, 20, 1]]) {
+          flows.push({ ...base, src_tcp_flags: flagsA, dst_tcp_flags: flagsB, fragments, tcp: { ...base.tcp!, resetBy, resetAfterData } });
+        }
+      }
+    }
+  }
   // Numbers at each digit count's edges (two digits are written per step), both sides of 2^31.
   const edges = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 9999, 10000, 99999, 123456, 999999, 1000000, 9999999, 10000000, 99999999, 100000000, 999999999, 1000000000, 2147483647, 2147483648, 4294967296, 99999999999, 2 ** 53 - 1];
   for (const n of edges) flows.push({ ...flows[1], src_pkts: n, dst_bytes: n, src_payload_bytes: n, first_nsec: n % 1e9, last_nsec: (n * 7) % 1e9, fragments: n });

@@ -1,7 +1,7 @@
 import type { FlowRecord } from '../model/flow';
 import { ByteWriter, isPlainAscii, Literal, SecondText } from '../model/byte-writer';
 import { isoNs } from '../model/time';
-import { noneCounted, noTimes, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../flows/tcp-health';
+import { noneCounted, noTimes, TCP_COUNT_FIELDS, TCP_TIME_FIELDS, type TcpHealthRecord } from '../flows/tcp-health';
 import { ADDRESS_TEXT_MAX, writeAddress } from '../flows/address';
 import type { FlowAddressWords } from '../flows/assembler';
 
@@ -28,10 +28,15 @@ export class NdjsonEncoder extends ByteWriter {
       FIXED_BOUND + 2 * ADDRESS_TEXT_MAX + f.src.length + f.dst.length + strBound(f.app) + strBound(f.app_source) + strBound(f.server_name) + strBound(f.state) +
         strBound(f.tunnel) + strBound(f.alpn) + strBound(f.http_method) + strBound(f.dns_rcode) + strBound(f.ssh_banner),
     );
-    this.lit(K.proto);
-    this.uint(f.proto);
     // Addresses are plain ASCII: the quotes around them travel with the keys.
-    this.lit(SRC_OPEN);
+    const proto = f.proto;
+    if (proto === 6) this.lit(TCP_THEN_SRC);
+    else if (proto === 17) this.lit(UDP_THEN_SRC);
+    else {
+      this.lit(K.proto);
+      this.uint(proto);
+      this.lit(SRC_OPEN);
+    }
     if (addresses) this.pos = writeAddress(this.buf, this.pos, addresses[0], addresses[1], addresses[2], addresses[3], addresses[4]);
     else this.ascii(f.src);
     this.lit(SPORT_AFTER_SRC);
@@ -76,42 +81,45 @@ export class NdjsonEncoder extends ByteWriter {
     // and values together: a copy costs ~20 ns, and a scan's line took ~26 of them before.
     const state = stateIndex(f.state);
     const noApp = f.app === null && f.app_source === null && f.server_name === null;
-    if (noApp && state >= 0) this.lit(NO_APP_STATE[state]);
-    else {
-      if (noApp) this.lit(NO_APP);
-      else {
-        const known = this.apps.get(f.app, f.app_source);
-        if (known !== undefined) this.lit(known);
-        else {
-          this.strField(K.app, KN.app, f.app);
-          this.strField(K.app_source, KN.app_source, f.app_source);
-        }
-        this.strField(K.server_name, KN.server_name, f.server_name);
-      }
-      if (state >= 0) this.lit(STATE[state]);
-      else this.strField(K.state, KN.state, f.state);
-    }
     const plain = f.vlan === null && f.inner_vlan === null && f.tunnel === null && f.tunnel_ip_version === null;
     const noAlpn = f.alpn === null && f.http_method === null;
     const noRcode = f.dns_rcode === null && f.ssh_banner === null;
     const v6 = f.ip_version === 4 ? 0 : 1;
-    if (plain && noAlpn) this.lit(noRcode ? PLAIN_BARE[v6] : PLAIN_NO_ALPN[v6]);
-    else {
-      if (plain) this.lit(PLAIN[v6]);
+    if (!noApp) {
+      const known = this.apps.get(f.app, f.app_source);
+      if (known !== undefined) this.lit(known);
       else {
-        this.uintField(K.vlan, KN.vlan, f.vlan);
-        this.lit(K.ip_version);
-        this.uint(f.ip_version);
-        this.uintField(K.inner_vlan, KN.inner_vlan, f.inner_vlan);
-        this.strField(K.tunnel, KN.tunnel, f.tunnel);
-        this.uintField(K.tunnel_ip_version, KN.tunnel_ip_version, f.tunnel_ip_version);
+        this.strField(K.app, KN.app, f.app);
+        this.strField(K.app_source, KN.app_source, f.app_source);
       }
-      if (noAlpn) this.lit(NO_ALPN_METHOD);
+      this.strField(K.server_name, KN.server_name, f.server_name);
+    }
+    if (state >= 0 && plain && noAlpn) {
+      // From the state to the rcode (or to the banner's start) in one copy: most lines.
+      this.lit((noApp ? NO_APP_STATE_PLAIN : STATE_PLAIN)[((noRcode ? 0 : STATES.length) + state) * 2 + v6]);
+    } else {
+      if (noApp) this.lit(state >= 0 ? NO_APP_STATE[state] : NO_APP);
+      if (state >= 0) {
+        if (!noApp) this.lit(STATE[state]);
+      } else this.strField(K.state, KN.state, f.state);
+      if (plain && noAlpn) this.lit(noRcode ? PLAIN_BARE[v6] : PLAIN_NO_ALPN[v6]);
       else {
-        this.strField(K.alpn, KN.alpn, f.alpn);
-        this.strField(K.http_method, KN.http_method, f.http_method);
+        if (plain) this.lit(PLAIN[v6]);
+        else {
+          this.uintField(K.vlan, KN.vlan, f.vlan);
+          this.lit(K.ip_version);
+          this.uint(f.ip_version);
+          this.uintField(K.inner_vlan, KN.inner_vlan, f.inner_vlan);
+          this.strField(K.tunnel, KN.tunnel, f.tunnel);
+          this.uintField(K.tunnel_ip_version, KN.tunnel_ip_version, f.tunnel_ip_version);
+        }
+        if (noAlpn) this.lit(NO_ALPN_METHOD);
+        else {
+          this.strField(K.alpn, KN.alpn, f.alpn);
+          this.strField(K.http_method, KN.http_method, f.http_method);
+        }
+        if (noRcode) this.lit(NO_RCODE_BANNER);
       }
-      if (noRcode) this.lit(NO_RCODE_BANNER);
     }
     if (!noRcode) {
       const known = f.ssh_banner === null ? this.rcodes.get(f.dns_rcode, null) : undefined;
@@ -121,39 +129,52 @@ export class NdjsonEncoder extends ByteWriter {
         this.strField(K.ssh_banner, KN.ssh_banner, f.ssh_banner);
       }
     }
-    if (f.src_tcp_flags === 0 && f.dst_tcp_flags === 0 && f.fragments === 0) this.lit(NO_FLAGS);
-    else {
+    const t = f.tcp;
+    const fragments = f.fragments;
+    // A TCP flow with nothing to report (a scan's probes): the fragments and the rest of the line
+    // in one copy (QUIET_TCP_END's index; -1 for any other flow).
+    const quiet = t !== null && noneCounted(t.counts) && noTimes(t.times) ? resetIndex(t) : -1;
+    if (f.src_tcp_flags === 0 && f.dst_tcp_flags === 0 && fragments === 0) {
+      if (t === null) {
+        this.lit(NO_FLAGS_END); // a UDP flow's line ends here
+        return;
+      }
+      this.lit(NO_FLAGS);
+      if (quiet >= 0) {
+        this.lit(QUIET_TCP_END[quiet]);
+        return;
+      }
+    } else {
       this.lit(K.src_tcp_flags);
       this.uint(f.src_tcp_flags);
       this.lit(K.dst_tcp_flags);
       this.uint(f.dst_tcp_flags);
-      if (f.fragments === 0) this.lit(NO_FRAGMENTS);
-      else {
+      if (fragments === 0) {
+        if (quiet >= 0) {
+          this.lit(NO_FRAGMENTS_QUIET_END[quiet]);
+          return;
+        }
+        this.lit(NO_FRAGMENTS);
+      } else {
         this.lit(K.fragments);
-        this.uint(f.fragments);
+        this.uint(fragments);
+        if (quiet >= 0) {
+          this.lit(QUIET_TCP_END[quiet]);
+          return;
+        }
       }
     }
-    const t = f.tcp;
     if (t !== null) {
       const counts = t.counts;
-      const zeroCounts = noneCounted(counts);
       const times = t.times;
-      const unknownTimes = noTimes(times);
-      const resetBy = t.resetBy === null ? 0 : t.resetBy === 'src' ? 1 : t.resetBy === 'dst' ? 2 : 3;
-      const afterData = t.resetAfterData === null ? 0 : t.resetAfterData ? 1 : 2;
-      if (zeroCounts && unknownTimes) {
-        // A flow with nothing to report (a scan's probes): the rest of the line in one copy.
-        this.lit(QUIET_TCP_END[resetBy * 3 + afterData]);
-        return;
-      }
-      if (zeroCounts) this.lit(TCP_ZERO_COUNTS); // most flows: one copy
+      if (noneCounted(counts)) this.lit(TCP_ZERO_COUNTS); // most flows: one copy
       else {
         for (let i = 0; i < counts.length; i++) {
           this.lit(TCP_COUNT_KEYS[i]);
           this.uint(counts[i]);
         }
       }
-      if (unknownTimes) this.lit(TCP_NO_TIMES);
+      if (noTimes(times)) this.lit(TCP_NO_TIMES);
       else {
         for (let i = 0; i < times.length; i++) {
           const x = times[i];
@@ -164,8 +185,8 @@ export class NdjsonEncoder extends ByteWriter {
           }
         }
       }
-      this.lit(RESET_BY[resetBy]);
-      this.lit(AFTER_DATA[afterData]);
+      this.lit(RESET_BY_AFTER_DATA_END[resetIndex(t)]);
+      return;
     }
     this.lit(K.end);
   }
@@ -310,8 +331,15 @@ const TCP_NO_TIMES = enc(TCP_TIME_FIELDS.map((n) => `,"${n}":null`).join(''));
 /** `reset_by` none, src, dst, both; `reset_after_data` null, true, false. */
 const RESET_BY = [keyNull('reset_by'), enc(',"reset_by":"src"'), enc(',"reset_by":"dst"'), enc(',"reset_by":"both"')];
 const AFTER_DATA = [keyNull('reset_after_data'), enc(',"reset_after_data":true'), enc(',"reset_after_data":false')];
-/** The end of a TCP line without counts or times, by RESET_BY x AFTER_DATA. */
-const QUIET_TCP_END = RESET_BY.flatMap((by) => AFTER_DATA.map((after) => Literal.join([TCP_ZERO_COUNTS, TCP_NO_TIMES, by, after, K.end])));
+/** The end of a TCP line, by RESET_BY x AFTER_DATA (see resetIndex). */
+const RESET_BY_AFTER_DATA_END = RESET_BY.flatMap((by) => AFTER_DATA.map((after) => Literal.join([by, after, K.end])));
+/** The end of a TCP line without counts or times, by RESET_BY x AFTER_DATA; the same after `,"fragments":0`. */
+const QUIET_TCP_END = RESET_BY_AFTER_DATA_END.map((end) => Literal.join([TCP_ZERO_COUNTS, TCP_NO_TIMES, end]));
+/** RESET_BY's index x 3 + AFTER_DATA's. */
+function resetIndex(t: TcpHealthRecord): number {
+  const by = t.resetBy === null ? 0 : t.resetBy === 'src' ? 1 : t.resetBy === 'dst' ? 2 : 3;
+  return by * 3 + (t.resetAfterData === null ? 0 : t.resetAfterData ? 1 : 2);
+}
 const NO_APP = enc(',"app":null,"app_source":null,"server_name":null');
 /** The states the engine gives (flows/tcp-state.ts), most frequent first; `,"state":"S0"` and the like, alone and after NO_APP. */
 const STATES = ['S0', 'SF', 'REJ', 'S1', 'RSTO', 'RSTR', 'OTH', 'S2', 'S3', 'RSTOS0', 'SH', 'SHR', 'RSTRH'];
@@ -329,8 +357,16 @@ const PLAIN = [enc(',"vlan":null,"ip_version":4,"inner_vlan":null,"tunnel":null,
 const NO_ALPN_METHOD = enc(',"alpn":null,"http_method":null');
 const PLAIN_NO_ALPN = PLAIN.map((p) => Literal.join([p, NO_ALPN_METHOD]));
 const PLAIN_BARE = PLAIN_NO_ALPN.map((p) => Literal.join([p, NO_RCODE_BANNER]));
+/**
+ * A known state then PLAIN_BARE or PLAIN_NO_ALPN, with and without NO_APP before: index
+ * ((rcode or banner present ? STATES.length : 0) + state) * 2 + (IPv6 ? 1 : 0).
+ */
+const STATE_PLAIN = [PLAIN_BARE, PLAIN_NO_ALPN].flatMap((tails) => STATE.flatMap((st) => tails.map((tail) => Literal.join([st, tail]))));
+const NO_APP_STATE_PLAIN = STATE_PLAIN.map((l) => Literal.join([NO_APP, l]));
 const NO_FLAGS = enc(',"src_tcp_flags":0,"dst_tcp_flags":0,"fragments":0');
+const NO_FLAGS_END = Literal.join([NO_FLAGS, K.end]);
 const NO_FRAGMENTS = enc(',"fragments":0');
+const NO_FRAGMENTS_QUIET_END = QUIET_TCP_END.map((end) => Literal.join([NO_FRAGMENTS, end]));
 /** The counters of a flow without packets back: the zeros with their keys, the sender's values between. */
 const NO_DST_THEN_SRC_IP = enc(',"dst_pkts":0,"dst_bytes":0,"src_ip_bytes":');
 const NO_DST_IP_THEN_SRC_PAYLOAD = enc(',"dst_ip_bytes":0,"src_payload_bytes":');
@@ -341,6 +377,9 @@ const SRC_OPEN = enc(',"src":"');
 const SPORT_AFTER_SRC = enc('","sport":');
 const DST_OPEN = enc(',"dst":"');
 const DPORT_AFTER_DST = enc('","dport":');
+/** The line's start to the source address's opening quote, for TCP and UDP. */
+const TCP_THEN_SRC = Literal.join([K.proto, enc('6'), SRC_OPEN]);
+const UDP_THEN_SRC = Literal.join([K.proto, enc('17'), SRC_OPEN]);
 
 /** Bytes for every key, number and fixed string of a line: generous, checked once per flow. */
 const FIXED_BOUND = 2048;
