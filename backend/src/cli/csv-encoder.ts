@@ -1,7 +1,7 @@
 import type { FlowRecord } from '../model/flow';
 import { ByteWriter, Literal, SecondText } from '../model/byte-writer';
 import { isoNs } from '../model/time';
-import { noneCounted, noTimes, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../flows/tcp-health';
+import { noneCounted, noTimes, resetIndex, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../flows/tcp-health';
 import { ADDRESS_TEXT_MAX, writeAddress } from '../flows/address';
 import type { FlowAddressWords } from '../flows/assembler';
 import { CSV_COLUMNS, csvCell } from './format';
@@ -74,12 +74,11 @@ export class CsvEncoder extends ByteWriter {
     }
     const counts = t.counts;
     const times = t.times;
-    const resetBy = t.resetBy === null ? 0 : t.resetBy === 'src' ? 1 : t.resetBy === 'dst' ? 2 : 3;
-    const afterData = t.resetAfterData === null ? 0 : t.resetAfterData ? 1 : 2;
+    const resets = resetIndex(t);
     const zeroCounts = noneCounted(counts);
     const unknownTimes = noTimes(times);
     if (zeroCounts && unknownTimes) {
-      this.lit(QUIET_TCP_END[resetBy * 3 + afterData]); // a scan's probes: the rest of the row in one copy
+      this.lit(QUIET_TCP_END[resets]); // a scan's probes: the rest of the row in one copy
       return;
     }
     if (zeroCounts) this.lit(ZERO_COUNTS);
@@ -91,7 +90,7 @@ export class CsvEncoder extends ByteWriter {
         if (!Number.isNaN(times[i])) this.milli(times[i]);
       }
     }
-    this.lit(RESET_END[resetBy * 3 + afterData]);
+    this.lit(RESET_END[resets]);
   }
 
   /** `,` and a non-negative integer. */
@@ -135,7 +134,7 @@ const COMMA = new Literal(',');
 const HEADER = new Literal(CSV_COLUMNS.join(',') + '\n');
 const ZERO_COUNTS = new Literal(',0'.repeat(TCP_COUNT_FIELDS.length));
 const NO_TIMES = new Literal(','.repeat(TCP_TIME_FIELDS.length));
-/** reset_by (none, src, dst, both) by reset_after_data (none, true, false), and the end of the row. */
+/** reset_by (none, src, dst, both) by reset_after_data (none, true, false), and the end of the row (resetIndex's order). */
 const RESET_END = ['', 'src', 'dst', 'both'].flatMap((by) => ['', 'true', 'false'].map((after) => new Literal(`,${by},${after}\n`)));
 const QUIET_TCP_END = RESET_END.map((end) => Literal.join([ZERO_COUNTS, NO_TIMES, end]));
 /** A flow of another protocol: its TCP health columns (counts, times, reset_by, reset_after_data) empty. */

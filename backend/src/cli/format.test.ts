@@ -61,7 +61,7 @@ async function encoderTestFlows(what: string): Promise<FlowRecord[]> {
 }
 
 /** The lines an encoder writes for flows, through a small buffer (so chunk boundaries fall inside the run). */
-function encodeLines(make: (sink: (b: Uint8Array) => void) => { each: (f: FlowRecord) => void; flush: () => void }, flows: FlowRecord[]): string[] {
+function encodeLines(make: EncoderRun, flows: FlowRecord[]): string[] {
   const chunks: Buffer[] = [];
   const encoder = make((b) => void chunks.push(Buffer.from(b)));
   for (const f of flows) encoder.each(f);

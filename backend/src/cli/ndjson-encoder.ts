@@ -1,7 +1,7 @@
 import type { FlowRecord } from '../model/flow';
 import { ByteWriter, isPlainAscii, Literal, SecondText } from '../model/byte-writer';
 import { isoNs } from '../model/time';
-import { noneCounted, noTimes, TCP_COUNT_FIELDS, TCP_TIME_FIELDS, type TcpHealthRecord } from '../flows/tcp-health';
+import { noneCounted, noTimes, resetIndex, TCP_COUNT_FIELDS, TCP_TIME_FIELDS } from '../flows/tcp-health';
 import { ADDRESS_TEXT_MAX, writeAddress } from '../flows/address';
 import type { FlowAddressWords } from '../flows/assembler';
 
@@ -331,15 +331,10 @@ const TCP_NO_TIMES = enc(TCP_TIME_FIELDS.map((n) => `,"${n}":null`).join(''));
 /** `reset_by` none, src, dst, both; `reset_after_data` null, true, false. */
 const RESET_BY = [keyNull('reset_by'), enc(',"reset_by":"src"'), enc(',"reset_by":"dst"'), enc(',"reset_by":"both"')];
 const AFTER_DATA = [keyNull('reset_after_data'), enc(',"reset_after_data":true'), enc(',"reset_after_data":false')];
-/** The end of a TCP line, by RESET_BY x AFTER_DATA (see resetIndex). */
+/** The end of a TCP line, by RESET_BY x AFTER_DATA (resetIndex's order). */
 const RESET_BY_AFTER_DATA_END = RESET_BY.flatMap((by) => AFTER_DATA.map((after) => Literal.join([by, after, K.end])));
 /** The end of a TCP line without counts or times, by RESET_BY x AFTER_DATA; the same after `,"fragments":0`. */
 const QUIET_TCP_END = RESET_BY_AFTER_DATA_END.map((end) => Literal.join([TCP_ZERO_COUNTS, TCP_NO_TIMES, end]));
-/** RESET_BY's index x 3 + AFTER_DATA's. */
-function resetIndex(t: TcpHealthRecord): number {
-  const by = t.resetBy === null ? 0 : t.resetBy === 'src' ? 1 : t.resetBy === 'dst' ? 2 : 3;
-  return by * 3 + (t.resetAfterData === null ? 0 : t.resetAfterData ? 1 : 2);
-}
 const NO_APP = enc(',"app":null,"app_source":null,"server_name":null');
 /** The states the engine gives (flows/tcp-state.ts), most frequent first; `,"state":"S0"` and the like, alone and after NO_APP. */
 const STATES = ['S0', 'SF', 'REJ', 'S1', 'RSTO', 'RSTR', 'OTH', 'S2', 'S3', 'RSTOS0', 'SH', 'SHR', 'RSTRH'];

@@ -654,6 +654,15 @@ const resetBy = (resets: number): TcpHealthRecord['resetBy'] => {
 };
 const resetAfterData = (resets: number): boolean | null => ((resets & 3) === 0 ? null : (resets & 8) !== 0);
 
+/**
+ * A record's reset fields as one index, for the encoders' tables of their text: resetBy (null,
+ * src, dst, both) x 3 + resetAfterData (null, true, false).
+ */
+export function resetIndex(t: TcpHealthRecord): number {
+  const by = t.resetBy === null ? 0 : t.resetBy === 'src' ? 1 : t.resetBy === 'dst' ? 2 : 3;
+  return by * 3 + (t.resetAfterData === null ? 0 : t.resetAfterData ? 1 : 2);
+}
+
 /** Shared, frozen records of flows with nothing to report, by their reset bits (who reset, data before it). */
 const QUIET: readonly TcpHealthRecord[] = Array.from({ length: 12 }, (_, bits) =>
   Object.freeze({ counts: ZERO_COUNTS as number[], times: NO_TIMES as number[], resetBy: resetBy(bits), resetAfterData: resetAfterData(bits) }),
