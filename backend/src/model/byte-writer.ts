@@ -253,7 +253,9 @@ export class Literal {
 
   /** The text again (for building longer literals out of shorter ones). */
   get text(): string {
-    return String.fromCharCode(...this.bytes);
+    // (Decoded natively: spreading the bytes into String.fromCharCode made the encoders' tables of
+    // joined literals cost every CLI run ~12 ms of its start.)
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.length).toString('latin1');
   }
 
   static join(parts: readonly Literal[]): Literal {
