@@ -122,8 +122,12 @@ export class FlowTable {
     const index = this.index;
     const mask = this.mask;
     const h = this.hashBox[0];
-    let i = h & mask;
+    // The step to the next entry comes first, so it runs on every call: placed last, it ran only
+    // on a collision, and the optimizing compiler, having built this path (inlined into the
+    // per-packet function) before the first one, threw the whole function away at it.
+    let i = (h - 1) & mask;
     for (;;) {
+      i = (i + 1) & mask;
       const e = index[2 * i];
       if (e === 0) {
         this.probe = i;
@@ -139,7 +143,6 @@ export class FlowTable {
           return e - 1;
         }
       }
-      i = (i + 1) & mask;
     }
   }
 
@@ -281,8 +284,9 @@ export class FlowTable {
   private unlink(slot: number, home: number): void {
     const index = this.index;
     const mask = this.mask;
-    let i = home;
-    while (index[2 * i] !== slot + 1) i = (i + 1) & mask;
+    let i = (home - 1) & mask; // the step first, as in find()
+    do i = (i + 1) & mask;
+    while (index[2 * i] !== slot + 1);
     // Backward-shift deletion: pull later entries of the probe run into the hole.
     let hole = i;
     let j = (i + 1) & mask;
