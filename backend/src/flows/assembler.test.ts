@@ -184,6 +184,13 @@ describe('FlowAssembler', () => {
     bare.finish();
   });
 
+  it('emits a flow at the first sweep after it has been idle for the timeout, counted from the capture start', () => {
+    const { flows, send } = harness({ idleTimeoutNs: 5e9 });
+    send(0, c2s(SYN, undefined, 1000));
+    for (let t = 1; t <= 7; t++) send(t, c2s(ACK, undefined, 2000)); // another flow moves packet time on
+    expect(flows.map((f) => f.sport)).toEqual([1000]);
+  });
+
   it('emits idle flows as packet time moves on, keeping the table small on endless input', () => {
     const { a, flows, send } = harness({ idleTimeoutNs: 5e9 });
     for (let i = 0; i < 20000; i++) send(i * 0.01, c2s(SYN, undefined, 1024 + (i % 60000)));
