@@ -21,9 +21,8 @@ export function grown<T extends Column>(column: T, length: number): T {
 export function sortByIds(slots: Int32Array, ids: Float64Array, idLimit: number, capacity: number): Int32Array {
   const n = slots.length;
   if (n < 2) return slots;
-  // Each pass is a function whose loop ends it: a loop that runs long is compiled while it runs,
-  // before the code after it has run once, and that code, compiled without type feedback, was
-  // thrown away at every call (scan mix: ~80 times). No loop here.
+  // Each pass is a function that ends with its loop (why: FlowAssembler.endingSlots; here ~80
+  // deoptimizations a scan mix's run). No loop here.
   idRange(slots, ids);
   const min = range[0];
   const span = range[1] - min + 1;

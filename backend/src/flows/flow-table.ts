@@ -255,9 +255,8 @@ export class FlowTable {
       this.removeEach(slots, from, to);
       return;
     }
-    // Each step is a function whose loop ends it: a loop that runs long is compiled while it runs,
-    // before the code after it has run once, and that code, compiled without type feedback, was
-    // thrown away at every call (scan mix: ~30 times).
+    // Each step is a function that ends with its loop (why: FlowAssembler.endingSlots; here ~30
+    // deoptimizations a scan mix's run).
     const mask = this.mask;
     const shift = Math.max(0, 32 - Math.clz32(mask) - REGION_BITS);
     this.countRegions(slots, from, to, mask, shift);
