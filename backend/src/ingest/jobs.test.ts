@@ -82,4 +82,19 @@ describe('the API during a path import', () => {
     // Answers from the middle of the parse, not only from before the first chunk or after the last.
     expect(seen.filter((b) => b > 0 && b < size).length).toBeGreaterThan(0);
   }, 120_000);
+
+  it('is cancelled in the middle of the parse, and nothing of it is stored', async () => {
+    const size = fs.statSync(file).size;
+    const before = ((await (await s.call('/health')).json()) as { captures: number }).captures;
+    const r = await postJson(s, '/api/imports', { path: file, name: 'cancelled.pcap' });
+    for (;;) {
+      const j = (await (await s.call(`/api/jobs/${String(r.json.id)}`)).json()) as Record<string, unknown>;
+      expect(j.state).toMatch(/^(queued|running)$/);
+      // Half the file still to parse: the DELETE is served a few turns of the loop, so a few chunks, later.
+      if (Number(j.bytesDone) > 0 && Number(j.bytesDone) < size / 2) break;
+    }
+    expect((await s.call(`/api/jobs/${String(r.json.id)}`, { method: 'DELETE' })).status).toBe(200);
+    expect(await waitForJob(s, String(r.json.id))).toMatchObject({ state: 'cancelled' });
+    expect(((await (await s.call('/health')).json()) as { captures: number }).captures).toBe(before);
+  }, 120_000);
 });
