@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { generated, postJson, startSidecar, waitForJob, type RunningSidecar } from '../testing/sidecar';
+import { generated, getJob, postJson, startSidecar, waitForJob, type RunningSidecar } from '../testing/sidecar';
 
 describe('job progress and cancel', () => {
   const capture = generated({ bytes: 3_000_000, seed: 12 });
@@ -30,12 +30,12 @@ describe('job progress and cancel', () => {
     const queued = await postJson(s, '/api/imports', { url: `${url}?second` });
     let j: Record<string, unknown>;
     for (;;) {
-      j = (await (await s.call(`/api/jobs/${String(running.json.id)}`)).json()) as Record<string, unknown>;
+      j = await getJob(s, String(running.json.id));
       if (Number(j.bytesDone) >= 1_000_000) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     await new Promise((r) => setTimeout(r, 300));
-    j = (await (await s.call(`/api/jobs/${String(running.json.id)}`)).json()) as Record<string, unknown>;
+    j = await getJob(s, String(running.json.id));
     expect(j).toMatchObject({ state: 'running', bytesTotal: capture.length });
     expect(Number(j.bytesPerSec)).toBeGreaterThan(0);
     expect(Number(j.etaSec)).toBeGreaterThan(0);
@@ -74,7 +74,7 @@ describe('the API during a path import', () => {
     const seen: number[] = [];
     let j: Record<string, unknown>;
     for (;;) {
-      j = (await (await s.call(`/api/jobs/${String(r.json.id)}`)).json()) as Record<string, unknown>;
+      j = await getJob(s, String(r.json.id));
       if (j.state !== 'queued' && j.state !== 'running') break;
       seen.push(Number(j.bytesDone));
     }
@@ -88,7 +88,7 @@ describe('the API during a path import', () => {
     const before = ((await (await s.call('/health')).json()) as { captures: number }).captures;
     const r = await postJson(s, '/api/imports', { path: file, name: 'cancelled.pcap' });
     for (;;) {
-      const j = (await (await s.call(`/api/jobs/${String(r.json.id)}`)).json()) as Record<string, unknown>;
+      const j = await getJob(s, String(r.json.id));
       expect(j.state).toMatch(/^(queued|running)$/);
       // Half the file still to parse: the DELETE is served a few turns of the loop, so a few chunks, later.
       if (Number(j.bytesDone) > 0 && Number(j.bytesDone) < size / 2) break;

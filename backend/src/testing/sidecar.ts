@@ -65,10 +65,15 @@ export async function upload(s: RunningSidecar, name: string, data: Buffer): Pro
 }
 
 /** Polls a job until it finishes. */
+/** The job as the API shows it now. */
+export async function getJob(s: RunningSidecar, id: string): Promise<Record<string, unknown>> {
+  return (await (await s.call(`/api/jobs/${id}`)).json()) as Record<string, unknown>;
+}
+
 export async function waitForJob(s: RunningSidecar, id: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const j = (await (await s.call(`/api/jobs/${id}`)).json()) as Record<string, unknown>;
+    const j = await getJob(s, id);
     if (j.state !== 'queued' && j.state !== 'running') return j;
     if (Date.now() > end) throw new Error(`job ${id} still ${String(j.state)} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
