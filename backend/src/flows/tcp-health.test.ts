@@ -152,3 +152,70 @@ describe('TCP health of one-segment flows', () => {
     }
   });
 });
+
+/**
+ * RTT samples live in a pool of blocks grown a chunk at a time: with thousands of connections open
+ * at once (here 2,500, two blocks each: five chunks), each must keep its own samples.
+ */
+describe('TCP health with thousands of connections open at once', () => {
+  const N = 2500;
+  const SYN = 0x02;
+  const ACK = 0x10;
+  const SYNACK = SYN | ACK;
+  const FINACK = 0x11;
+  const PSHACK = 0x18;
+  const client = (i: number): string => `10.20.${i >> 8}.${i & 255}`;
+  // Per connection, in microseconds: handshake (SYN to SYN-ACK, SYN-ACK to ACK), the server's ACK
+  // of the client's data, and the client's ACKs of three server segments (min c1, median c3).
+  const times = (i: number): { a: number; b: number; s: number; c1: number; c2: number; c3: number } => ({
+    a: 1000 + (i % 7) * 10,
+    b: 200 + (i % 5),
+    s: 3000 + i,
+    c1: 500 + (i % 11),
+    c2: 2000 + (i % 13),
+    c3: 900 + (i % 3),
+  });
+  const packets: { us: number; p: PcapPacket }[] = [];
+  const at = (us: number, i: number, fromClient: boolean, flags: number, seq: number, ack: number, len = 0): void => {
+    const p = { sec: 1_767_225_600 + Math.floor(us / 1e6), frac: us % 1e6, data: httpsSegmentFrame({ client: client(i), cport: 40000 + i, server: '192.0.2.10', fromClient, flags, seq, ack, window: 8000, len }) };
+    packets.push({ us, p });
+  };
+  for (let i = 0; i < N; i++) {
+    const { a, b, s, c1, c2, c3 } = times(i);
+    // Every handshake first, then every exchange, then every close: all connections open together.
+    let t = i * 20;
+    at(t, i, true, SYN, 100, 0);
+    at(t + a, i, false, SYNACK, 5000, 101);
+    at(t + a + b, i, true, ACK, 101, 5001);
+    t = 1_000_000 + i * 20;
+    at(t, i, true, PSHACK, 101, 5001, 100);
+    t += s;
+    at(t, i, false, ACK, 5001, 201);
+    for (const [k, c] of [c1, c2, c3].entries()) {
+      t += 1000;
+      at(t, i, false, PSHACK, 5001 + 100 * k, 201, 100);
+      t += c;
+      at(t, i, true, ACK, 201, 5101 + 100 * k);
+    }
+    t = 10_000_000 + i * 20;
+    at(t, i, true, FINACK, 201, 5301);
+    at(t + 100, i, false, FINACK, 5301, 202);
+    at(t + 200, i, true, ACK, 202, 5302);
+  }
+  const capture = pcapFile({}, packets.sort((x, y) => x.us - y.us).map((x) => x.p));
+
+  it("keeps each connection's handshake and RTT samples apart", async () => {
+    const flows = new Map<string, Record<string, unknown>>();
+    await analyzeCapture(Readable.from([capture]), { onFlow: (f) => flows.set(f.src, publicFlow(f)) });
+    expect(flows.size).toBe(N);
+    const wrong: unknown[] = [];
+    for (let i = 0; i < N; i++) {
+      const { a, b, s, c1, c3 } = times(i);
+      const f = flows.get(client(i))!;
+      const got = [f.syn_to_synack_us, f.synack_to_ack_us, f.server_rtt_min_us, f.server_rtt_median_us, f.client_rtt_min_us, f.client_rtt_median_us];
+      const want = [a, b, s, s, c1, c3];
+      if (JSON.stringify(got) !== JSON.stringify(want)) wrong.push({ i, got, want });
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+  });
+});
