@@ -177,8 +177,7 @@ describe('TCP health with thousands of connections open at once', () => {
   });
   const packets: { us: number; p: PcapPacket }[] = [];
   const at = (us: number, i: number, fromClient: boolean, flags: number, seq: number, ack: number, len = 0): void => {
-    const p = { sec: 1_767_225_600 + Math.floor(us / 1e6), frac: us % 1e6, data: httpsSegmentFrame({ client: client(i), cport: 40000 + i, server: '192.0.2.10', fromClient, flags, seq, ack, window: 8000, len }) };
-    packets.push({ us, p });
+    packets.push({ us, p: tcpSegment({ t: us / 1e6, client: client(i), cport: 40000 + i, server: '192.0.2.10', fromClient, flags, seq, ack, window: 8000, len }) });
   };
   for (let i = 0; i < N; i++) {
     const { a, b, s, c1, c2, c3 } = times(i);

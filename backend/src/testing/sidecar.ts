@@ -64,12 +64,12 @@ export async function upload(s: RunningSidecar, name: string, data: Buffer): Pro
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }
 
-/** Polls a job until it finishes. */
 /** The job as the API shows it now. */
 export async function getJob(s: RunningSidecar, id: string): Promise<Record<string, unknown>> {
   return (await (await s.call(`/api/jobs/${id}`)).json()) as Record<string, unknown>;
 }
 
+/** Polls a job until it finishes. */
 export async function waitForJob(s: RunningSidecar, id: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
