@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cliLaunch } from '../backend/src/server/node-flags';
-import { HAVE_TIME, inTurns, installed, median, pairedRatio, runOnce } from './measure';
+import { HAVE_TIME, inTurns, installed, machine, median, pairedRatio, runOnce } from './measure';
 
 export interface EngineResult {
   /** Median wall seconds of `capsight flows`. */
@@ -62,7 +62,7 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
 
   if (!HAVE_TIME) process.stdout.write('note: /usr/bin/time (Debian package "time") is missing: peak RSS is not measured\n');
 
-  process.stdout.write(`capture: ${(size / 1e6).toFixed(0)} MB, ${stats.packets} packets (${(size / stats.packets).toFixed(0)} B mean), ${stats.flows} flows; ${runs} runs each, median; ${os.cpus()[0]?.model ?? 'cpu'}\n\n`);
+  process.stdout.write(`capture: ${(size / 1e6).toFixed(0)} MB, ${stats.packets} packets (${(size / stats.packets).toFixed(0)} B mean), ${stats.flows} flows; ${runs} runs each, median; ${machine()}\n\n`);
   const rows: { name: string; wall: number; rss: number; reference: boolean }[] = [];
   // The one-core rows run in turns (their ratios are printed below); the others one after another.
   const oneCore = ONE_CORE.map((name) => tools.find((t) => t.name === name) ?? null);

@@ -9,7 +9,7 @@ import { cliLaunch } from '../backend/src/server/node-flags';
 import { UrlPolicy } from '../backend/src/security/url-policy';
 import { startAzurite } from '../backend/src/testing/azurite';
 import { spawnSidecar, timedImport } from '../backend/src/testing/sidecar-process';
-import { inTurnsAsync, median, pairedRatio, runOnce } from './measure';
+import { inTurnsAsync, machine, median, pairedRatio, runOnce } from './measure';
 
 /**
  * End-to-end ingest: the capture imported by URL through the sidecar's API until the job is done
@@ -89,6 +89,8 @@ export async function ingestBench(capture: string, parseSec: number, runs: numbe
   }
 
   const out = [
+    `${machine()}`,
+    '',
     `| step | seconds | MB/s | speed ÷ CLI parse | time ÷ best plain download |`,
     `|---|---:|---:|---:|---:|`,
     `| CLI parse (capsight flows, file) | ${parseSec.toFixed(2)} | ${mbps(parseSec)} | 1.00 | |`,

@@ -16,6 +16,15 @@ export function median(xs: number[]): number {
 export const HAVE_TIME = fs.existsSync('/usr/bin/time');
 
 /**
+ * The machine a table was measured on: its CPU model, cores and kernel. Peers' ratios move with it
+ * (softflowd ran twice as fast on an Intel Xeon VM as on an AMD EPYC one, capsight 1.3 times).
+ */
+export function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, Linux ${os.release()}`;
+}
+
+/**
  * One run of `cmd` (exit 0, or 3: a damaged capture, read to the damage): wall seconds and, under
  * GNU time (/usr/bin/time), peak RSS in KiB (NaN without it). Output is discarded.
  */

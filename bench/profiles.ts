@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { generateCapture } from '../backend/src/synth/generator';
 import { PROFILES, profileOptions, type Profile } from '../backend/src/synth/profiles';
 import { CLI_NODE_FLAGS, cliLaunch, MALLOC_ENV_ASSIGNMENT } from '../backend/src/server/node-flags';
-import { HAVE_TIME, inTurns, installed, median, pairedRatio } from './measure';
+import { HAVE_TIME, inTurns, installed, machine, median, pairedRatio } from './measure';
 
 
 /** The profile's capture, generated once into bench/out. */
@@ -41,7 +41,7 @@ export function profilesBench(outDir: string, profiles: readonly string[], bytes
   const softflowd = installed('softflowd');
   const pin = installed('taskset') ? ['taskset', '-c', '0'] : [];
   const lines = [
-    `${(bytes / 1e6).toFixed(0)} MB per profile, seed ${seed}, one core, ${runs} rounds in turns (times: medians; ratios: medians of the rounds' ratios); capsight on Node ${process.version} with ${MALLOC_ENV_ASSIGNMENT} and ${CLI_NODE_FLAGS.join(' ')} (its #! line)` +
+    `${machine()}; ${(bytes / 1e6).toFixed(0)} MB per profile, seed ${seed}, one core, ${runs} rounds in turns (times: medians; ratios: medians of the rounds' ratios); capsight on Node ${process.version} with ${MALLOC_ENV_ASSIGNMENT} and ${CLI_NODE_FLAGS.join(' ')} (its #! line)` +
       (otherNode ? `; "other Node": the same run on ${otherVersion}` : '') + (softflowd ? '' : '; softflowd not installed (Debian package softflowd)'),
     '',
     `| profile | packets | flows | capsight s | softflowd s | capsight speed ÷ softflowd | softflowd -v 9 s (IPv6 tracked) | capsight speed ÷ softflowd -v 9 | capsight peak RSS MiB |${otherNode ? ' other Node s (its time ÷ capsight\'s) |' : ''}`,
