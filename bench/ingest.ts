@@ -89,7 +89,7 @@ export async function ingestBench(capture: string, parseSec: number, runs: numbe
   }
 
   const out = [
-    `${machine()}`,
+    machine(),
     '',
     `| step | seconds | MB/s | speed ÷ CLI parse | time ÷ best plain download |`,
     `|---|---:|---:|---:|---:|`,
