@@ -6,6 +6,7 @@
  *   plugin  the backend plugin: binary size, start to handshake, QueryData overhead, memory
  *   load    heavy and light clients at once: light p95, /health p99, peak RSS (not in the default set)
  *   profiles capsight flows vs softflowd on each traffic profile (web with QUIC, dns, scan, elephants, lossy, classic), one core
+ *   stages  where a run's time goes on each profile: the engine cut after each stage, start-up, output (not in the default set)
  *   export  pcap slices (one flow; a filter over the whole capture vs tcpdump -r -w) and flow exports from a stored 1 GB capture
  *
  *   npm run bench -- --size 200MB --runs 5 --seed 1 --only engine,query --bucket-rows 10000000
@@ -22,6 +23,7 @@ import { ingestBench } from './ingest';
 import { pluginBench } from './plugin';
 import { profilesBench } from './profiles';
 import { queryBench } from './query';
+import { stagesBench } from './stages';
 
 const { values } = parseArgs({
   options: {
@@ -60,6 +62,9 @@ async function main(): Promise<void> {
   }
   if (sections.has('profiles')) {
     process.stdout.write('\n## Traffic profiles\n\n' + profilesBench(outDir, values.profiles.split(','), parseSize(values['profile-size'], '--profile-size'), seed, runs));
+  }
+  if (sections.has('stages')) {
+    process.stdout.write('\n## Where a run goes (stages)\n\n' + stagesBench(outDir, values.profiles.split(','), parseSize(values['profile-size'], '--profile-size'), seed, runs));
   }
   if (sections.has('ingest')) {
     if (Number.isNaN(parseSec)) parseSec = engineBench(capture, runs, { peers: false, tshark: false }).capsightSec;
