@@ -70,7 +70,7 @@ export async function inTurnsAsync(steps: ((() => Promise<number>) | null)[], ru
 }
 
 /** The order of `runs` rounds of `count` steps, each round starting one step further on. */
-function* turns(count: number, runs: number): Generator<number> {
+export function* turns(count: number, runs: number): Generator<number> {
   for (let round = 0; round < runs; round++) for (let k = 0; k < count; k++) yield (round + k) % count;
 }
 

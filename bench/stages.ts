@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROFILES, type Profile } from '../backend/src/synth/profiles';
 import { cliLaunch } from '../backend/src/server/node-flags';
-import { installed, machine, median } from './measure';
+import { installed, machine, median, turns } from './measure';
 import { profileCapture } from './profiles';
 
 const STAGES = ['read', 'records', 'decode', 'flows', 'apps'] as const;
@@ -54,13 +54,7 @@ export function stagesBench(outDir: string, profiles: readonly string[], bytes: 
       ...(softflowd ? [{ cmd: [...softflowdCmd, '-v', '9'], inProcess: false }, { cmd: softflowdCmd, inProcess: false }] : []),
     ];
     const times = cmds.map((): number[] => []);
-    // Rounds in turns, each starting one command further on (a drift of the VM's speed hits all alike).
-    for (let round = 0; round < runs; round++) {
-      for (let k = 0; k < cmds.length; k++) {
-        const i = (round + k) % cmds.length;
-        times[i].push(timeOnce(cmds[i].cmd, cmds[i].inProcess));
-      }
-    }
+    for (const i of turns(cmds.length, runs)) times[i].push(timeOnce(cmds[i].cmd, cmds[i].inProcess));
     const m = times.map((t) => median(t));
     const [read, records, decode, flows, apps, startUp, whole, v9, v5] = m;
     const ms = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(0));
