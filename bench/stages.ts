@@ -11,10 +11,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PROFILES, type Profile } from '../backend/src/synth/profiles';
 import { cliLaunch } from '../backend/src/server/node-flags';
+import { STAGES } from '../backend/src/tools/engine-stages';
 import { installed, machine, median, turns } from './measure';
 import { profileCapture } from './profiles';
-
-const STAGES = ['read', 'records', 'decode', 'flows', 'apps'] as const;
 
 /** Milliseconds of one command: the stage's own report (in-process), or the whole process's wall time. */
 function timeOnce(cmd: string[], inProcess: boolean): number {
