@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cliLaunch } from '../backend/src/server/node-flags';
-import { HAVE_TIME, inTurns, installed, machine, median, pairedRatio, runOnce } from './measure';
+import { HAVE_TIME, inTurns, installed, machine, median, pairedRatio, runOnce, softflowdCommand } from './measure';
 
 export interface EngineResult {
   /** Median wall seconds of `capsight flows`. */
@@ -46,7 +46,7 @@ export function engineBench(capture: string, runs: number, opts: EngineOptions):
   ];
   if (opts.peers) {
     // softflowd sends NetFlow to a discard port on loopback; nfpcapd writes nfcapd files to a scratch dir.
-    const softflowd = installed('softflowd') ? ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'] : null;
+    const softflowd = installed('softflowd') ? softflowdCommand(capture) : null;
     if (softflowd) tools.push({ name: 'softflowd -r', cmd: softflowd });
     if (installed('nfpcapd')) tools.push({ name: 'nfpcapd -r', cmd: ['nfpcapd', '-r', capture, '-w', scratch] });
     if (installed('tshark') && opts.tshark) tools.push({ name: 'tshark -z conv', cmd: ['tshark', '-n', '-q', '-r', capture, '-z', 'conv,tcp', '-z', 'conv,udp'] });

@@ -9,6 +9,16 @@ export function installed(bin: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 }
 
+/** softflowd reading a capture, its NetFlow sent to the discard port on loopback (no collector). */
+export function softflowdCommand(capture: string): string[] {
+  return ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'];
+}
+
+/** The prefix that pins a command to the first core (taskset -c 0), or none without taskset. */
+export function firstCorePin(): string[] {
+  return installed('taskset') ? ['taskset', '-c', '0'] : [];
+}
+
 export function median(xs: number[]): number {
   return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 }

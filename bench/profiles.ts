@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { generateCapture } from '../backend/src/synth/generator';
 import { PROFILES, profileOptions, type Profile } from '../backend/src/synth/profiles';
 import { CLI_NODE_FLAGS, cliLaunch, MALLOC_ENV_ASSIGNMENT } from '../backend/src/server/node-flags';
-import { HAVE_TIME, inTurns, installed, machine, median, pairedRatio } from './measure';
+import { firstCorePin, HAVE_TIME, inTurns, installed, machine, median, pairedRatio, softflowdCommand } from './measure';
 
 
 /** The profile's capture, generated once into bench/out. */
@@ -39,7 +39,7 @@ export function profilesBench(outDir: string, profiles: readonly string[], bytes
   const otherNode = fs.existsSync('/usr/bin/node') && fs.realpathSync('/usr/bin/node') !== fs.realpathSync(process.execPath) ? '/usr/bin/node' : null;
   const otherVersion = otherNode ? spawnSync(otherNode, ['-v'], { encoding: 'utf8' }).stdout.trim() : '';
   const softflowd = installed('softflowd');
-  const pin = installed('taskset') ? ['taskset', '-c', '0'] : [];
+  const pin = firstCorePin();
   const lines = [
     `${machine()}; ${(bytes / 1e6).toFixed(0)} MB per profile, seed ${seed}, one core, ${runs} rounds in turns (times: medians; ratios: medians of the rounds' ratios); capsight on Node ${process.version} with ${MALLOC_ENV_ASSIGNMENT} and ${CLI_NODE_FLAGS.join(' ')} (its #! line)` +
       (otherNode ? `; "other Node": the same run on ${otherVersion}` : '') + (softflowd ? '' : '; softflowd not installed (Debian package softflowd)'),
@@ -51,8 +51,7 @@ export function profilesBench(outDir: string, profiles: readonly string[], bytes
     if (!(PROFILES as readonly string[]).includes(name)) throw new Error(`unknown profile "${name}" (profiles: ${PROFILES.join(', ')})`);
     const capture = profileCapture(outDir, name as Profile, bytes, seed);
     const stats = JSON.parse(spawnSync(process.execPath, [bin, 'stats', '--format', 'json', capture], { encoding: 'utf8' }).stdout) as { packets: number; flows: number };
-    // softflowd sends NetFlow to the discard port on loopback.
-    const softflowdCmd = ['softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'];
+    const softflowdCmd = softflowdCommand(capture);
     const [mine, peer, peerV9, other] = inTurns(
       [
         [...pin, ...cliLaunch(process.execPath), bin, 'flows', capture],

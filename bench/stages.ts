@@ -9,10 +9,11 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pcapFile } from '../backend/src/synth/frames';
 import { PROFILES, type Profile } from '../backend/src/synth/profiles';
 import { cliLaunch } from '../backend/src/server/node-flags';
 import { STAGES } from '../backend/src/tools/engine-stages';
-import { installed, machine, median, turns } from './measure';
+import { firstCorePin, installed, machine, median, softflowdCommand, turns } from './measure';
 import { profileCapture } from './profiles';
 
 /** Milliseconds of one command: the stage's own report (in-process), or the whole process's wall time. */
@@ -28,12 +29,12 @@ export function stagesBench(outDir: string, profiles: readonly string[], bytes: 
   const root = path.resolve(__dirname, '..');
   const bin = path.join(root, 'backend', 'bin', 'capsight.js');
   const stagesJs = path.join(root, 'backend', 'dist', 'tools', 'engine-stages.js');
-  const pin = installed('taskset') ? ['taskset', '-c', '0'] : [];
+  const pin = firstCorePin();
   const softflowd = installed('softflowd');
   const node = [...pin, ...cliLaunch(process.execPath)];
   const empty = path.join(outDir, 'no-packets.pcap');
-  // A pcap header (microsecond, Ethernet) and no packet: the command's start-up and end alone.
-  fs.writeFileSync(empty, Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex'));
+  // A pcap header and no packet: the command's start-up and end alone.
+  fs.writeFileSync(empty, pcapFile({}, []));
   const lines = [
     `${machine()}; ${(bytes / 1e6).toFixed(0)} MB per profile, seed ${seed}, one core, ${runs} rounds in turns, medians in ms. ` +
       'Stage columns are timed inside the process (no Node start-up), each including the ones before it; ' +
@@ -45,7 +46,7 @@ export function stagesBench(outDir: string, profiles: readonly string[], bytes: 
   for (const name of profiles) {
     if (!(PROFILES as readonly string[]).includes(name)) throw new Error(`unknown profile "${name}" (profiles: ${PROFILES.join(', ')})`);
     const capture = profileCapture(outDir, name as Profile, bytes, seed);
-    const softflowdCmd = [...pin, 'softflowd', '-d', '-r', capture, '-n', '127.0.0.1:9'];
+    const softflowdCmd = [...pin, ...softflowdCommand(capture)];
     const cmds: { cmd: string[]; inProcess: boolean }[] = [
       ...STAGES.map((s) => ({ cmd: [...node, stagesJs, s, capture], inProcess: true })),
       { cmd: [...node, bin, 'flows', empty], inProcess: false },
