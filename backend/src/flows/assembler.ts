@@ -29,7 +29,7 @@ export interface AssemblerOptions {
    * Whether records carry src and dst as text (default true). False leaves them '' and the words
    * passed beside each record name them: for a consumer that only copies the text into bytes (the
    * CLI's ndjson writer spells it from the words), making two strings per flow was its largest cost
-   * after the writer itself (README, "Benchmarks").
+   * after the writer itself (docs/benchmark-history.md, fifteenth session).
    */
   addressText?: boolean;
   /** Receives per-flow, per-bucket counters in batches (omit when not needed). */

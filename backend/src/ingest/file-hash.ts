@@ -9,7 +9,7 @@ import type { BufferPool } from './buffer-pool';
  * parse's thread waiting for a core (~0.5-1.2 s of a 1 GB path import's 2-3 s parse runnable but
  * not running). Read from the page cache again (~0.1 s a GB), the hash takes the cycles the parse
  * leaves, and a whole core once it is done, while the store publishes the rows
- * (IngestSink.inputEnded). A 1 GB import took 0.74-0.89x the time (README, Benchmarks).
+ * (IngestSink.inputEnded). A 1 GB import took 0.74-0.89x the time (docs/benchmark-history.md, sixteenth session).
  *
  * The worker reads through a descriptor of its own (the import's file opened again through
  * /proc/self/fd; start() gives null where there is none, and the caller uses ParallelHash), so

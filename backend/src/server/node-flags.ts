@@ -18,7 +18,7 @@ export const SERVE_NODE_FLAGS = ['--max-old-space-size=512', '--max-semi-space-s
  * 4 KiB page costs ~15 µs (256 MiB touched page by page: ~950 ms; the same with huge pages: ~22 ms),
  * and a 1 GB path import touched ~60 k such pages, most of them DuckDB's (its tables and read
  * buffers, allocated with malloc). With it: ~48 k, and the import took 0.83-0.96x the time (10 A/B
- * pairs, README "Benchmarks"), for 5-8 % more peak RSS. V8's own heap is not malloc's: unaffected.
+ * pairs, docs/benchmark-history.md, tenth session), for 5-8 % more peak RSS. V8's own heap is not malloc's: unaffected.
  */
 export const MALLOC_ENV = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' } as const;
 /** MALLOC_ENV as a shell assignment (npm start, the #! line). */
