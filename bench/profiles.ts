@@ -14,13 +14,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateCapture } from '../backend/src/synth/generator';
-import { PROFILES, profileOptions, type Profile } from '../backend/src/synth/profiles';
+import { isProfile, PROFILES, profileOptions } from '../backend/src/synth/profiles';
 import { CLI_NODE_FLAGS, cliLaunch, MALLOC_ENV_ASSIGNMENT } from '../backend/src/server/node-flags';
 import { firstCorePin, HAVE_TIME, inTurns, installed, machine, median, pairedRatio, softflowdCommand } from './measure';
 
 
-/** The profile's capture, generated once into bench/out. */
-export function profileCapture(outDir: string, profile: Profile, bytes: number, seed: number): string {
+/** The named profile's capture, generated once into bench/out. */
+export function profileCapture(outDir: string, profile: string, bytes: number, seed: number): string {
+  if (!isProfile(profile)) throw new Error(`unknown profile "${profile}" (profiles: ${PROFILES.join(', ')})`);
   const file = path.join(outDir, `profile-${profile}-${bytes}-s${seed}.pcap`);
   if (!fs.existsSync(file)) {
     process.stdout.write(`generating ${file} ...\n`);
@@ -48,8 +49,7 @@ export function profilesBench(outDir: string, profiles: readonly string[], bytes
     `|---|---:|---:|---:|---:|---:|---:|---:|---:|${otherNode ? '---:|' : ''}`,
   ];
   for (const name of profiles) {
-    if (!(PROFILES as readonly string[]).includes(name)) throw new Error(`unknown profile "${name}" (profiles: ${PROFILES.join(', ')})`);
-    const capture = profileCapture(outDir, name as Profile, bytes, seed);
+    const capture = profileCapture(outDir, name, bytes, seed);
     const stats = JSON.parse(spawnSync(process.execPath, [bin, 'stats', '--format', 'json', capture], { encoding: 'utf8' }).stdout) as { packets: number; flows: number };
     const softflowdCmd = softflowdCommand(capture);
     const [mine, peer, peerV9, other] = inTurns(

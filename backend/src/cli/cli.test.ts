@@ -110,6 +110,10 @@ describe('capsight CLI', () => {
     expect(capsight(['flows', '--bucket', '7ms', capture]).err).toContain('must be whole seconds or divide one second evenly');
     expect(capsight(['frobnicate']).code).toBe(1);
     expect(capsight(['flows']).err).toContain('missing capture argument');
+    const badProfile = capsight(['generate', '--profile', 'videocall', '-o', path.join(dir, 'never.pcap')]);
+    expect(badProfile.code).toBe(1);
+    expect(badProfile.err).toContain('--profile must be one of classic, web, dns, scan, elephants, lossy, got "videocall"');
+    expect(fs.existsSync(path.join(dir, 'never.pcap'))).toBe(false);
   });
 
   it('exits 2 for a missing file', () => {

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import { writeAllSync } from '../model/byte-writer';
 import { generateCapture, type GenerateOptions } from '../synth/generator';
-import { PROFILES, profileOptions, type Profile } from '../synth/profiles';
+import { isProfile, PROFILES, profileOptions } from '../synth/profiles';
 
 export async function generateCommand(args: string[], parseSize: (t: string, o: string) => number): Promise<number> {
   const { values } = parseArgs({
@@ -26,14 +26,14 @@ export async function generateCommand(args: string[], parseSize: (t: string, o: 
   const ipv6 = Number(values.ipv6);
   if (!(ipv6 >= 0 && ipv6 <= 1)) throw Object.assign(new Error(`generate: --ipv6 must be between 0 and 1, got "${values.ipv6}"`), { code: 'ERR_PARSE_ARGS_BAD' });
   const profile = values.profile;
-  if (profile !== undefined && !(PROFILES as readonly string[]).includes(profile)) {
+  if (profile !== undefined && !isProfile(profile)) {
     throw Object.assign(new Error(`generate: --profile must be one of ${PROFILES.join(', ')}, got "${profile}"`), { code: 'ERR_PARSE_ARGS_BAD' });
   }
   const bytes = parseSize(values.size, '--size');
   const seed = int(values.seed, 'seed');
   // A profile (synth/profiles.ts) sets the mix; without one, --hosts, --flows and --ipv6 do.
   const options: GenerateOptions = profile
-    ? profileOptions(profile as Profile, bytes, seed)
+    ? profileOptions(profile, bytes, seed)
     : { bytes, seed, hosts: int(values.hosts, 'hosts'), flows: int(values.flows, 'flows'), ipv6Share: ipv6 };
   const fd = values.output === '-' ? 1 : fs.openSync(values.output, 'w');
   try {

@@ -16,6 +16,10 @@ import type { GenerateOptions } from './generator';
 export const PROFILES = ['classic', 'web', 'dns', 'scan', 'elephants', 'lossy'] as const;
 export type Profile = (typeof PROFILES)[number];
 
+export function isProfile(name: string): name is Profile {
+  return (PROFILES as readonly string[]).includes(name);
+}
+
 export function profileOptions(profile: Profile, bytes: number, seed: number): GenerateOptions {
   // Handshakes at real round trips everywhere but in the classic mix (kept as first benchmarked).
   const base = { bytes, seed, hosts: 500, handshakeRtt: profile !== 'classic' };
